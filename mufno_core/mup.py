@@ -1,0 +1,131 @@
+"""The abc-parametrization of the spectral weights over the number of Fourier modes K.
+
+Paper §3 (arXiv 2506.19396): only the spectral weight R of each Fourier layer is scaled with K,
+
+    R = a(K) · r,    r_ij ~ N(0, b(K)²),    η_R = c(K) · η.
+
+* SP (standard):  a = 1, b = Θ(1),                c = 1.
+* μP for Adam (Theorem 3.5):  a = 1, b(K) = Θ(1/sqrt(d log K)),  c(K) = Θ(1/sqrt(d log K)).
+
+The operator norm of the kernel integral behaves like the maximum of K^d sub-Gaussian variables,
+≈ sqrt(2 d log K), hence the logarithm. With ``base_modes`` set, μP is written relative to a base
+K₀ (as in microsoft/mup's base shapes): b and c are multiplied by sqrt(log K₀^d / log K^d), so SP and
+μP coincide at K₀. For per-axis modes, d·log K generalises to log(K_1 ⋯ K_d).
+
+Algorithm 1 (μTransfer-FNO) moves a tuned LR and init variance from a proxy K to a target K:
+``η(K*) = sqrt(log K_proxy / log K*) · η(K_proxy)`` and
+``σ²(K*) = (log K_proxy / log K*) · σ²(K_proxy)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+
+from mufno_core.spectral import SpectralConv
+
+ParametrizationName = Literal["sp", "mup"]
+Modes = int | Sequence[int]
+
+
+def log_modes(modes: Modes, dim: int | None = None) -> float:
+    """d·log K for an int K on ``dim`` axes, or log(K_1 ⋯ K_d) for per-axis modes."""
+    if isinstance(modes, int):
+        if dim is None:
+            raise ValueError("log_modes needs dim when modes is a single int")
+        ks: tuple[int, ...] = (modes,) * dim
+    else:
+        ks = tuple(int(k) for k in modes)
+    if any(k < 2 for k in ks):
+        raise ValueError(f"μP needs K >= 2 on every axis (log K = 0 at K = 1), got modes={ks}")
+    return sum(math.log(k) for k in ks)
+
+
+@dataclass(frozen=True)
+class Parametrization:
+    """How the spectral weights scale with K: ``name`` is "sp" or "mup".
+
+    ``base_modes=None`` gives the paper's absolute form (b, c ∝ 1/sqrt(d log K)); an int or tuple
+    gives the form relative to that base K₀ (b, c ∝ sqrt(log K₀ / log K), equal to SP at K₀).
+    ``init_scale`` σ multiplies b(K): the spectral init std is ``σ · b(K) · sqrt(2/(m_in+m_out))``.
+    """
+
+    name: ParametrizationName = "sp"
+    base_modes: Modes | None = None
+    init_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.name not in ("sp", "mup"):
+            raise ValueError(f"parametrization must be 'sp' or 'mup', got {self.name!r}")
+        if self.init_scale <= 0:
+            raise ValueError(f"init_scale must be positive, got {self.init_scale}")
+
+    def _mup_factor(self, modes: Modes, dim: int) -> float:
+        """1/sqrt(d log K), or sqrt(log K₀^d / log K^d) relative to the base."""
+        factor = 1.0 / math.sqrt(log_modes(modes, dim))
+        if self.base_modes is not None:
+            factor *= math.sqrt(log_modes(self.base_modes, dim))
+        return factor
+
+    def multiplier(self, modes: Modes, dim: int) -> float:
+        """a(K): 1 for both SP and μP (Theorem 3.5 puts all the scaling in b and c)."""
+        return 1.0
+
+    def init_factor(self, modes: Modes, dim: int) -> float:
+        """b(K) relative to the K-independent base std."""
+        base = self.init_scale
+        return base if self.name == "sp" else base * self._mup_factor(modes, dim)
+
+    def lr_factor(self, modes: Modes, dim: int) -> float:
+        """c(K): the factor on the base learning rate for the spectral weights."""
+        return 1.0 if self.name == "sp" else self._mup_factor(modes, dim)
+
+
+def transfer_lr(lr: float, k_proxy: int, k_target: int) -> float:
+    """Algorithm 1: η(K*) = sqrt(log K_proxy / log K*) · η(K_proxy). d cancels."""
+    return lr * math.sqrt(log_modes(k_proxy, 1) / log_modes(k_target, 1))
+
+
+def transfer_init_var(var: float, k_proxy: int, k_target: int) -> float:
+    """Algorithm 1: σ²(K*) = (log K_proxy / log K*) · σ²(K_proxy). d cancels."""
+    return var * log_modes(k_proxy, 1) / log_modes(k_target, 1)
+
+
+def spectral_layers(model: nn.Module) -> Iterator[SpectralConv]:
+    """Every Fourier layer of ``model``."""
+    return (m for m in model.modules() if isinstance(m, SpectralConv))
+
+
+def param_groups(model: nn.Module, lr: float, lr_factor: float) -> list[dict]:
+    """Two optimizer groups: spectral weights at ``lr · c(K)``, everything else at ``lr``.
+
+    Each group carries its ``lr_factor`` and a ``name`` so that schedulers and logs keep them apart.
+    A plain ``torch.optim.Adam(param_groups(...))`` then trains the model in its parametrization.
+    """
+    spectral = {id(p) for layer in spectral_layers(model) for p in layer.parameters()}
+    spectral_params = [p for p in model.parameters() if id(p) in spectral]
+    other_params = [p for p in model.parameters() if id(p) not in spectral]
+    groups = [
+        {"name": "spectral", "params": spectral_params, "lr": lr * lr_factor, "lr_factor": lr_factor},
+        {"name": "other", "params": other_params, "lr": lr, "lr_factor": 1.0},
+    ]
+    return [g for g in groups if g["params"]]
+
+
+def make_adam(
+    model: nn.Module,
+    lr: float,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+) -> torch.optim.Adam:
+    """Adam over :func:`param_groups`, using the model's own parametrization for c(K)."""
+    factor = getattr(model, "lr_factor", 1.0)
+    return torch.optim.Adam(
+        param_groups(model, lr, factor), lr=lr, betas=betas, eps=eps, weight_decay=weight_decay
+    )
