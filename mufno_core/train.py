@@ -1,0 +1,225 @@
+"""Training an FNO with Adam, element-wise gradient clipping and the per-group LRs of μP.
+
+The theory (paper §3) assumes every gradient entry is clamped to [−c, c] (c = 0.01) before the Adam
+update; whether every parameter or only the spectral weights were clipped is not known, so
+``clip_params`` chooses. A run whose loss turns NaN/inf or explodes is stopped and marked diverged:
+at a high learning rate that is an ordinary outcome of a sweep, not an error.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from mufno_core.losses import relative_l2
+from mufno_core.mup import make_adam, spectral_layers
+
+LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+Decode = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run, besides the model and the data.
+
+    The budget is ``steps`` optimizer steps, or ``epochs`` passes over the training set.
+    ``lr_decay_every``/``lr_decay_gamma`` give a step schedule (None: constant LR).
+    ``clip_value`` None switches clipping off; ``clip_params`` is "all" or "spectral".
+    """
+
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    batch_size: int = 20
+    steps: int | None = 500
+    epochs: int | None = None
+    clip_value: float | None = 0.01
+    clip_params: Literal["all", "spectral"] = "all"
+    lr_decay_every: int | None = None
+    lr_decay_gamma: float = 0.5
+    eval_every: int | None = None
+    seed: int = 0
+    divergence_factor: float = 100.0
+
+    def __post_init__(self) -> None:
+        positive = {"lr": self.lr, "batch_size": self.batch_size, "eps": self.eps}
+        for name, value in positive.items():
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        for name, beta in (("beta1", self.beta1), ("beta2", self.beta2)):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {beta}")
+        if (self.steps is None) == (self.epochs is None):
+            raise ValueError("give exactly one budget: steps or epochs")
+        budget = self.steps if self.steps is not None else self.epochs
+        if not isinstance(budget, int) or budget < 1:
+            raise ValueError(f"the budget (steps or epochs) must be a positive int, got {budget!r}")
+        if self.clip_value is not None and self.clip_value <= 0:
+            raise ValueError(f"clip_value must be positive or None, got {self.clip_value}")
+        if self.clip_params not in ("all", "spectral"):
+            raise ValueError(f"clip_params must be 'all' or 'spectral', got {self.clip_params!r}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+
+    def total_steps(self, n_train: int) -> int:
+        """Optimizer steps of the whole run for a training set of ``n_train`` samples."""
+        if self.steps is not None:
+            return self.steps
+        return self.epochs * math.ceil(n_train / self.batch_size)
+
+
+@dataclass
+class History:
+    """What a run produced: plain types only, so it serialises to JSON as it is."""
+
+    step: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    final_train_loss: float = math.nan
+    final_test_loss: float = math.nan
+    diverged: bool = False
+    diverged_step: int | None = None
+    steps_done: int = 0
+    wall_time: float = 0.0
+    steps_per_second: float = 0.0
+    n_parameters: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def clip_gradients_elementwise(params: list[nn.Parameter], value: float) -> None:
+    """Clamp every real scalar of every gradient to [−value, value] (complex: re and im apart)."""
+    for p in params:
+        if p.grad is not None:
+            grad = torch.view_as_real(p.grad) if p.grad.is_complex() else p.grad
+            grad.clamp_(-value, value)
+
+
+def clipped_parameters(model: nn.Module, which: Literal["all", "spectral"]) -> list[nn.Parameter]:
+    if which == "all":
+        return list(model.parameters())
+    return [p for layer in spectral_layers(model) for p in layer.parameters()]
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int = 100,
+    decode: Decode | None = None,
+) -> float:
+    """Relative L2 error over a data set (decoded to physical units first if ``decode``)."""
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    for start in range(0, len(x), batch_size):
+        pred = model(x[start : start + batch_size])
+        target = y[start : start + batch_size]
+        if decode is not None:
+            pred, target = decode(pred), decode(target)
+        total += relative_l2(pred, target).item() * len(pred)
+    model.train(was_training)
+    return total / len(x)
+
+
+def _default_loss(decode: Decode | None) -> LossFn:
+    def loss(pred: torch.Tensor, target: torch.Tensor, _x: torch.Tensor) -> torch.Tensor:
+        if decode is not None:
+            pred, target = decode(pred), decode(target)
+        return relative_l2(pred, target)
+
+    return loss
+
+
+def train(
+    model: nn.Module,
+    train_data: tuple[torch.Tensor, torch.Tensor],
+    test_data: tuple[torch.Tensor, torch.Tensor] | None,
+    config: TrainConfig,
+    decode: Decode | None = None,
+    loss_fn: LossFn | None = None,
+    progress: bool = True,
+) -> History:
+    """Train ``model`` in place with Adam and return its :class:`History`.
+
+    ``train_data``/``test_data`` are (inputs, targets) tensors on the model's device. The loss
+    defaults to the relative L2 error, computed after ``decode`` (the target normaliser's inverse);
+    ``loss_fn(pred, target, inputs)`` replaces it (e.g. data + physics loss for PINO). The test
+    error is always the relative L2 error. The same seed gives the same history on the CPU.
+    """
+    x_train, y_train = train_data
+    if len(x_train) != len(y_train) or len(x_train) == 0:
+        raise ValueError(f"train inputs and targets must be non-empty and of equal length, got "
+                         f"{len(x_train)} and {len(y_train)}")
+    loss_fn = loss_fn or _default_loss(decode)
+    total = config.total_steps(len(x_train))
+    eval_every = config.eval_every or max(1, total // 10)
+    optimizer = make_adam(model, config.lr, (config.beta1, config.beta2), config.eps,
+                          config.weight_decay)
+    scheduler = None
+    if config.lr_decay_every:
+        scheduler = torch.optim.lr_scheduler.StepLR(
+            optimizer, step_size=config.lr_decay_every, gamma=config.lr_decay_gamma)
+    clip = clipped_parameters(model, config.clip_params) if config.clip_value else []
+    generator = torch.Generator().manual_seed(config.seed)
+    history = History(n_parameters=sum(
+        p.numel() * (2 if p.is_complex() else 1) for p in model.parameters()))
+
+    def batches():
+        while True:
+            order = torch.randperm(len(x_train), generator=generator)
+            for start in range(0, len(order) - config.batch_size + 1 or 1, config.batch_size):
+                yield order[start : start + config.batch_size]
+
+    model.train()
+    first_loss: float | None = None
+    running, count = 0.0, 0
+    start_time = time.perf_counter()
+    bar = tqdm(total=total, disable=not progress, desc="train", leave=False)
+    batch_iter = batches()
+    for step in range(1, total + 1):
+        index = next(batch_iter).to(x_train.device)
+        xb, yb = x_train[index], y_train[index]
+        loss = loss_fn(model(xb), yb, xb)
+        value = loss.item()
+        first_loss = value if first_loss is None else first_loss
+        if not math.isfinite(value) or value > config.divergence_factor * max(first_loss, 1.0):
+            history.diverged, history.diverged_step = True, step
+            break
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip:
+            clip_gradients_elementwise(clip, config.clip_value)
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        running, count = running + value, count + 1
+        history.steps_done = step
+        if step % eval_every == 0 or step == total:
+            history.step.append(step)
+            history.train_loss.append(running / count)
+            history.test_loss.append(
+                evaluate(model, *test_data, decode=decode) if test_data is not None else math.nan)
+            running, count = 0.0, 0
+            bar.set_postfix(train=f"{history.train_loss[-1]:.3g}", test=f"{history.test_loss[-1]:.3g}")
+        bar.update(1)
+    bar.close()
+    history.wall_time = time.perf_counter() - start_time
+    history.steps_per_second = history.steps_done / max(history.wall_time, 1e-9)
+    if history.diverged:
+        history.final_train_loss = history.final_test_loss = math.nan
+    elif history.train_loss:
+        history.final_train_loss = history.train_loss[-1]
+        history.final_test_loss = history.test_loss[-1]
+    return history
