@@ -21,7 +21,8 @@ from tqdm.auto import tqdm
 from mufno_core.losses import relative_l2
 from mufno_core.mup import make_adam, spectral_layers
 
-LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+"""``loss_fn(model, inputs, targets)``: the training loss of one batch (it runs the model itself)."""
 Decode = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -134,7 +135,8 @@ def evaluate(
 
 
 def _default_loss(decode: Decode | None) -> LossFn:
-    def loss(pred: torch.Tensor, target: torch.Tensor, _x: torch.Tensor) -> torch.Tensor:
+    def loss(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        pred = model(x)
         if decode is not None:
             pred, target = decode(pred), decode(target)
         return relative_l2(pred, target)
@@ -155,7 +157,8 @@ def train(
 
     ``train_data``/``test_data`` are (inputs, targets) tensors on the model's device. The loss
     defaults to the relative L2 error, computed after ``decode`` (the target normaliser's inverse);
-    ``loss_fn(pred, target, inputs)`` replaces it (e.g. data + physics loss for PINO). The test
+    ``loss_fn(model, inputs, targets)`` replaces it (e.g. data + physics loss for PINO, which may
+    also run the model on a finer grid). The test
     error is always the relative L2 error. The same seed gives the same history on the CPU.
     """
     x_train, y_train = train_data
@@ -191,7 +194,7 @@ def train(
     for step in range(1, total + 1):
         index = next(batch_iter).to(x_train.device)
         xb, yb = x_train[index], y_train[index]
-        loss = loss_fn(model(xb), yb, xb)
+        loss = loss_fn(model, xb, yb)
         value = loss.item()
         first_loss = value if first_loss is None else first_loss
         if not math.isfinite(value) or value > config.divergence_factor * max(first_loss, 1.0):
