@@ -1,0 +1,89 @@
+"""The abc-parametrization over K: init std b(K), LR factor c(K), Algorithm 1."""
+
+import math
+
+import pytest
+import torch
+
+from mufno_core import FNO
+from mufno_core.mup import Parametrization, make_adam, param_groups, transfer_init_var, transfer_lr
+
+DIMS = [1, 2, 3]
+
+
+def spectral_std(model: FNO) -> float:
+    """Empirical sqrt(E|r|²) over all spectral weights."""
+    w = torch.cat([layer.weight.flatten() for layer in model.spectral])
+    return w.abs().pow(2).mean().sqrt().item()
+
+
+@pytest.mark.parametrize("dim", DIMS)
+def test_mup_init_std_scales_as_inverse_sqrt_d_log_k(dim):
+    torch.manual_seed(0)
+    ks = [3, 6] if dim == 3 else [3, 12]
+    stds = {k: spectral_std(FNO(dim, 1, 1, k, width=16, depth=1, parametrization="mup")) for k in ks}
+    expected = math.sqrt(math.log(ks[0]) / math.log(ks[1]))
+    assert stds[ks[1]] / stds[ks[0]] == pytest.approx(expected, rel=0.03)
+    # absolute form: b(K) = sqrt(2/(2m)) / sqrt(d log K)
+    target = math.sqrt(2 / 32) / math.sqrt(dim * math.log(ks[1]))
+    assert stds[ks[1]] == pytest.approx(target, rel=0.03)
+
+
+@pytest.mark.parametrize("dim", DIMS)
+def test_sp_init_std_does_not_depend_on_k(dim):
+    torch.manual_seed(0)
+    ks = [3, 6] if dim == 3 else [3, 12]
+    stds = [spectral_std(FNO(dim, 1, 1, k, width=16, depth=1, parametrization="sp")) for k in ks]
+    assert stds[0] == pytest.approx(stds[1], rel=0.03)
+    assert stds[0] == pytest.approx(math.sqrt(2 / 32), rel=0.03)
+
+
+@pytest.mark.parametrize("dim", DIMS)
+def test_lr_factors(dim):
+    sp, mup = Parametrization("sp"), Parametrization("mup")
+    rel = Parametrization("mup", base_modes=3)
+    for k in (2, 3, 8, 24):
+        assert sp.lr_factor(k, dim) == 1.0
+        assert mup.lr_factor(k, dim) == pytest.approx(1 / math.sqrt(dim * math.log(k)))
+        assert rel.lr_factor(k, dim) == pytest.approx(math.sqrt(math.log(3) / math.log(k)))
+        assert mup.multiplier(k, dim) == sp.multiplier(k, dim) == 1.0
+    assert rel.lr_factor(3, dim) == pytest.approx(1.0)  # relative μP equals SP at the base K
+    assert rel.init_factor(3, dim) == pytest.approx(sp.init_factor(3, dim))
+
+
+@pytest.mark.parametrize("dim", DIMS)
+def test_optimizer_groups_carry_lr_factor(dim):
+    model = FNO(dim, 1, 1, 4, width=8, depth=2, parametrization="mup")
+    opt = make_adam(model, lr=1e-3)
+    by_name = {g["name"]: g for g in opt.param_groups}
+    factor = 1 / math.sqrt(dim * math.log(4))
+    assert by_name["spectral"]["lr"] == pytest.approx(1e-3 * factor)
+    assert by_name["other"]["lr"] == pytest.approx(1e-3)
+    spectral_ids = {id(layer.weight) for layer in model.spectral}
+    assert {id(p) for p in by_name["spectral"]["params"]} == spectral_ids
+    n_groups = sum(len(g["params"]) for g in param_groups(model, 1e-3, factor))
+    assert n_groups == len(list(model.parameters()))
+
+
+@pytest.mark.parametrize(("k_target", "factor"), [(6, 0.783), (12, 0.665), (16, 0.629), (24, 0.588)])
+def test_transfer_lr_matches_paper_examples(k_target, factor):
+    assert transfer_lr(1.0, 3, k_target) == pytest.approx(factor, abs=5e-4)
+    assert transfer_init_var(1.0, 3, k_target) == pytest.approx(factor**2, abs=1e-3)
+
+
+def test_transfer_lr_3_to_512():
+    assert transfer_lr(1.0, 3, 512) == pytest.approx(0.420, abs=5e-4)
+
+
+@pytest.mark.parametrize("dim", DIMS)
+def test_mup_needs_k_at_least_2(dim):
+    with pytest.raises(ValueError, match="K >= 2"):
+        FNO(dim, 1, 1, 1, width=4, parametrization="mup")
+    with pytest.raises(ValueError, match="K >= 2"):
+        transfer_lr(1e-3, 1, 8)
+    FNO(dim, 1, 1, 1, width=4, parametrization="sp")  # SP has no such limit
+
+
+def test_invalid_parametrization_name():
+    with pytest.raises(ValueError, match="'sp' or 'mup'"):
+        FNO(1, 1, 1, 4, parametrization="ntk")
