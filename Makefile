@@ -11,7 +11,7 @@ BUILD ?= _build
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: setup test lint book notebooks site browser-deps clean
+.PHONY: setup test lint book data notebooks site browser-deps clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,30 @@ setup: $(BIN)/.installed
 lint: setup
 	$(BIN)/ruff check mufno_core tests benchmarks scripts
 
-test: setup lint
+test: setup lint browser-deps
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(BUILD) notebooks/executed results/smoke results/quick
+	rm -rf $(BUILD) notebooks/executed book/executed results/smoke results/quick
+
+# ---- the book (book/reproduce.md) -------------------------------------------------------------
+# _toc.yml is the one list of notebooks; EXECUTED holds the executed copies (build products).
+EXECUTED ?= book/executed/$(PRESET)
+DATA ?= data
+
+data: setup
+	$(BIN)/python scripts/ensure_data.py --preset $(PRESET) --data-dir $(DATA)
+
+notebooks: setup
+	$(BIN)/python scripts/run_notebooks.py --preset $(PRESET) --results $(RESULTS) --out $(EXECUTED)
+
+site: setup
+	$(BIN)/python scripts/build_site.py --executed $(EXECUTED) --build $(BUILD)
+
+book: setup
+	$(MAKE) --no-print-directory data
+	$(MAKE) --no-print-directory notebooks
+	$(MAKE) --no-print-directory site
+
+browser-deps:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)

@@ -1,0 +1,205 @@
+"""Building the book: which notebooks, running them with papermill, assembling and building the site.
+
+``_toc.yml`` is the one list of chapters. Every entry ``file: notebooks/<name>`` is a notebook whose
+source (without outputs) is ``notebooks/<name>.ipynb``; it is executed, in table-of-contents order,
+into ``<executed>/<name>.ipynb`` with the parameters ``preset`` and ``results_dir`` injected (only
+those the notebook declares in its ``parameters`` cell). The site is built from a staging copy of
+the book sources in ``<build>/src`` in which the executed copies sit at ``notebooks/<name>.ipynb``:
+the page paths then match the repository, so the Colab/Binder launch buttons open the notebook
+that is in git.
+
+A notebook that needs data sets lists them in its metadata, ``{"mufno": {"datasets": ["darcy"]}}``;
+:func:`ensure_datasets` creates them (through ``mufno_core.data.ensure_dataset``) before the run.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import yaml
+
+NOTEBOOK_DIR = "notebooks"
+BOOK_SOURCES = ("_config.yml", "_toc.yml", "book")
+KERNEL = "mufno"
+
+
+def _toc_files(entry: dict) -> Iterator[str]:
+    """Every ``file:`` of a _toc.yml entry and of its parts, chapters and sections, in order."""
+    for key in ("root", "file"):
+        if key in entry:
+            yield str(entry[key])
+    for key in ("parts", "chapters", "sections"):
+        for child in entry.get(key, []) or []:
+            yield from _toc_files(child)
+
+
+def toc_notebooks(toc: str | Path = "_toc.yml") -> list[str]:
+    """Names of the notebooks in the table of contents, in reading order (``notebooks/<name>``)."""
+    with open(toc, encoding="utf-8") as f:
+        spec = yaml.safe_load(f)
+    names = []
+    for file in _toc_files(spec):
+        path = Path(file)
+        if path.parent.as_posix() == NOTEBOOK_DIR:
+            names.append(path.stem)
+    return names
+
+
+def notebook_source(name: str, root: str | Path = ".") -> Path:
+    """The notebook in git (no outputs): ``<root>/notebooks/<name>.ipynb``."""
+    return Path(root) / NOTEBOOK_DIR / f"{name}.ipynb"
+
+
+def notebook_datasets(path: str | Path) -> list[str]:
+    """Data sets a notebook declares in its metadata under ``mufno.datasets``."""
+    with open(path, encoding="utf-8") as f:
+        meta = json.load(f).get("metadata", {})
+    return list(meta.get("mufno", {}).get("datasets", []))
+
+
+def datasets_needed(names: Iterable[str], root: str | Path = ".") -> list[str]:
+    """The union of the data sets the given notebooks declare, in first-use order."""
+    needed: list[str] = []
+    for name in names:
+        for dataset in notebook_datasets(notebook_source(name, root)):
+            if dataset not in needed:
+                needed.append(dataset)
+    return needed
+
+
+def ensure_datasets(datasets: Iterable[str], preset: str, data_dir: str | Path = "data") -> list[Path]:
+    """Create the data sets (if missing) with ``mufno_core.data.ensure_dataset``; returns their paths.
+
+    Prints a message and returns ``[]`` when nothing is needed or the data module is not installed.
+    """
+    datasets = list(datasets)
+    if not datasets:
+        print("data: no notebook of the book declares a data set; nothing to do")
+        return []
+    try:
+        from mufno_core.data import ensure_dataset
+    except ModuleNotFoundError as err:
+        if err.name and "mufno_core.data".startswith(err.name):
+            print(f"data: mufno_core.data is not available yet; skipping {', '.join(datasets)}")
+            return []
+        raise
+    paths = []
+    for dataset in datasets:
+        start = time.perf_counter()
+        path = Path(ensure_dataset(dataset, preset, data_dir=str(data_dir)))
+        print(f"data: {dataset} ({preset}) -> {path}  [{time.perf_counter() - start:.1f} s]")
+        paths.append(path)
+    return paths
+
+
+def declared_parameters(path: str | Path) -> set[str]:
+    """Names of the parameters in a notebook's ``parameters``-tagged cell."""
+    import papermill
+
+    return set(papermill.inspect_notebook(str(path)))
+
+
+def execute_notebook(
+    name: str,
+    preset: str,
+    results_dir: str | Path,
+    executed_dir: str | Path,
+    root: str | Path = ".",
+    kernel: str = KERNEL,
+) -> float:
+    """Run ``notebooks/<name>.ipynb`` with papermill into ``<executed_dir>/<name>.ipynb``; seconds taken.
+
+    The kernel's working directory is ``root`` (the repository), so relative paths such as
+    ``results_dir`` mean the same inside the notebook as on the command line.
+    """
+    import papermill
+
+    source = notebook_source(name, root)
+    if not source.exists():
+        raise FileNotFoundError(f"{source} is listed in _toc.yml but does not exist")
+    target = Path(executed_dir) / f"{name}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    offered = {"preset": preset, "results_dir": str(results_dir)}
+    declared = declared_parameters(source)
+    parameters = {key: value for key, value in offered.items() if key in declared}
+    start = time.perf_counter()
+    papermill.execute_notebook(
+        str(source), str(target), parameters=parameters, kernel_name=kernel,
+        cwd=str(Path(root).resolve()), progress_bar=False,
+    )
+    return time.perf_counter() - start
+
+
+def execute_all(
+    preset: str,
+    results_dir: str | Path,
+    executed_dir: str | Path,
+    root: str | Path = ".",
+    names: Iterable[str] | None = None,
+) -> dict[str, float]:
+    """Execute the notebooks of the table of contents (or ``names``) in order; seconds per notebook."""
+    names = toc_notebooks(Path(root) / "_toc.yml") if names is None else list(names)
+    timings = {}
+    for name in names:
+        print(f"notebooks: running {name} (preset={preset}) ...", flush=True)
+        timings[name] = execute_notebook(name, preset, results_dir, executed_dir, root)
+        print(f"notebooks: {name} done in {timings[name]:.1f} s", flush=True)
+    timings_file = Path(executed_dir) / "timings.json"
+    timings_file.parent.mkdir(parents=True, exist_ok=True)
+    timings_file.write_text(json.dumps({"preset": preset, "seconds": timings}, indent=1) + "\n")
+    return timings
+
+
+def assemble_source(executed_dir: str | Path, build_dir: str | Path, root: str | Path = ".") -> Path:
+    """Copy the book sources and the executed notebooks into ``<build_dir>/src``; returns that folder."""
+    root, src = Path(root), Path(build_dir) / "src"
+    if src.exists():
+        shutil.rmtree(src)
+    src.mkdir(parents=True)
+    for item in BOOK_SOURCES:
+        path = root / item
+        if path.is_dir():
+            shutil.copytree(path, src / item, ignore=shutil.ignore_patterns("executed", ".*"))
+        else:
+            shutil.copy2(path, src / item)
+    missing = []
+    for name in toc_notebooks(root / "_toc.yml"):
+        executed = Path(executed_dir) / f"{name}.ipynb"
+        if not executed.exists():
+            missing.append(str(executed))
+            continue
+        (src / NOTEBOOK_DIR).mkdir(exist_ok=True)
+        shutil.copy2(executed, src / NOTEBOOK_DIR / executed.name)
+    if missing:
+        raise FileNotFoundError(
+            f"executed notebooks missing: {', '.join(missing)} (run `make notebooks` first)"
+        )
+    return src
+
+
+def build_site(
+    executed_dir: str | Path, build_dir: str | Path, root: str | Path = ".", strict: bool = True
+) -> Path:
+    """Build the HTML book into ``<build_dir>/html`` with Jupyter Book (Sphinx); returns that folder.
+
+    ``strict`` turns every Sphinx warning into an error (``jupyter-book build -W``).
+    """
+    from jupyter_book.sphinx import build_sphinx
+
+    src = assemble_source(executed_dir, build_dir, root).resolve()
+    html = Path(build_dir).resolve() / "html"
+    result = build_sphinx(
+        src, html, noconfig=True, path_config=str(src / "_config.yml"),
+        confoverrides={"external_toc_path": str(src / "_toc.yml"), "latex_individualpages": False},
+        doctreedir=Path(build_dir) / ".doctrees", builder="html", freshenv=True,
+        warningiserror=strict, keep_going=strict,
+    )
+    if isinstance(result, Exception):
+        raise result
+    if result != 0:
+        raise RuntimeError(f"the Sphinx build failed (exit status {result}); see the messages above")
+    return html
