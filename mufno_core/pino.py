@@ -35,6 +35,7 @@ from mufno_core.losses import darcy_pde_loss, relative_l2
 LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 Decode = Callable[[torch.Tensor], torch.Tensor]
 Interpolation = Literal["bilinear", "nearest"]
+Model = nn.Module | Callable[[torch.Tensor], torch.Tensor]
 
 PINO_MOLLIFIER_SCALE = 1e-3
 """PINO's Darcy choice: the network output is multiplied by 1e-3 · sin(πx) sin(πy)."""
@@ -139,6 +140,8 @@ def make_pino_loss(
         interpolation: "bilinear" or "nearest", how the coefficient reaches the PDE grid.
 
     The data loss is ``relative_l2(decode_output(ŷ), decode_output(y))``, the trainer's default loss.
+    ``model`` may be any callable x ↦ prediction: the loss is pure tensor code and works under
+    ``torch.vmap`` with a ``torch.func.functional_call`` closure (stacked training of many members).
     """
     for name, w in (("data_weight", data_weight), ("pde_weight", pde_weight)):
         if not (math.isfinite(w) and w >= 0):
@@ -158,7 +161,7 @@ def make_pino_loss(
     dec_in = decode_input or identity
     dec_out = decode_output or identity
 
-    def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    def predict(model: Model, x: torch.Tensor) -> torch.Tensor:
         if mollifier_scale is not None and isinstance(model, Mollified):
             raise ValueError("the model is already Mollified; pass mollifier_scale=None")
         out = model(x)
@@ -169,7 +172,7 @@ def make_pino_loss(
             raise ValueError(f"{what} must have shape (batch, 1, s, s), got {tuple(t.shape)}")
         return t[:, 0]
 
-    def loss_fn(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def loss_fn(model: Model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         single_channel(x, "the model input (the coefficient a)")
         s = x.shape[-1]
         total = x.new_zeros(())

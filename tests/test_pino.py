@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
+from torch.func import functional_call, stack_module_state
 
 from mufno_core.losses import darcy_pde_loss, darcy_residual
 from mufno_core.model import FNO
@@ -160,6 +162,23 @@ def test_combined_loss_and_a_finer_pde_grid() -> None:
             model, a, u), make_pino_loss(0.0, 1.0, pde_resolution=17, interpolation="nearest")(model, a, u))
     assert torch.isclose(fine.detach(), parts[0] + parts[1], rtol=1e-5)
     assert parts[2].item() != parts[1].item()
+
+
+def test_pino_loss_runs_under_vmap_over_stacked_members() -> None:
+    members = [tiny_fno() for _ in range(2)]
+    with torch.no_grad():
+        members[1].model.spectral[0].weight.mul_(2.0)
+    params, buffers = stack_module_state(members)
+    base = copy.deepcopy(members[0]).to("meta")
+    a = torch.from_numpy(piecewise_coefficient(2, 9)).float()[:, None]
+    loss_fn = make_pino_loss(5.0, 1.0, pde_resolution=17)
+
+    def member_loss(p, b, x, y):
+        return loss_fn(lambda z: functional_call(base, (p, b), (z,)), x, y)
+
+    stacked = torch.vmap(member_loss, in_dims=(0, 0, None, None))(params, buffers, a, a + 1)
+    expected = torch.stack([loss_fn(m, a, a + 1) for m in members])
+    assert torch.allclose(stacked, expected, rtol=1e-5)
 
 
 def test_pino_loss_rejects_bad_arguments() -> None:
