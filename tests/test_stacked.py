@@ -1,0 +1,149 @@
+"""Stacked training equals one-by-one training: histories, final parameters, divergence, the optimizer."""
+
+import math
+
+import pytest
+import torch
+
+from mufno_core import FNO
+from mufno_core.mup import make_adam
+from mufno_core.stacked import (
+    FlatMembers,
+    StackedAdam,
+    build_members,
+    check_stackable,
+    should_stack,
+    train_models_stacked,
+    train_stacked,
+)
+from mufno_core.train import TrainConfig, train
+
+GRIDS = {1: (16,), 2: (10, 10), 3: (8, 6, 6)}
+TOLERANCE = {torch.float64: {"rtol": 1e-9, "atol": 1e-11}, torch.float32: {"rtol": 2e-4, "atol": 2e-5}}
+
+
+def smoothing_problem(dim: int, dtype: torch.dtype, n: int = 20):
+    """Random inputs → a low-pass filter of them (as in test_train), 12 train and 8 test samples."""
+    g = torch.Generator().manual_seed(dim)
+    x = torch.randn(n, 1, *GRIDS[dim], generator=g, dtype=dtype)
+    axes = tuple(range(-dim, 0))
+    y = torch.fft.irfftn(torch.fft.rfftn(x, dim=axes) * 0.5, s=GRIDS[dim], dim=axes) + 0.3 * x
+    return (x[:12], y[:12]), (x[12:], y[12:])
+
+
+def model_factory(dim: int, dtype: torch.dtype):
+    return lambda: FNO(dim, 1, 1, 2, width=6, depth=2, parametrization="mup", projection_width=8,
+                       dtype=dtype)
+
+
+def member_configs(lrs=(1e-2, 3e-3, 2e-2), **shared) -> list[TrainConfig]:
+    """Members that differ in lr, seed, β1, β2, eps and weight decay; a step schedule for all."""
+    shared = {"steps": 6, "batch_size": 4, "eval_every": 2, "lr_decay_every": 4, **shared}
+    members = [(0, 0.9, 0.999, 1e-8, 0.0), (1, 0.8, 0.99, 1e-6, 1e-3), (2, 0.9, 0.95, 1e-8, 0.0),
+               (3, 0.85, 0.999, 1e-7, 0.0)]
+    return [TrainConfig(lr=lr, seed=s, beta1=b1, beta2=b2, eps=eps, weight_decay=wd, **shared)
+            for lr, (s, b1, b2, eps, wd) in zip(lrs, members)]
+
+
+def one_by_one(make_model, train_data, test_data, configs):
+    models, histories = [], []
+    for config in configs:
+        torch.manual_seed(config.seed)
+        models.append(make_model())
+        histories.append(train(models[-1], train_data, test_data, config, progress=False))
+    return models, histories
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_stacked_equals_one_by_one(dim, dtype):
+    train_data, test_data = smoothing_problem(dim, dtype)
+    make_model = model_factory(dim, dtype)
+    configs = member_configs(clip_params="spectral" if dim == 2 else "all")
+    models, expected = one_by_one(make_model, train_data, test_data, configs)
+    stacked = build_members(make_model, [c.seed for c in configs])
+    histories = train_models_stacked(stacked, train_data, test_data, configs, progress=False)
+    tol = TOLERANCE[dtype]
+    for want, got, model, member in zip(expected, histories, models, stacked):
+        assert got.step == want.step == [2, 4, 6]
+        assert not got.diverged and got.steps_done == want.steps_done
+        torch.testing.assert_close(torch.tensor(got.train_loss), torch.tensor(want.train_loss), **tol)
+        torch.testing.assert_close(torch.tensor(got.test_loss), torch.tensor(want.test_loss), **tol)
+        assert got.final_test_loss == got.test_loss[-1] and got.n_parameters == want.n_parameters
+        for p, q in zip(member.parameters(), model.parameters()):
+            torch.testing.assert_close(p, q, **tol)
+
+
+def test_a_diverging_member_stops_alone():
+    dtype = torch.float64
+    train_data, test_data = smoothing_problem(1, dtype)
+    make_model = model_factory(1, dtype)
+    configs = member_configs(lrs=(1e-2, 1e4, 2e-2), clip_value=None, steps=8, lr_decay_every=None)
+    models, expected = one_by_one(make_model, train_data, test_data, configs)
+    assert [h.diverged for h in expected] == [False, True, False]  # the setup diverges member 1
+    stacked = build_members(make_model, [c.seed for c in configs])
+    histories = train_models_stacked(stacked, train_data, test_data, configs, progress=False)
+    for want, got, model, member in zip(expected, histories, models, stacked):
+        assert (got.diverged, got.diverged_step, got.steps_done) == (
+            want.diverged, want.diverged_step, want.steps_done)
+        assert got.step == want.step
+        torch.testing.assert_close(got.test_loss, want.test_loss, rtol=1e-9, atol=0)
+        for p, q in zip(member.parameters(), model.parameters()):
+            assert torch.isfinite(p).all()
+            torch.testing.assert_close(p, q, rtol=1e-7, atol=1e-9)
+    assert math.isnan(histories[1].final_test_loss)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_stacked_adam_is_torch_adam_bit_for_bit(dtype):
+    """Same gradients in, same parameters out: the optimizer alone, with clipping and StepLR."""
+    make_model = model_factory(2, dtype)
+    configs = member_configs(steps=7, lr_decay_every=3)
+    models = build_members(make_model, [c.seed for c in configs])
+    flat = FlatMembers(models)
+    adam = StackedAdam(flat, configs, models[0].lr_factor, total_steps=7)
+    optimizers = [make_adam(m, c.lr, (c.beta1, c.beta2), c.eps, c.weight_decay)
+                  for m, c in zip(models, configs)]
+    schedulers = [torch.optim.lr_scheduler.StepLR(o, 3, 0.5) for o in optimizers]
+    g = torch.Generator().manual_seed(0)
+    for t in range(1, 8):
+        for name, grad in flat.views(flat.grad).items():
+            grad.copy_(torch.randn(grad.shape, generator=g, dtype=grad.dtype) * 0.01)
+        for i, model in enumerate(models):
+            for name, p in model.named_parameters():
+                p.grad = flat.views(flat.grad)[name][i].clone()
+            optimizers[i].step()
+            schedulers[i].step()
+        adam.step(t, flat.grad)
+    for i, model in enumerate(models):
+        for name, p in model.named_parameters():
+            assert torch.equal(flat.params[name][i].detach(), p.detach()), name
+
+
+def test_train_stacked_builds_members_from_their_seeds():
+    train_data, test_data = smoothing_problem(1, torch.float64)
+    make_model = model_factory(1, torch.float64)
+    configs = member_configs(steps=2, eval_every=1)
+    _, expected = one_by_one(make_model, train_data, None, configs)
+    histories = train_stacked(make_model, train_data, None, configs, progress=False)
+    for want, got in zip(expected, histories):
+        torch.testing.assert_close(got.train_loss, want.train_loss, rtol=1e-12, atol=0)
+        assert all(math.isnan(v) for v in got.test_loss)
+
+
+@pytest.mark.parametrize("field,value", [("batch_size", 8), ("steps", 9), ("clip_value", None),
+                                         ("clip_params", "spectral"), ("lr_decay_every", 2),
+                                         ("eval_every", 3)])
+def test_configs_that_differ_in_a_shared_field_are_refused(field, value):
+    configs = member_configs()
+    configs[1] = TrainConfig(**{**configs[1].__dict__, field: value})
+    with pytest.raises(ValueError, match=field):
+        check_stackable(configs)
+    with pytest.raises(ValueError, match=field):
+        train_stacked(model_factory(1, torch.float32), *smoothing_problem(1, torch.float32), configs,
+                      progress=False)
+
+
+def test_should_stack_only_on_cuda():
+    assert should_stack(torch.device("cuda", 0)) and should_stack("cuda")
+    assert not should_stack("cpu") and not should_stack(torch.device("cpu"))
