@@ -1,0 +1,218 @@
+"""Where is the optimum, and does it move with K? Optimal LR per K, its drift, batch size and β2.
+
+The optimal LR of one curve (one parametrization, one K) is located between grid points: a parabola
+is fitted to the seed-mean log10-loss against log10 LR over the grid minimum and its neighbours
+(``window`` points each side), and its vertex, kept inside the fitted window, is the optimum. Its
+uncertainty is a bootstrap over seeds: seeds are resampled with replacement and the whole fit is
+redone. A diverged trial is a failure, not a missing value: its loss counts as ``failure_loss``
+(at least as bad as the untrained model, relative L2 = 1), so a LR at which some seeds diverge is
+penalised rather than ignored.
+
+The drift of the optimum is ``lr*(K_max) / lr*(K_min)`` for SP and for μP; its CI comes from the
+same bootstrap samples (the K's are trained independently, so their samples combine freely).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_METRIC = "final_train_loss"
+"""The loss the optima refer to: training loss, as in the μP papers (test loss: pass metric=)."""
+
+
+def _failure_values(df: pd.DataFrame, metric: str, failure_loss: float | None) -> pd.Series:
+    """The metric with diverged/failed trials replaced by ``failure_loss`` (default: max(1, worst))."""
+    values = df[metric].astype(float)
+    failed = df["diverged"].astype(bool) | ~np.isfinite(values)
+    if failure_loss is None:
+        finite = values[~failed]
+        failure_loss = max(1.0, float(finite.max()) if len(finite) else 1.0)
+    return values.where(~failed, failure_loss)
+
+
+def loss_table(df: pd.DataFrame, x: str, metric: str = DEFAULT_METRIC,
+               failure_loss: float | None = None) -> np.ndarray:
+    """log10-losses of one curve as a (len(x values), n seeds) array, rows in ascending ``x``.
+
+    A missing (x, seed) cell is NaN and left out of the means.
+    """
+    data = df.assign(_loss=np.log10(_failure_values(df, metric, failure_loss)))
+    table = data.pivot_table(index=x, columns="seed", values="_loss", aggfunc="mean")
+    return table.sort_index()
+
+
+def fit_optimum(log_x: np.ndarray, mean_log_loss: np.ndarray, window: int = 2) -> tuple[float, float, bool]:
+    """Vertex of a parabola through the grid minimum ± ``window`` points: (log x*, loss*, at_edge).
+
+    The vertex is kept within the fitted points; a parabola that opens downwards, or too few points,
+    gives the grid minimum. ``at_edge`` is True when the grid minimum is the first or last point
+    (the true optimum may lie outside the grid).
+    """
+    ok = np.isfinite(mean_log_loss)
+    log_x, y = np.asarray(log_x)[ok], np.asarray(mean_log_loss)[ok]
+    if len(y) == 0:
+        return math.nan, math.nan, False
+    j = int(np.argmin(y))
+    at_edge = j in (0, len(y) - 1)
+    lo, hi = max(0, j - window), min(len(y), j + window + 1)
+    if hi - lo >= 3:
+        a, b, c = np.polyfit(log_x[lo:hi], y[lo:hi], 2)
+        if a > 0:
+            vertex = float(np.clip(-b / (2 * a), log_x[lo], log_x[hi - 1]))
+            return vertex, float(np.polyval([a, b, c], vertex)), at_edge
+    return float(log_x[j]), float(y[j]), at_edge
+
+
+def _bootstrap_indices(n_seeds: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(0, n_seeds, size=(n_boot, n_seeds))
+
+
+def _curve_optimum(table: pd.DataFrame, window: int, n_boot: int, rng: np.random.Generator) -> dict:
+    log_x = np.log10(table.index.to_numpy(dtype=float))
+    values = table.to_numpy(dtype=float)
+    mean = np.nanmean(values, axis=1)
+    x_opt, loss_opt, at_edge = fit_optimum(log_x, mean, window)
+    samples = np.array([fit_optimum(log_x, np.nanmean(values[:, idx], axis=1), window)[0]
+                        for idx in _bootstrap_indices(values.shape[1], n_boot, rng)])
+    grid_best = float(table.index[int(np.nanargmin(mean))]) if np.isfinite(mean).any() else math.nan
+    return {
+        "log10_lr_opt": x_opt,
+        "lr_opt": 10**x_opt,
+        "lr_low": 10 ** np.nanpercentile(samples, 2.5),
+        "lr_high": 10 ** np.nanpercentile(samples, 97.5),
+        "log10_lr_se": float(np.nanstd(samples)),
+        "lr_grid_opt": grid_best,
+        "loss_opt": 10**loss_opt,
+        "at_edge": at_edge,
+        "n_seeds": values.shape[1],
+        "_samples": samples,
+    }
+
+
+def _groups(df: pd.DataFrame, by: Sequence[str]):
+    by = [c for c in by if c in df.columns]
+    return by, df.groupby(by, sort=True, dropna=False)
+
+
+def optimal_lr_per_k(
+    df: pd.DataFrame,
+    metric: str = DEFAULT_METRIC,
+    by: Sequence[str] = ("experiment", "parametrization", "modes"),
+    window: int = 2,
+    n_boot: int = 1000,
+    failure_loss: float | None = None,
+    seed: int = 0,
+    keep_samples: bool = False,
+) -> pd.DataFrame:
+    """The optimal LR of every (experiment, parametrization, K) curve, between grid points.
+
+    Columns: the ``by`` keys, ``lr_opt`` (parabola vertex), ``lr_low``/``lr_high`` (95% bootstrap
+    interval over seeds), ``log10_lr_se`` (bootstrap std of log10 lr*), ``lr_grid_opt`` (best grid
+    point), ``loss_opt``, ``at_edge`` (optimum on the grid's edge: not located), ``n_seeds``,
+    ``n_diverged``. ``keep_samples`` adds the bootstrap samples of log10 lr* (for :func:`lr_drift`).
+    """
+    rng = np.random.default_rng(seed)
+    keys, groups = _groups(df, by)
+    rows = []
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        table = loss_table(part, "lr", metric, failure_loss)
+        row = dict(zip(keys, key))
+        row.update(_curve_optimum(table, window, n_boot, rng))
+        row["n_diverged"] = int(part["diverged"].sum())
+        if not keep_samples:
+            row.pop("_samples")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def lr_drift(
+    df: pd.DataFrame,
+    metric: str = DEFAULT_METRIC,
+    by: Sequence[str] = ("experiment", "parametrization"),
+    n_boot: int = 1000,
+    seed: int = 0,
+    optima: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The drift of the optimal LR, ``lr*(K_max) / lr*(K_min)``, per parametrization, with a 95% CI.
+
+    1 means the optimum stays put (μTransfer works); < 1 means it moves down as K grows (the paper's
+    SP on Navier–Stokes: 7.4e-4 / 1.8e-3 ≈ 0.41). ``theory_sp`` is the drift that the μP scaling
+    c(K) ∝ 1/sqrt(log K) predicts for SP: sqrt(log K_min / log K_max). ``moves`` says whether the
+    95% interval excludes 1. ``optima`` may pass a precomputed ``optimal_lr_per_k(...,
+    keep_samples=True)``.
+    """
+    if optima is None or "_samples" not in optima:
+        optima = optimal_lr_per_k(df, metric, by=(*by, "modes"), n_boot=n_boot, seed=seed,
+                                  keep_samples=True)
+    keys, groups = _groups(optima, by)
+    rows = []
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        part = part.sort_values("modes")
+        lo, hi = part.iloc[0], part.iloc[-1]
+        samples = np.asarray(hi["_samples"]) - np.asarray(lo["_samples"])
+        k_min, k_max = int(lo["modes"]), int(hi["modes"])
+        log_ratio = hi["log10_lr_opt"] - lo["log10_lr_opt"]
+        low, high = 10 ** np.nanpercentile(samples, 2.5), 10 ** np.nanpercentile(samples, 97.5)
+        row = dict(zip(keys, key))
+        row.update(
+            k_min=k_min, k_max=k_max, lr_opt_k_min=lo["lr_opt"], lr_opt_k_max=hi["lr_opt"],
+            drift=10**log_ratio, drift_low=low, drift_high=high,
+            moves=bool(high < 1 or low > 1),
+            theory_sp=math.sqrt(math.log(k_min) / math.log(k_max)) if k_min >= 2 else math.nan,
+            edge=bool(lo["at_edge"] or hi["at_edge"]),
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def optimal_hparam_per_k(
+    df: pd.DataFrame,
+    hparam: str,
+    metric: str = DEFAULT_METRIC,
+    by: Sequence[str] = ("experiment", "parametrization", "modes"),
+    n_boot: int = 1000,
+    failure_loss: float | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The best value of a discrete hyperparameter (``"batch_size"``, ``"beta2"``) per curve.
+
+    The optimum is the grid value with the lowest seed-mean log-loss; ``freq_opt`` is how often the
+    seed bootstrap picks the same value, ``bootstrap`` the frequency of every value (a verdict
+    with its uncertainty). ``loss_opt`` is the seed-mean loss there.
+    """
+    rng = np.random.default_rng(seed)
+    keys, groups = _groups(df, by)
+    rows = []
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        table = loss_table(part, hparam, metric, failure_loss)
+        values = table.to_numpy(dtype=float)
+        grid = table.index.to_numpy()
+        mean = np.nanmean(values, axis=1)
+        best = grid[int(np.nanargmin(mean))]
+        picks = [grid[int(np.nanargmin(np.nanmean(values[:, idx], axis=1)))]
+                 for idx in _bootstrap_indices(values.shape[1], n_boot, rng)]
+        counts = pd.Series(picks).value_counts(normalize=True)
+        row = dict(zip(keys, key))
+        row.update({f"{hparam}_opt": best.item() if hasattr(best, "item") else best,
+                    "freq_opt": float(counts.get(best, 0.0)),
+                    "loss_opt": float(10 ** np.nanmin(mean)),
+                    "bootstrap": {(k.item() if hasattr(k, "item") else k): round(float(v), 3)
+                                  for k, v in counts.sort_index().items()},
+                    "n_seeds": values.shape[1], "n_diverged": int(part["diverged"].sum())})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summary_table(df: pd.DataFrame, metric: str = DEFAULT_METRIC) -> pd.DataFrame:
+    """Optimal LR per K as 'lr* [low, high]' strings, one column per parametrization (for printing)."""
+    optima = optimal_lr_per_k(df, metric, n_boot=300)
+    optima["lr*"] = [f"{r.lr_opt:.2e} [{r.lr_low:.1e}, {r.lr_high:.1e}]" + (" edge" if r.at_edge else "")
+                     for r in optima.itertuples()]
+    return optima.pivot_table(index="modes", columns="parametrization", values="lr*", aggfunc="first")

@@ -1,0 +1,102 @@
+"""``mufno sweep EXPERIMENT --preset PRESET``: run or resume a sweep, then print its summary.
+
+Progress shows trials done / left and an ETA; the summary gives the optimal LR per K (with a 95%
+seed-bootstrap interval) and the drift lr*(K_max)/lr*(K_min) for SP and μP, or the best batch size
+/ β2 per K. Ctrl-C stops cleanly: finished trials are stored, and the same command resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from mufno_core.sweep.experiments import EXPERIMENTS, PRESETS, get_experiment, grid
+from mufno_core.sweep.runner import EXECUTORS, resolve_device, run_sweep_trials
+from mufno_core.sweep.store import ResultsStore, load_results
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("experiment", nargs="?", help=f"one of: {', '.join(EXPERIMENTS)}")
+    parser.add_argument("--list", action="store_true", help="list the experiments and presets")
+    parser.add_argument("--preset", default="quick", choices=PRESETS, help="grid size (default quick)")
+    parser.add_argument("--results", default=None, help="results directory (default results/PRESET)")
+    parser.add_argument("--executor", default="inline", choices=EXECUTORS)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes (process executor) or LocalCluster workers (default: CPUs)")
+    parser.add_argument("--scheduler", default=None,
+                        help="Dask scheduler address tcp://HOST:PORT (default: start a LocalCluster)")
+    parser.add_argument("--data-dir", default="data", help="where data sets live (default data/)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
+    parser.add_argument("--stack", action="store_true",
+                        help="train trials that share K together (needs mufno_core.stacked)")
+    parser.add_argument("--limit", type=int, default=None, help="run at most the first N trials")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def format_listing() -> str:
+    lines = [f"{'experiment':<18} {'preset':<6} {'swept':<10} {'trials':>6}  description"]
+    for exp in EXPERIMENTS.values():
+        for name, preset in exp.presets.items():
+            lines.append(f"{exp.name:<18} {name:<6} {exp.swept:<10} {preset.size():>6}  "
+                         f"K={','.join(map(str, preset.modes))}  "
+                         + (exp.description if name == "smoke" else ""))
+    return "\n".join(lines)
+
+
+def summarise(df, swept: str) -> str:
+    """The end-of-sweep table: lr* per K and the drift, or the best batch size / β2 per K."""
+    import pandas as pd
+
+    from mufno_core.sweep.analysis import lr_drift, optimal_hparam_per_k, summary_table
+
+    done = df[df["status"].isin(["ok", "diverged"])]
+    if done.empty:
+        return "no finished trials"
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        if swept == "lr":
+            drift = lr_drift(done, n_boot=300)
+            drift = drift.assign(drift=[f"{r.drift:.2f} [{r.drift_low:.2f}, {r.drift_high:.2f}]"
+                                        for r in drift.itertuples()])
+            cols = ["parametrization", "k_min", "k_max", "drift", "moves", "theory_sp", "edge"]
+            return (f"optimal LR per K (seed-mean training loss, parabola in log LR; 95% bootstrap CI):\n"
+                    f"{summary_table(done)}\n\ndrift lr*(K_max)/lr*(K_min):\n"
+                    f"{drift[cols].to_string(index=False)}")
+        best = optimal_hparam_per_k(done, swept, n_boot=300)
+        cols = ["parametrization", "modes", f"{swept}_opt", "freq_opt", "loss_opt", "bootstrap"]
+        return f"best {swept} per K (bootstrap frequency of the pick):\n{best[cols].to_string(index=False)}"
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        print(format_listing())
+        return 0
+    if not args.experiment:
+        raise ValueError("give an EXPERIMENT (see `mufno sweep --list`)")
+    exp = get_experiment(args.experiment)
+    configs = grid(exp, args.preset)
+    if args.limit is not None:
+        if args.limit < 1:
+            raise ValueError(f"--limit must be positive, got {args.limit}")
+        configs = configs[: args.limit]
+    results = args.results or f"results/{args.preset}"
+    store = ResultsStore(results, exp.name)
+    device = resolve_device(args.device)
+    print(f"sweep {exp.name} [{args.preset}]: {len(configs)} trials -> {store.folder} "
+          f"(executor {args.executor}, device {device})", file=sys.stderr)
+    start = time.perf_counter()
+    try:
+        outcome = run_sweep_trials(configs, store, executor=args.executor, workers=args.workers,
+                                   scheduler=args.scheduler, data_dir=args.data_dir, device=device,
+                                   stack=args.stack, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished trials are stored in {store.folder}; "
+              "run the same command again to resume", file=sys.stderr)
+        return 130
+    print(f"{outcome.skipped} already done, {outcome.ran} run now ({outcome.ok} ok, "
+          f"{outcome.diverged} diverged, {outcome.errors} errors) in {time.perf_counter() - start:.0f} s",
+          file=sys.stderr)
+    df = load_results(store.folder)
+    df = df[df["trial_id"].isin({c.trial_id() for c in configs})]
+    print(summarise(df, exp.swept))
+    return 1 if outcome.errors else 0

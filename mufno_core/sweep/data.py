@@ -1,0 +1,63 @@
+"""The tensors of a trial: the built-in synthetic problem, or a data set of ``mufno_core.data``.
+
+Loaded data are cached per process (keyed by data set, preset, sizes and device), so that the
+trials one worker runs one after the other do not reload the file.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from mufno_core.sweep.config import TrialConfig
+from mufno_core.sweep.synthetic import synthetic_dataset
+
+Decode = Callable[[torch.Tensor], torch.Tensor]
+
+SYNTHETIC_RESOLUTION = {1: 64, 2: 16, 3: 8}
+"""Grid points per axis of the synthetic problem in 1, 2 and 3 dimensions."""
+
+
+@dataclass(frozen=True)
+class TrialData:
+    """Train and test tensors on the trial's device, and the normalisers' inverses (or None)."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    decode: Decode | None = None
+    decode_input: Decode | None = None
+
+
+def load_trial_data(config: TrialConfig, data_dir: str = "data", device: str = "cpu") -> TrialData:
+    """The data of ``config`` on ``device`` (cached per process)."""
+    return _cached(config.dataset, config.preset, config.dim, config.n_train, config.n_test,
+                   config.subsample, str(data_dir), device)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(dataset: str, preset: str, dim: int, n_train: int | None, n_test: int | None,
+            subsample: int, data_dir: str, device: str) -> TrialData:
+    if dataset == "synthetic":
+        x, y, xt, yt = synthetic_dataset(dim, SYNTHETIC_RESOLUTION[dim], n_train or 64, n_test or 16)
+        return TrialData(x.to(device), y.to(device), xt.to(device), yt.to(device))
+    return _load_project_dataset(dataset, preset, n_train, n_test, subsample, data_dir, device)
+
+
+def _load_project_dataset(dataset: str, preset: str, n_train: int | None, n_test: int | None,
+                          subsample: int, data_dir: str, device: str) -> TrialData:
+    """A data set of ``mufno_core.data`` (generated on first use), cut and subsampled."""
+    try:
+        from mufno_core import data as datamod
+    except ImportError as err:
+        raise ImportError(f"data set {dataset!r} needs mufno_core.data, which is missing") from err
+    path = datamod.ensure_dataset(dataset, preset, data_dir=data_dir)
+    splits = datamod.load_split(path, n_train=n_train, n_test=n_test, subsample=subsample,
+                                device=device)
+    return TrialData(splits.x_train, splits.y_train, splits.x_test, splits.y_test,
+                     decode=getattr(splits, "decode", None),
+                     decode_input=getattr(splits, "decode_input", None))

@@ -1,0 +1,250 @@
+"""The registry of sweep experiments and their presets (smoke / quick / gpu / paper).
+
+Learning rates sit on the grid 10^(j/8), 8 points per decade (the paper's reported 1.78e-3,
+4.22e-3 and 5.62e-3 are 10^(-22/8), 10^(-19/8), 10^(-18/8)). μP is used relative to the smallest K
+of the grid (``base_modes``), so SP and μP coincide there and share one LR scale.
+
+Presets:
+
+* ``smoke``: seconds; for the tests. Not a measurement.
+* ``quick``: each experiment ≤ 10 min on 2 CPU cores (process executor, 2 workers): width 16,
+  small grids, K as wide as the grid allows, 8 LR points per decade over ~1.5 decades, 3 seeds.
+* ``gpu``: each ≤ 10 min on one H100 (estimated; see README "Sweeps"): width 64, depth 4, the
+  paper's K range (up to 24 for Darcy and Navier–Stokes), 3 seeds.
+* ``paper``: the paper's scale (width 64, depth 4, 1000 training samples, Burgers K 3 → 512):
+  runnable, hours to days of GPU time.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mufno_core.sweep.config import TrialConfig
+
+PRESETS = ("smoke", "quick", "gpu", "paper")
+AXIS_OF_FIELD = {"modes": "modes", "lr": "lrs", "seed": "seeds", "batch_size": "batch_sizes",
+                 "beta2": "beta2s", "parametrization": "parametrizations"}
+
+
+def lr_grid(j_min: int, j_max: int) -> tuple[float, ...]:
+    """Learning rates 10^(j/8) for j = j_min … j_max (8 per decade)."""
+    return tuple(round(10 ** (j / 8), 12) for j in range(j_min, j_max + 1))
+
+
+@dataclass(frozen=True)
+class Preset:
+    """The grid of one preset: the product of modes × lrs × seeds × batch_sizes × beta2s × both
+    parametrizations, with the fixed settings in ``fixed`` (TrialConfig fields: width, steps, …)."""
+
+    modes: tuple[int, ...]
+    lrs: tuple[float, ...]
+    seeds: tuple[int, ...] = (0, 1, 2)
+    batch_sizes: tuple[int, ...] = (20,)
+    beta2s: tuple[float, ...] = (0.999,)
+    parametrizations: tuple[str, ...] = ("sp", "mup")
+    fixed: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+    def size(self) -> int:
+        return (len(self.modes) * len(self.lrs) * len(self.seeds) * len(self.batch_sizes)
+                * len(self.beta2s) * len(self.parametrizations))
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A sweep: a data set, a model family and what is swept (``swept``: "lr", "batch_size", "beta2")."""
+
+    name: str
+    description: str
+    dataset: str
+    dim: int
+    in_channels: int
+    out_channels: int
+    swept: str
+    presets: dict[str, Preset]
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+
+def grid(experiment: str | Experiment, preset: str, **overrides: Any) -> list[TrialConfig]:
+    """Every trial of ``experiment`` at ``preset``; ``overrides`` replace grid axes (``modes``,
+    ``lrs``, ``seeds``, ``batch_sizes``, ``beta2s``, ``parametrizations``) or fixed fields."""
+    exp = get_experiment(experiment) if isinstance(experiment, str) else experiment
+    if preset not in exp.presets:
+        raise ValueError(f"experiment {exp.name!r} has no preset {preset!r}; "
+                         f"presets: {', '.join(exp.presets)}")
+    p = exp.presets[preset]
+    axes = {name: getattr(p, name) for name in
+            ("modes", "lrs", "seeds", "batch_sizes", "beta2s", "parametrizations")}
+    fixed = {**exp.fixed, **p.fixed}
+    for name in list(fixed):  # a fixed swept field is a one-point axis
+        if name in AXIS_OF_FIELD:
+            axes[AXIS_OF_FIELD[name]] = (fixed.pop(name),)
+    for name, value in overrides.items():
+        name = AXIS_OF_FIELD.get(name, name)
+        if name in axes:
+            axes[name] = tuple(value) if isinstance(value, Sequence) and not isinstance(value, str) \
+                else (value,)
+        elif name in TrialConfig.__dataclass_fields__:
+            fixed[name] = value
+        else:
+            raise ValueError(f"unknown override {name!r}")
+    base_modes = fixed.pop("base_modes", min(p.modes))  # of the preset, whatever the overrides
+    configs = []
+    for param, k, bs, b2, lr, seed in itertools.product(
+            axes["parametrizations"], axes["modes"], axes["batch_sizes"], axes["beta2s"],
+            axes["lrs"], axes["seeds"]):
+        configs.append(TrialConfig(
+            experiment=exp.name, dataset=exp.dataset, preset=preset, dim=exp.dim,
+            in_channels=exp.in_channels, out_channels=exp.out_channels, parametrization=param,
+            modes=k, base_modes=base_modes, lr=lr, seed=seed, batch_size=bs, beta2=b2, **fixed))
+    return configs
+
+
+# --- the presets -----------------------------------------------------------------------------
+# Budgets: quick sizes were measured on the 2-core CPU box (README "Sweeps" has the table); gpu
+# sizes are estimates from steps/s of the same models on an H100-class GPU.
+
+SEEDS3 = (0, 1, 2)
+SMOKE_FIXED = {"width": 8, "depth": 2, "steps": 4, "n_train": 16, "n_test": 8, "batch_size": 8}
+
+
+def _smoke(modes=(2, 4)) -> Preset:
+    return Preset(modes=modes, lrs=lr_grid(-20, -16), seeds=(0, 1), fixed=SMOKE_FIXED,
+                  note="seconds; a test of the machinery, not a measurement")
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register(exp: Experiment) -> Experiment:
+    EXPERIMENTS[exp.name] = exp
+    return exp
+
+
+register(Experiment(
+    name="synthetic_lr",
+    description="LR vs K on a built-in smoothing operator (FNO-1D; no data files): tests and demos",
+    dataset="synthetic", dim=1, in_channels=1, out_channels=1, swept="lr",
+    presets={
+        "smoke": _smoke(),
+        "quick": Preset(modes=(2, 4, 16), lrs=lr_grid(-24, -12), seeds=SEEDS3,
+                        fixed={"width": 16, "depth": 4, "steps": 200, "n_train": 64, "n_test": 16}),
+        "gpu": Preset(modes=(2, 4, 8, 16, 32), lrs=lr_grid(-28, -8), seeds=SEEDS3,
+                      fixed={"width": 64, "steps": 1000, "n_train": 64, "n_test": 16}),
+        "paper": Preset(modes=(2, 4, 8, 16, 32), lrs=lr_grid(-28, -8), seeds=(0, 1, 2, 3, 4),
+                        fixed={"width": 64, "steps": 5000, "n_train": 64, "n_test": 16}),
+    },
+))
+
+register(Experiment(
+    name="burgers_lr",
+    description="Burgers 1-D (ν = 0.1), FNO-1D: optimal LR vs K under SP and μP (paper: K 3 → 512)",
+    dataset="burgers", dim=1, in_channels=1, out_channels=1, swept="lr",
+    presets={
+        "smoke": _smoke(),
+        "quick": Preset(modes=(3, 12, 48), lrs=lr_grid(-24, -12), seeds=SEEDS3,
+                        fixed={"width": 16, "steps": 300, "n_train": 200, "n_test": 50,
+                               "subsample": 8}),
+        "gpu": Preset(modes=(3, 8, 32, 128, 512), lrs=lr_grid(-28, -12), seeds=SEEDS3,
+                      fixed={"width": 64, "steps": 2000, "n_train": 1000, "n_test": 100}),
+        "paper": Preset(modes=(3, 8, 16, 32, 64, 128, 256, 512), lrs=lr_grid(-32, -8),
+                        seeds=SEEDS3, fixed={"width": 64, "epochs": 500, "steps": None,
+                                             "n_train": 1000, "n_test": 100}),
+    },
+))
+
+register(Experiment(
+    name="darcy_lr",
+    description="Darcy flow 2-D, FNO-2D: optimal LR vs K under SP and μP (paper: K 3 → 24)",
+    dataset="darcy", dim=2, in_channels=1, out_channels=1, swept="lr",
+    presets={
+        "smoke": _smoke(),
+        "quick": Preset(modes=(3, 6, 12), lrs=lr_grid(-24, -14), seeds=SEEDS3,
+                        fixed={"width": 16, "steps": 150, "batch_size": 10, "n_train": 200,
+                               "n_test": 50}),
+        "gpu": Preset(modes=(3, 6, 12, 24), lrs=lr_grid(-28, -14), seeds=SEEDS3,
+                      fixed={"width": 64, "steps": 1500, "n_train": 1000, "n_test": 100}),
+        "paper": Preset(modes=(3, 6, 9, 12, 16, 20, 24), lrs=lr_grid(-32, -12), seeds=SEEDS3,
+                        fixed={"width": 64, "epochs": 500, "steps": None, "n_train": 1000,
+                               "n_test": 100}),
+    },
+))
+
+register(Experiment(
+    name="navier_stokes_lr",
+    description="Navier–Stokes 2-D + time (ν = 1e-3), FNO-3D: optimal LR vs K (paper: K 3 → 24)",
+    dataset="navier_stokes", dim=3, in_channels=10, out_channels=1, swept="lr",
+    presets={
+        "smoke": _smoke(),
+        "quick": Preset(modes=(2, 4, 6), lrs=lr_grid(-24, -14), seeds=SEEDS3,
+                        fixed={"width": 8, "steps": 100, "batch_size": 5, "n_train": 100,
+                               "n_test": 20}),
+        "gpu": Preset(modes=(3, 6, 12, 24), lrs=lr_grid(-28, -16), seeds=SEEDS3,
+                      fixed={"width": 64, "steps": 300, "batch_size": 10, "n_train": 1000,
+                             "n_test": 100}),
+        "paper": Preset(modes=(3, 6, 12, 16, 24), lrs=lr_grid(-32, -14), seeds=SEEDS3,
+                        fixed={"width": 64, "epochs": 500, "steps": None, "batch_size": 10,
+                               "n_train": 1000, "n_test": 100}),
+    },
+))
+
+_DARCY_FIXED_LR = 10 ** (-19 / 8)  # 4.22e-3: on the grid, near the paper's μP optimum
+
+register(Experiment(
+    name="darcy_batch_size",
+    description="Darcy, FNO-2D: best batch size vs K at a fixed LR and a fixed number of epochs",
+    dataset="darcy", dim=2, in_channels=1, out_channels=1, swept="batch_size",
+    presets={
+        "smoke": Preset(modes=(2, 4), lrs=(1e-2,), seeds=(0, 1), batch_sizes=(4, 8),
+                        fixed={**SMOKE_FIXED, "steps": None, "epochs": 1}),
+        "quick": Preset(modes=(3, 6, 12), lrs=(_DARCY_FIXED_LR,), seeds=SEEDS3,
+                        batch_sizes=(5, 10, 20, 40),
+                        fixed={"width": 16, "steps": None, "epochs": 8, "n_train": 200,
+                               "n_test": 50}),
+        "gpu": Preset(modes=(3, 6, 12, 24), lrs=(_DARCY_FIXED_LR,), seeds=SEEDS3,
+                      batch_sizes=(5, 10, 20, 40, 80),
+                      fixed={"width": 64, "steps": None, "epochs": 30, "n_train": 1000,
+                             "n_test": 100}),
+        "paper": Preset(modes=(3, 6, 12, 24), lrs=(_DARCY_FIXED_LR,), seeds=SEEDS3,
+                        batch_sizes=(5, 10, 20, 40, 80),
+                        fixed={"width": 64, "steps": None, "epochs": 500, "n_train": 1000,
+                               "n_test": 100}),
+    },
+))
+
+register(Experiment(
+    name="darcy_beta2",
+    description="Darcy, FNO-2D: best Adam β2 vs K at a fixed LR",
+    dataset="darcy", dim=2, in_channels=1, out_channels=1, swept="beta2",
+    presets={
+        "smoke": Preset(modes=(2, 4), lrs=(1e-2,), seeds=(0, 1), beta2s=(0.9, 0.999),
+                        fixed=SMOKE_FIXED),
+        "quick": Preset(modes=(3, 6, 12), lrs=(_DARCY_FIXED_LR,), seeds=SEEDS3,
+                        beta2s=(0.9, 0.95, 0.98, 0.99, 0.999),
+                        fixed={"width": 16, "steps": 150, "batch_size": 10, "n_train": 200,
+                               "n_test": 50}),
+        "gpu": Preset(modes=(3, 6, 12, 24), lrs=(_DARCY_FIXED_LR,), seeds=SEEDS3,
+                      beta2s=(0.9, 0.95, 0.98, 0.99, 0.995, 0.999),
+                      fixed={"width": 64, "steps": 1500, "n_train": 1000, "n_test": 100}),
+        "paper": Preset(modes=(3, 6, 12, 24), lrs=(_DARCY_FIXED_LR,), seeds=SEEDS3,
+                        beta2s=(0.9, 0.95, 0.98, 0.99, 0.995, 0.999),
+                        fixed={"width": 64, "steps": None, "epochs": 500, "n_train": 1000,
+                               "n_test": 100}),
+    },
+))
+
+
+def get_experiment(name: str) -> Experiment:
+    """The registered experiment ``name`` (a clear error listing the names otherwise)."""
+    try:
+        return EXPERIMENTS[name]
+    except KeyError:
+        raise ValueError(f"unknown experiment {name!r}; experiments: {', '.join(EXPERIMENTS)}") from None
+
+
+def list_experiments() -> list[tuple[str, str, str, int]]:
+    """(experiment, preset, swept, number of trials) for every experiment and preset."""
+    return [(e.name, p, e.swept, e.presets[p].size()) for e in EXPERIMENTS.values() for p in e.presets]

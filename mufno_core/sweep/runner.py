@@ -1,0 +1,339 @@
+"""Running trials: one trial in-process (:func:`run_trial`), and a sweep on an executor.
+
+Executors: ``"inline"`` (this process, one trial after the other), ``"process"`` (a local pool of
+spawned processes, one torch thread each) and ``"dask"`` (a Dask distributed cluster: an existing
+scheduler address, or a LocalCluster on 127.0.0.1 started here). Whatever the executor, the driver
+writes each record to the store as soon as its trial completes, so killing the sweep loses only
+the trials in flight and rerunning it skips every finished trial. Dask is imported only when used.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import multiprocessing
+import platform
+import socket
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+import torch
+
+from mufno_core.sweep.config import SCHEMA, TrialConfig
+from mufno_core.sweep.data import TrialData, load_trial_data
+from mufno_core.sweep.store import DONE_STATUSES, ResultsStore
+
+ExecutorName = Literal["inline", "process", "dask"]
+EXECUTORS: tuple[str, ...] = ("inline", "process", "dask")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def resolve_device(device: str | None) -> str:
+    """"auto" (or None) picks CUDA when available; anything else is checked and returned."""
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but torch sees no CUDA device")
+    return device
+
+
+def _device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    return platform.processor() or platform.machine() or "cpu"
+
+
+def _base_record(config: TrialConfig, device: str) -> dict[str, Any]:
+    from mufno_core import __version__
+
+    return {
+        "schema": SCHEMA,
+        "trial_id": config.trial_id(),
+        "config": config.to_dict(),
+        "status": "error",
+        "device": device,
+        "device_name": _device_name(device),
+        "host": socket.gethostname(),
+        "version": __version__,
+        "torch_version": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "started_at": _now(),
+    }
+
+
+def error_record(config: TrialConfig, device: str, message: str) -> dict[str, Any]:
+    """The record of a trial that raised (out of memory, a bad input, a lost worker, …)."""
+    record = _base_record(config, device)
+    record.update(status="error", error=message, diverged=False, final_train_loss=math.nan,
+                  final_test_loss=math.nan, finished_at=_now())
+    return record
+
+
+def build_model(config: TrialConfig, device: str) -> torch.nn.Module:
+    """The FNO of a trial (wrapped in PINO's mollifier when the trial has a physics loss)."""
+    from mufno_core.model import FNO
+
+    model: torch.nn.Module = FNO(
+        config.dim, config.in_channels, config.out_channels, config.modes, width=config.width,
+        depth=config.depth, parametrization=config.parametrization, base_modes=config.base_modes,
+        init_scale=config.init_scale, device=device)
+    if config.pde_weight > 0:
+        from mufno_core.pino import Mollified
+
+        model = Mollified(model, config.mollifier_scale)
+    return model
+
+
+def train_config(config: TrialConfig):
+    """The trainer's :class:`~mufno_core.train.TrainConfig` of a trial."""
+    from mufno_core.train import TrainConfig
+
+    return TrainConfig(
+        lr=config.lr, beta1=config.beta1, beta2=config.beta2, batch_size=config.batch_size,
+        steps=config.steps, epochs=config.epochs, clip_value=config.clip_value,
+        clip_params=config.clip_params, lr_decay_every=config.lr_decay_every,
+        lr_decay_gamma=config.lr_decay_gamma, seed=config.seed)
+
+
+def loss_function(config: TrialConfig, data: TrialData):
+    """None (the trainer's relative L2) or the PINO data + physics loss."""
+    if config.pde_weight <= 0:
+        return None
+    from mufno_core.pino import make_pino_loss
+
+    return make_pino_loss(data_weight=config.data_weight, pde_weight=config.pde_weight,
+                          mollifier_scale=None, decode_input=data.decode_input,
+                          decode_output=data.decode)
+
+
+def run_trial(config: TrialConfig, data_dir: str = "data", device: str | None = "cpu",
+              num_threads: int | None = None) -> dict[str, Any]:
+    """Train one trial and return its record (never raises for a failing trial).
+
+    The record holds the config, the history, final train/test loss, ``diverged`` and its step,
+    wall time, device and package versions. ``status`` is "ok", "diverged" (an ordinary outcome at
+    a high LR) or "error" (an exception, e.g. out of memory, with its message).
+    """
+    from mufno_core.train import train
+
+    if num_threads:
+        torch.set_num_threads(num_threads)
+    device = resolve_device(device)
+    record = _base_record(config, device)
+    start = time.perf_counter()
+    try:
+        data = load_trial_data(config, data_dir, device)
+        torch.manual_seed(config.seed)
+        model = build_model(config, device)
+        history = train(model, (data.x_train, data.y_train), (data.x_test, data.y_test),
+                        train_config(config), decode=data.decode,
+                        loss_fn=loss_function(config, data), progress=False)
+    except Exception as err:  # one bad trial must not end the sweep
+        record.update(error_record(config, device, f"{type(err).__name__}: {err}"))
+        record["traceback"] = traceback.format_exc(limit=6)
+        if device.startswith("cuda"):
+            torch.cuda.empty_cache()
+        return record
+    h = history.to_dict()
+    record.update(
+        status="diverged" if history.diverged else "ok",
+        final_train_loss=history.final_train_loss,
+        final_test_loss=history.final_test_loss,
+        diverged=history.diverged,
+        diverged_step=history.diverged_step,
+        steps_done=history.steps_done,
+        steps_per_second=history.steps_per_second,
+        n_parameters=history.n_parameters,
+        train_time=history.wall_time,
+        wall_time=time.perf_counter() - start,
+        history={k: h[k] for k in ("step", "train_loss", "test_loss")},
+        finished_at=_now(),
+    )
+    return record
+
+
+def group_trials(configs: Iterable[TrialConfig]) -> list[list[TrialConfig]]:
+    """Trials that share everything but (lr, seed, beta2), in first-seen order."""
+    groups: dict[tuple, list[TrialConfig]] = {}
+    for config in configs:
+        groups.setdefault(config.group_key(), []).append(config)
+    return list(groups.values())
+
+
+def stacking_available() -> bool:
+    """Whether ``mufno_core.stacked`` (vectorised training of trials sharing K) is installed."""
+    return importlib.util.find_spec("mufno_core.stacked") is not None
+
+
+def run_unit(configs: Sequence[TrialConfig], data_dir: str = "data", device: str | None = "cpu",
+             num_threads: int | None = None, stack: bool = False) -> list[dict[str, Any]]:
+    """One unit of work for an executor: a single trial, or a group run by the stacked trainer.
+
+    The stacking hook: with ``stack`` and ``mufno_core.stacked`` present, a group of trials that
+    differ only in (lr, seed, beta2) goes to ``mufno_core.stacked.run_trials(configs, data_dir,
+    device) -> list[record]``; otherwise (or if it raises) the trials run one by one.
+    """
+    if stack and len(configs) > 1 and stacking_available():
+        stacked = importlib.import_module("mufno_core.stacked")
+        runner = getattr(stacked, "run_trials", None)
+        if runner is not None:
+            if num_threads:
+                torch.set_num_threads(num_threads)
+            try:
+                return list(runner(list(configs), data_dir, device))
+            except Exception:  # fall back to one by one
+                traceback.print_exc()
+    return [run_trial(c, data_dir, device, num_threads) for c in configs]
+
+
+def _init_worker() -> None:
+    torch.set_num_threads(1)
+
+
+@dataclass
+class SweepOutcome:
+    """Counts of one sweep run: trials in the grid, skipped as done, run now, by status."""
+
+    total: int
+    skipped: int
+    ran: int = 0
+    ok: int = 0
+    diverged: int = 0
+    errors: int = 0
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.ran += 1
+        status = record.get("status")
+        if status == "ok":
+            self.ok += 1
+        elif status == "diverged":
+            self.diverged += 1
+        else:
+            self.errors += 1
+
+
+def pending_trials(configs: Iterable[TrialConfig], store: ResultsStore) -> tuple[list[TrialConfig], int]:
+    """The trials still to run (unique, not finished in the store) and how many are done."""
+    done = store.done_ids()
+    unique: dict[str, TrialConfig] = {}
+    for config in configs:
+        unique.setdefault(config.trial_id(), config)
+    todo = [c for tid, c in unique.items() if tid not in done]
+    return todo, len(unique) - len(todo)
+
+
+def run_sweep_trials(
+    configs: Sequence[TrialConfig],
+    store: ResultsStore,
+    executor: ExecutorName = "inline",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    data_dir: str = "data",
+    device: str | None = "cpu",
+    stack: bool = False,
+    progress: bool = True,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
+) -> SweepOutcome:
+    """Run every unfinished trial of ``configs`` on ``executor``, storing each record as it completes.
+
+    ``workers``: processes of the local pool or of the LocalCluster (default: CPU count).
+    ``scheduler``: a Dask scheduler address ``tcp://host:port`` (default: start a LocalCluster).
+    Progress is a tqdm bar over all trials of the grid (done ones count as done; ETA from the rest).
+    """
+    from tqdm.auto import tqdm
+
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
+    todo, skipped = pending_trials(configs, store)
+    outcome = SweepOutcome(total=len(todo) + skipped, skipped=skipped)
+    if not todo:
+        return outcome
+    units = group_trials(todo) if stack and stacking_available() else [[c] for c in todo]
+    bar = tqdm(total=outcome.total, initial=skipped, disable=not progress, desc=store.experiment,
+               unit="trial", dynamic_ncols=True)
+
+    def collect(records: list[dict[str, Any]]) -> None:
+        for record in records:
+            store.write(record)
+            outcome.add(record)
+            if on_record is not None:
+                on_record(record)
+        bar.update(len(records))
+        bar.set_postfix(diverged=outcome.diverged, errors=outcome.errors)
+
+    try:
+        if executor == "inline":
+            for unit in units:
+                collect(run_unit(unit, data_dir, device, None, stack))
+        elif executor == "process":
+            _run_process_pool(units, collect, workers, data_dir, device, stack)
+        else:
+            _run_dask(units, collect, workers, scheduler, data_dir, device, stack)
+    finally:
+        bar.close()
+    return outcome
+
+
+def _run_process_pool(units, collect, workers, data_dir, device, stack) -> None:
+    workers = workers or multiprocessing.cpu_count()
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker)
+    try:
+        futures = {pool.submit(run_unit, unit, data_dir, device, 1, stack): unit for unit in units}
+        for future in as_completed(futures):
+            try:
+                records = future.result()
+            except Exception as err:  # the worker died (killed, out of memory)
+                records = [error_record(c, str(device), f"{type(err).__name__}: {err}")
+                           for c in futures[future]]
+            collect(records)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _run_dask(units, collect, workers, scheduler, data_dir, device, stack) -> None:
+    try:
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as dask_as_completed
+    except ImportError as err:
+        raise ImportError("the dask executor needs `pip install 'dask[distributed]'`") from err
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler, timeout="30s")
+    else:
+        cluster = LocalCluster(n_workers=workers or multiprocessing.cpu_count(), threads_per_worker=1,
+                               processes=True, host="127.0.0.1", dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = {}
+        for unit in units:
+            key = "mufno-" + "-".join(c.trial_id() for c in unit)[:64]
+            future = client.submit(run_unit, unit, data_dir, device, 1, stack, key=key, pure=False)
+            futures[future.key] = (future, unit)
+        for future in dask_as_completed([f for f, _ in futures.values()]):
+            try:
+                records = future.result()
+            except Exception as err:
+                records = [error_record(c, str(device), f"{type(err).__name__}: {err}")
+                           for c in futures[future.key][1]]
+            collect(records)
+            future.release()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def is_done(record: dict[str, Any]) -> bool:
+    return record.get("status") in DONE_STATUSES

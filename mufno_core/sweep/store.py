@@ -1,0 +1,180 @@
+"""The results store: one JSON file per trial, ``DIR/<experiment>/<trial_id>.json``.
+
+A record is written to a temporary file in the same folder, flushed, fsync'ed and renamed over
+its final name (``os.replace`` is atomic on POSIX and Windows), so a reader sees either no record
+or a whole one, even after ``kill -9``. Leftover temporary files are ignored. A file that is not a
+record (corrupt JSON, a foreign file) is reported by name with a warning and skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mufno_core.sweep.config import SCHEMA, TrialConfig
+
+DONE_STATUSES = ("ok", "diverged")
+"""A trial with one of these statuses is finished; an "error" record is retried on the next run."""
+
+
+class StoreWarning(UserWarning):
+    """A file in the results store that is not a readable trial record."""
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):  # numpy / torch scalars
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _clean(value: Any) -> Any:
+    """NaN/inf become null (strict JSON); containers are walked."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` to ``path`` so that the file is always either absent, old or complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(_clean(data), fh, indent=1, allow_nan=False, default=_json_default)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """One trial record; ``ValueError`` naming the file if it is corrupt or not a record."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: corrupt JSON ({err})") from err
+    if not isinstance(record, dict) or record.get("schema") != SCHEMA:
+        raise ValueError(f"{path}: not a mufno trial record (no schema {SCHEMA!r})")
+    try:
+        config = TrialConfig.from_dict(record["config"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{path}: bad trial config ({err})") from err
+    if record.get("trial_id") != config.trial_id():
+        raise ValueError(f"{path}: trial_id does not match its config")
+    return record
+
+
+def iter_records(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Every readable record under ``path`` (a store root, an experiment folder or one file).
+
+    Unreadable files are skipped with one :class:`StoreWarning` that names them all.
+    """
+    path = Path(path)
+    if path.is_file():
+        files = [path]
+    elif path.is_dir():
+        files = sorted(p for p in path.rglob("*.json") if not p.name.startswith("."))
+    else:
+        raise FileNotFoundError(f"no results at {path}")
+    bad: list[str] = []
+    for file in files:
+        try:
+            record = read_record(file)
+        except (OSError, ValueError) as err:
+            bad.append(str(err))
+            continue
+        yield record
+    if bad:
+        warnings.warn(f"skipped {len(bad)} unreadable file(s) in the results store:\n  "
+                      + "\n  ".join(bad), StoreWarning, stacklevel=2)
+
+
+class ResultsStore:
+    """The records of one experiment under ``root/<experiment>/``."""
+
+    def __init__(self, root: str | Path, experiment: str) -> None:
+        self.root = Path(root)
+        self.experiment = experiment
+        self.folder = self.root / experiment
+
+    def path(self, trial_id: str) -> Path:
+        return self.folder / f"{trial_id}.json"
+
+    def write(self, record: dict[str, Any]) -> Path:
+        """Atomically store one record (its ``trial_id`` names the file)."""
+        path = self.path(record["trial_id"])
+        write_json_atomic(path, record)
+        return path
+
+    def records(self) -> list[dict[str, Any]]:
+        if not self.folder.exists():
+            return []
+        return list(iter_records(self.folder))
+
+    def done_ids(self) -> set[str]:
+        """Ids of finished trials ("ok" or "diverged"); errors and corrupt files are not done."""
+        return {r["trial_id"] for r in self.records() if r.get("status") in DONE_STATUSES}
+
+
+RECORD_COLUMNS = ("status", "final_train_loss", "final_test_loss", "diverged", "diverged_step",
+                  "steps_done", "wall_time", "steps_per_second", "n_parameters", "device", "version")
+
+
+def records_to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per trial: ``trial_id``, every config field, then the outcome columns."""
+    rows = []
+    for r in records:
+        row = {"trial_id": r["trial_id"], **r["config"]}
+        for column in RECORD_COLUMNS:
+            row[column] = r.get(column)
+        rows.append(row)
+    config_columns = ["trial_id", *TrialConfig.__dataclass_fields__]
+    frame = pd.DataFrame(rows, columns=[*config_columns, *RECORD_COLUMNS])
+    for column in ("final_train_loss", "final_test_loss", "wall_time", "steps_per_second", "lr",
+                   "beta2"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    frame["diverged"] = frame["diverged"].fillna(False).astype(bool)
+    return frame.sort_values(["experiment", "parametrization", "modes", "lr", "seed"],
+                             kind="stable").reset_index(drop=True)
+
+
+def load_results(path: str | Path, experiment: str | None = None) -> pd.DataFrame:
+    """A tidy DataFrame of the trials stored under ``path``, one row per trial.
+
+    ``path`` is a store root (all experiments, or only ``experiment``), an experiment folder or
+    a single record. Columns: every :class:`TrialConfig` field (so every swept hyperparameter),
+    ``final_train_loss``, ``final_test_loss``, ``diverged``, ``status``, timings and device.
+    Losses of diverged trials are NaN. Corrupt or foreign files are skipped with a warning.
+    """
+    path = Path(path)
+    if experiment is not None:
+        path = path / experiment
+    if not path.exists():
+        raise FileNotFoundError(f"no results at {path}")
+    return records_to_frame(list(iter_records(path)))

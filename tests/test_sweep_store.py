@@ -1,0 +1,144 @@
+"""Sweep trial ids and the results store: stable ids, atomic records, tolerant loading, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mufno_core.sweep import grid, load_results
+from mufno_core.sweep.config import TrialConfig
+from mufno_core.sweep.runner import run_sweep_trials, run_trial
+from mufno_core.sweep.store import ResultsStore, StoreWarning, read_record, write_json_atomic
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny(**changes) -> TrialConfig:
+    base = TrialConfig(experiment="t", dataset="synthetic", preset="smoke", dim=1, in_channels=1,
+                       out_channels=1, parametrization="mup", modes=4, base_modes=2, lr=1e-2, seed=0,
+                       width=8, depth=2, steps=3, batch_size=8, n_train=16, n_test=8)
+    return base.with_(**changes)
+
+
+def test_trial_id_is_stable_and_canonical():
+    a, b = tiny(), tiny()
+    assert a.trial_id() == b.trial_id() and len(a.trial_id()) == 16
+    assert a.trial_id() == TrialConfig.from_dict(json.loads(a.canonical_json())).trial_id()
+    # a golden value: changing the canonical form would orphan every stored result
+    assert a.trial_id() == "41bc824a5075a05c"
+
+
+@pytest.mark.parametrize("field,value", [("lr", 1.1e-2), ("seed", 1), ("modes", 8), ("beta2", 0.98),
+                                         ("batch_size", 4), ("parametrization", "sp")])
+def test_trial_id_changes_with_every_field(field, value):
+    assert tiny(**{field: value}).trial_id() != tiny().trial_id()
+
+
+@pytest.mark.parametrize("bad", [{"lr": -1.0}, {"lr": float("nan")}, {"parametrization": "ntk"},
+                                 {"steps": None}, {"modes": 1}])
+def test_bad_trial_config_is_a_clear_error(bad):
+    with pytest.raises(ValueError):
+        tiny(**bad)
+
+
+def test_group_key_ignores_lr_seed_beta2():
+    assert tiny(lr=1.0, seed=3, beta2=0.9).group_key() == tiny().group_key()
+    assert tiny(modes=8).group_key() != tiny().group_key()
+
+
+def test_record_roundtrip_and_atomic_write(tmp_path):
+    record = run_trial(tiny())
+    assert record["status"] == "ok" and record["history"]["train_loss"]
+    store = ResultsStore(tmp_path, "t")
+    path = store.write(record)
+    assert path.name == f"{record['trial_id']}.json"
+    assert read_record(path)["final_train_loss"] == pytest.approx(record["final_train_loss"])
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left behind
+    assert store.done_ids() == {record["trial_id"]}
+
+
+def test_write_never_leaves_a_partial_file(tmp_path):
+    path = tmp_path / "x.json"
+    write_json_atomic(path, {"a": 1})
+    with pytest.raises(TypeError):
+        write_json_atomic(path, {"a": object()})
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]
+
+
+@pytest.mark.parametrize("content,reason", [("{not json", "corrupt JSON"), ('{"hello": 1}', "not a mufno"),
+                                            ("", "corrupt JSON")])
+def test_corrupt_or_foreign_files_are_named_and_skipped(tmp_path, content, reason):
+    store = ResultsStore(tmp_path, "t")
+    store.write(run_trial(tiny()))
+    bad = store.folder / "0000000000000000.json"
+    bad.write_text(content)
+    (store.folder / ".abc.tmp").write_text("{half")  # a temporary of a killed writer: ignored
+    with pytest.warns(StoreWarning, match=reason) as caught:
+        df = load_results(tmp_path)
+    assert bad.name in str(caught[0].message)
+    assert len(df) == 1
+    with pytest.warns(StoreWarning):
+        assert len(store.done_ids()) == 1
+
+
+def test_resume_skips_finished_trials(tmp_path):
+    configs = grid("synthetic_lr", "smoke")[:4]
+    store = ResultsStore(tmp_path, "synthetic_lr")
+    first = run_sweep_trials(configs[:2], store, progress=False)
+    assert (first.ran, first.skipped) == (2, 0)
+    mtimes = {p.name: p.stat().st_mtime_ns for p in store.folder.iterdir()}
+    second = run_sweep_trials(configs, store, progress=False)
+    assert (second.ran, second.skipped, second.total) == (2, 2, 4)
+    assert all(store.folder.joinpath(n).stat().st_mtime_ns == t for n, t in mtimes.items())
+    df = load_results(tmp_path)
+    assert len(df) == 4 and set(df["status"]) == {"ok"}
+    assert {"parametrization", "modes", "lr", "seed", "batch_size", "beta2", "final_train_loss",
+            "final_test_loss", "diverged"} <= set(df.columns)
+
+
+def test_diverged_trial_is_recorded_not_raised(tmp_path):
+    record = run_trial(tiny(lr=1e4, clip_value=None, steps=20))
+    assert record["status"] == "diverged" and record["diverged"] and record["diverged_step"] >= 1
+    store = ResultsStore(tmp_path, "t")
+    store.write(record)
+    df = load_results(tmp_path)
+    assert bool(df["diverged"].iloc[0]) and df["final_train_loss"].isna().all()
+    assert store.done_ids() == {record["trial_id"]}  # a diverged trial is finished
+
+
+def test_failing_trial_is_an_error_record_and_retried(tmp_path):
+    record = run_trial(tiny(dataset="no_such_dataset"))
+    assert record["status"] == "error" and "no_such_dataset" in record["error"]
+    store = ResultsStore(tmp_path, "t")
+    store.write(record)
+    assert store.done_ids() == set()
+
+
+@pytest.mark.slow
+def test_kill_minus_9_loses_nothing_but_the_trial_in_flight(tmp_path):
+    cmd = [sys.executable, "-m", "mufno_core.cli", "sweep", "synthetic_lr", "--preset", "smoke",
+           "--results", str(tmp_path), "--limit", "10", "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    folder = tmp_path / "synthetic_lr"
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(folder.glob("*.json"))) < 3:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {p.name for p in folder.glob("*.json")}
+    assert 3 <= len(before) < 10
+    for path in folder.glob("*.json"):
+        read_record(path)  # every record is whole
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"{len(before)} already done, {10 - len(before)} run now" in done.stderr
+    assert len(load_results(tmp_path)) == 10
