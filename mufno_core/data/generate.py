@@ -1,0 +1,170 @@
+"""Generate a data set of :mod:`mufno_core.data.presets` and write it as a self-describing HDF5 file.
+
+Layout (samples first, float32; the first ``n_train`` samples are the training split, the last
+``n_test`` the test split):
+
+- burgers: ``input`` (n, N) = u0, ``target`` (n, N) = u(t_end), ``grid`` (N, 1) = x_j = j/N.
+- darcy: ``input`` (n, s, s) = a, ``target`` (n, s, s) = u, ``grid`` (s, s, 2) = nodes of [0, 1]².
+- navier_stokes: ``input`` (n, s, s, t_in) = w at t = 1…t_in, ``target`` (n, s, s, t_out) = w at
+  t = t_in+1…t_in+t_out, ``grid`` (s, s, 2) = (i/s, j/s), ``t_input`` and ``t_target``.
+
+Attributes: every constant, the seed, sizes, grids, ``mufno_version``, ``generator``,
+``command`` and ``complete``. Sample i uses the generator SeedSequence(seed, spawn_key=(i,)),
+so the arrays do not depend on ``workers`` or chunking. The file is written under a temporary
+name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import h5py
+import numpy as np
+from tqdm.auto import tqdm
+
+from mufno_core.data.presets import DatasetSpec, dataset_spec
+from mufno_core.pde import burgers, darcy, grf, navier_stokes
+
+GENERATOR = "mufno_core.data.generate"
+CHUNK = {"burgers": 64, "darcy": 8, "navier_stokes": 64}  # samples per task
+
+
+def _burgers_chunk(spec: DatasetSpec, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    c, r = spec.constants, spec.subsample
+    u0 = grf.burgers_initial_condition(grf.sample_rngs(spec.seed, start, stop),
+                                       spec.solve_resolution, c["amplitude"], c["tau2"])
+    u = burgers.solve(u0, c["nu"], c["t_end"], dt=c["dt"])
+    return u0[:, ::r], u[:, ::r]
+
+
+def _darcy_chunk(spec: DatasetSpec, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    c, r = spec.constants, spec.subsample
+    g = grf.darcy_gaussian_field(grf.sample_rngs(spec.seed, start, stop), spec.solve_resolution,
+                                 c["alpha"], c["tau"])
+    a = grf.darcy_coefficient(g, c["a_high"], c["a_low"])
+    u = darcy.solve(a, c["f"])
+    return a[:, ::r, ::r], u[:, ::r, ::r]
+
+
+def _navier_stokes_chunk(spec: DatasetSpec, start: int, stop: int) -> tuple[np.ndarray, ...]:
+    c, r, s = spec.constants, spec.subsample, spec.solve_resolution
+    w0 = grf.navier_stokes_initial_vorticity(grf.sample_rngs(spec.seed, start, stop), s,
+                                             c["alpha"], c["tau"], c["sigma2"])
+    w = navier_stokes.solve(w0, c["nu"], c["t_end"], navier_stokes.forcing_fno(s), dt=c["dt"],
+                            record_every=c["record_every"], dtype=np.dtype(c["dtype"]),
+                            workers=1)[:, ::r, ::r]
+    t_in = int(c["t_in"])
+    return w[..., :t_in], w[..., t_in:t_in + spec.t_out]
+
+
+CHUNK_FUNCTIONS: dict[str, Callable[[DatasetSpec, int, int], tuple[np.ndarray, np.ndarray]]] = {
+    "burgers": _burgers_chunk, "darcy": _darcy_chunk, "navier_stokes": _navier_stokes_chunk,
+}
+
+
+def _grid(spec: DatasetSpec) -> np.ndarray:
+    n = spec.resolution
+    if spec.pde == "burgers":
+        return (np.arange(n) / n)[:, None]
+    x = np.linspace(0.0, 1.0, n) if spec.pde == "darcy" else np.arange(n) / n
+    return np.stack(np.meshgrid(x, x, indexing="ij"), axis=-1)
+
+
+def _shapes(spec: DatasetSpec) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    n, s = spec.n_samples, spec.resolution
+    if spec.pde == "burgers":
+        return (n, s), (n, s)
+    if spec.pde == "darcy":
+        return (n, s, s), (n, s, s)
+    return (n, s, s, int(spec.constants["t_in"])), (n, s, s, spec.t_out)
+
+
+def _attributes(spec: DatasetSpec, command: str) -> dict[str, object]:
+    from mufno_core import __version__
+
+    attrs: dict[str, object] = {
+        "name": spec.name, "preset": spec.preset, "pde": spec.pde, "seed": spec.seed,
+        "n_train": spec.n_train, "n_test": spec.n_test, "resolution": spec.resolution,
+        "solve_resolution": spec.solve_resolution, "subsample": spec.subsample,
+        "mufno_version": __version__, "generator": GENERATOR, "command": command,
+        "reference": "REFERENCE.md §2", "complete": False,
+    }
+    attrs.update({f"const_{k}": v for k, v in spec.constants.items()})
+    return attrs
+
+
+def generate_dataset(spec: DatasetSpec, out: str | Path | None = None, workers: int = 2,
+                     progress: bool = True, command: str | None = None) -> Path:
+    """Generate ``spec`` into the HDF5 file ``out`` (default ``data/<spec.filename>``).
+
+    Chunks of samples run in ``workers`` processes (1: in this process). The file appears under
+    its final name only when complete.
+    """
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive int, got {workers!r}")
+    out = Path(out) if out is not None else spec.path()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+    chunk = CHUNK[spec.pde]
+    bounds = [(i, min(i + chunk, spec.n_samples)) for i in range(0, spec.n_samples, chunk)]
+    in_shape, out_shape = _shapes(spec)
+    work = CHUNK_FUNCTIONS[spec.pde]
+    try:
+        with h5py.File(tmp, "w") as h5:
+            h5.attrs.update(_attributes(spec, command or spec.command()))
+            inputs = h5.create_dataset("input", in_shape, dtype="f4")
+            targets = h5.create_dataset("target", out_shape, dtype="f4")
+            h5.create_dataset("grid", data=_grid(spec).astype("f4"))
+            if spec.pde == "navier_stokes":
+                t_in, dt_rec = int(spec.constants["t_in"]), spec.constants["record_every"]
+                h5.create_dataset("t_input", data=dt_rec * np.arange(1, t_in + 1))
+                h5.create_dataset("t_target",
+                                  data=dt_rec * np.arange(t_in + 1, t_in + spec.t_out + 1))
+            bar = tqdm(total=spec.n_samples, desc=f"{spec.name} ({spec.preset})", unit="sample",
+                       disable=not progress)
+
+            def store(start: int, stop: int, x: np.ndarray, y: np.ndarray) -> None:
+                inputs[start:stop], targets[start:stop] = x, y
+                bar.update(stop - start)
+
+            if workers == 1 or len(bounds) == 1:
+                for start, stop in bounds:
+                    store(start, stop, *work(spec, start, stop))
+            else:
+                with ProcessPoolExecutor(max_workers=min(workers, len(bounds))) as pool:
+                    futures = {pool.submit(work, spec, a, b): (a, b) for a, b in bounds}
+                    for future in as_completed(futures):
+                        store(*futures[future], *future.result())
+            bar.close()
+            h5.attrs["complete"] = True
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return out
+
+
+def generate(name: str, preset: str = "quick", out: str | Path | None = None, seed: int | None = None,
+             n_train: int | None = None, n_test: int | None = None,
+             resolution: int | None = None, workers: int = 2, progress: bool = True) -> Path:
+    """Generate data set ``name`` at ``preset`` (optionally with other sizes, grid or seed)."""
+    spec = dataset_spec(name, preset).with_overrides(n_train, n_test, resolution, seed)
+    command = (f"mufno_core.data.generate({name!r}, {preset!r}, seed={spec.seed}, "
+               f"n_train={spec.n_train}, n_test={spec.n_test}, resolution={spec.resolution})")
+    return generate_dataset(spec, out, workers=workers, progress=progress, command=command)
+
+
+def ensure_dataset(name: str, preset: str, data_dir: str | Path = "data", workers: int = 2,
+                   progress: bool = False) -> Path:
+    """The path of data set ``name`` at ``preset`` in ``data_dir``, generated if missing."""
+    spec = dataset_spec(name, preset)
+    path = spec.path(data_dir)
+    if not path.exists():
+        generate_dataset(spec, path, workers=workers, progress=progress)
+    from mufno_core.data.dataset import check_file
+
+    check_file(path)
+    return path

@@ -1,0 +1,109 @@
+"""Data generation: presets, HDF5 layout and attributes, determinism, atomic writes, CLI."""
+
+import dataclasses
+
+import h5py
+import numpy as np
+import pytest
+
+from mufno_core import __version__
+from mufno_core.cli import main
+from mufno_core.data import generate as gen
+from mufno_core.data.presets import PRESETS, TABLE, dataset_spec, list_presets
+
+NAMES = sorted(TABLE)
+
+
+def tiny(name: str, **overrides):
+    spec = dataset_spec(name, "smoke")
+    return spec.with_overrides(n_train=overrides.get("n_train", 4),
+                               n_test=overrides.get("n_test", 2), seed=overrides.get("seed"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_preset_is_consistent(name, preset):
+    spec = dataset_spec(name, preset)
+    assert spec.subsample >= 1 and spec.filename == f"{name}_{preset}.h5"
+    assert spec.command() == f"mufno data {name} --preset {preset}"
+    assert name in list_presets()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_layout_attributes_and_determinism(tmp_path, name):
+    spec = tiny(name)
+    a = gen.generate_dataset(spec, tmp_path / "a.h5", workers=1, progress=False)
+    b = gen.generate_dataset(spec, tmp_path / "b.h5", workers=2, progress=False)
+    with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+        for key in ("input", "target", "grid"):
+            np.testing.assert_array_equal(fa[key][:], fb[key][:])
+        attrs = dict(fa.attrs)
+        x, y = fa["input"], fa["target"]
+        assert x.shape[0] == y.shape[0] == 6 and x.dtype == np.float32
+        assert np.all(np.isfinite(x[:])) and np.all(np.isfinite(y[:]))
+        assert fa["grid"].shape[-1] == (1 if spec.pde == "burgers" else 2)
+    assert attrs["complete"] and attrs["seed"] == spec.seed and attrs["pde"] == spec.pde
+    assert attrs["mufno_version"] == __version__ and attrs["generator"] == gen.GENERATOR
+    assert all(f"const_{k}" in attrs for k in spec.constants)
+    assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_seed_changes_data_and_samples_do_not_depend_on_n(tmp_path):
+    p4 = gen.generate_dataset(tiny("darcy"), tmp_path / "4.h5", progress=False)
+    p8 = gen.generate_dataset(tiny("darcy", n_train=8), tmp_path / "8.h5", progress=False)
+    p4s = gen.generate_dataset(tiny("darcy", seed=3), tmp_path / "s.h5", progress=False)
+    with h5py.File(p4) as f4, h5py.File(p8) as f8, h5py.File(p4s) as fs:
+        np.testing.assert_array_equal(f4["input"][:4], f8["input"][:4])
+        assert not np.array_equal(f4["input"][:], fs["input"][:])
+
+
+def test_navier_stokes_records(tmp_path):
+    spec = tiny("navier_stokes")
+    path = gen.generate_dataset(spec, tmp_path / "ns.h5", progress=False)
+    with h5py.File(path) as f:
+        assert f["input"].shape[1:] == (16, 16, 10) and f["target"].shape[-1] == spec.t_out
+        np.testing.assert_array_equal(f["t_input"][:], np.arange(1, 11))
+        np.testing.assert_array_equal(f["t_target"][:], np.arange(11, 11 + spec.t_out))
+
+
+def test_interrupted_generation_leaves_no_file(tmp_path, monkeypatch):
+    def boom(spec, start, stop):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(gen.CHUNK_FUNCTIONS, "burgers", boom)
+    out = tmp_path / "b.h5"
+    with pytest.raises(KeyboardInterrupt):
+        gen.generate_dataset(tiny("burgers"), out, workers=1, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"resolution": 30}, "does not divide"),
+    ({"n_train": 0}, "n_train"),
+    ({"seed": -1}, "seed"),
+])
+def test_bad_specs(change, message):
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(dataset_spec("darcy", "smoke"), **change)
+
+
+@pytest.mark.parametrize(("name", "preset"), [("nope", "smoke"), ("darcy", "huge")])
+def test_unknown_names(name, preset):
+    with pytest.raises(ValueError, match="unknown"):
+        dataset_spec(name, preset)
+
+
+def test_cli_generate_list_and_errors(tmp_path, capsys):
+    out = tmp_path / "b.h5"
+    argv = ["data", "burgers", "--preset", "smoke", "--n", "4", "--n-test", "2", "--seed", "5",
+            "--out", str(out), "--no-progress", "--workers", "1"]
+    assert main(argv) == 0
+    with h5py.File(out) as f:
+        assert f.attrs["seed"] == 5 and f["input"].shape == (6, 64)
+        assert "--seed 5" in f.attrs["command"]
+    assert main(argv) == 0 and "exists" in capsys.readouterr().out
+    assert main(["data", "--list"]) == 0 and "navier_stokes" in capsys.readouterr().out
+    assert main(["data", "darcy", "--preset", "smoke", "--n", "0", "--out", str(out),
+                 "--force"]) == 2
+    assert "n_train must be" in capsys.readouterr().err
+    assert main(["data"]) == 2 and "give a data set name" in capsys.readouterr().err
