@@ -1,0 +1,206 @@
+"""The coordinate check of microsoft/mup with the number of Fourier modes K on the x-axis.
+
+Train an FNO for a few Adam steps on one fixed batch and record, after 0, 1, …, ``steps`` steps,
+the mean |activation| of every layer and the mean |change| of each activation since step 0
+(μP is a statement about updates). Under a parametrization that is right in K the curves are flat
+in K; under one that is wrong they drift. Layers recorded (forward hooks):
+
+* ``lift``: the 1×1 lifting layer;
+* ``spectral i``: the output of the i-th Fourier layer's spectral convolution (the only K-dependent part);
+* ``fourier i``: spectral + 1×1 skip, the i-th Fourier layer's output before its activation;
+* ``output``: the projection's output.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from mufno_core.model import FNO
+from mufno_core.mup import Parametrization, make_adam
+
+COORD_PRESETS: dict[str, dict] = {
+    # modes_by_dim: K swept per d; grid_by_dim: points per axis (>= 2·K_max); seeds: models per point
+    "smoke": {"modes_by_dim": {1: [2, 4, 8, 16], 2: [2, 4, 8], 3: [2, 4]},
+              "grid_by_dim": {1: 32, 2: 16, 3: 8}, "width": 16, "seeds": [0], "batch_size": 4},
+    "quick": {"modes_by_dim": {1: [2, 4, 8, 16, 32, 64], 2: [2, 4, 8, 16], 3: [2, 4, 8]},
+              "grid_by_dim": {1: 128, 2: 32, 3: 16}, "width": 16, "seeds": [0, 1, 2], "batch_size": 4},
+    "gpu": {"modes_by_dim": {1: [2, 4, 8, 16, 32, 64, 128, 256], 2: [2, 4, 8, 16, 32], 3: [2, 4, 8, 16]},
+            "grid_by_dim": {1: 512, 2: 64, 3: 32}, "width": 64, "seeds": [0, 1, 2, 3], "batch_size": 8},
+}
+COORD_PRESETS["paper"] = COORD_PRESETS["gpu"]
+
+
+def synthetic_regression(
+    dim: int, grid: int, n_samples: int, seed: int = 0, decay: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random band-limited input functions and a fixed nonlinear target, both (n, 1, grid, …, grid).
+
+    Inputs: real Fourier series with every frequency below Nyquist, coefficients N(0, 1)·(1+|k|)^-decay,
+    scaled to unit std. Target: the fixed operator y = S x + x²/2 - mean, S the smoothing multiplier
+    1/(1 + |k|²/16). Neither depends on the model's K.
+    """
+    shape = (grid,) * dim
+    axes = tuple(range(-dim, 0))
+    freqs = [torch.fft.fftfreq(grid, 1.0 / grid)] * (dim - 1) + [torch.fft.rfftfreq(grid, 1.0 / grid)]
+    k = torch.sqrt(sum(f**2 for f in torch.meshgrid(*freqs, indexing="ij")))
+    nyquist = torch.stack(torch.meshgrid(*freqs, indexing="ij")).abs().amax(0) >= grid / 2
+    generator = torch.Generator().manual_seed(seed)
+    coeff = torch.randn((n_samples, 1, *k.shape), dtype=torch.cfloat, generator=generator)
+    coeff = coeff * (1.0 + k) ** (-decay) * (~nyquist)
+    coeff[(..., *([0] * dim))] = 0.0  # zero mean
+    x = torch.fft.irfftn(coeff, s=shape, dim=axes)
+    x = x / x.std()
+    smooth = torch.fft.irfftn(torch.fft.rfftn(x, dim=axes) / (1.0 + k**2 / 16.0), s=shape, dim=axes)
+    y = smooth + 0.5 * x**2
+    return x, y - y.mean()
+
+
+class ActivationRecorder:
+    """Forward hooks on an FNO's lift, spectral convs, skips and projection output."""
+
+    def __init__(self, model: FNO) -> None:
+        self.outputs: dict[str, torch.Tensor] = {}
+        modules: dict[str, nn.Module] = {"lift": model.lift, "output": model.project_out}
+        for i, (spectral, skip) in enumerate(zip(model.spectral, model.skip), start=1):
+            modules[f"spectral {i}"] = spectral
+            modules[f"skip {i}"] = skip
+        self.handles = [module.register_forward_hook(self._hook(name)) for name, module in modules.items()]
+        self.depth = model.depth
+
+    def _hook(self, name: str):
+        def hook(module, inputs, output):
+            self.outputs[name] = output.detach().clone()
+        return hook
+
+    def activations(self) -> dict[str, torch.Tensor]:
+        """The recorded layers of the last forward pass, with ``fourier i`` = spectral i + skip i."""
+        acts = {"lift": self.outputs["lift"]}
+        for i in range(1, self.depth + 1):
+            acts[f"spectral {i}"] = self.outputs[f"spectral {i}"]
+            acts[f"fourier {i}"] = self.outputs[f"spectral {i}"] + self.outputs[f"skip {i}"]
+        acts["output"] = self.outputs["output"]
+        return acts
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def default_grid(dim: int, max_modes: int) -> int:
+    """The smallest even number of points per axis that holds ``max_modes`` modes (2K), at least 8."""
+    return max(8, 2 * max_modes)
+
+
+def coord_check(
+    dim: int,
+    modes_list: Sequence[int],
+    parametrization: str,
+    steps: int = 3,
+    lr: float = 1e-2,
+    width: int = 32,
+    depth: int = 4,
+    seeds: Sequence[int] = (0,),
+    data: tuple[torch.Tensor, torch.Tensor] | None = None,
+    base_modes: int | None = None,
+    batch_size: int = 8,
+    input_decay: float = 1.0,
+    clip_value: float | None = None,
+) -> pd.DataFrame:
+    """Mean |activation| and mean |activation - activation at step 0| per layer after 0..steps Adam steps.
+
+    One FNO per (K, seed), trained with :func:`mufno_core.mup.make_adam` (spectral weights at
+    lr·c(K)) on one fixed batch ``data`` = (x, y) with the mean squared error; the default batch is
+    :func:`synthetic_regression` on a grid that holds max(modes_list). μP is taken relative to
+    ``base_modes`` (default: the smallest K), where it equals SP. ``clip_value`` clamps every
+    gradient entry (the paper's theory assumes element-wise clipping); None switches it off.
+    Columns: dim, parametrization, modes, seed, step, layer, mean_abs, mean_abs_delta, loss.
+    """
+    modes_list = [int(k) for k in modes_list]
+    if data is None:
+        data = synthetic_regression(dim, default_grid(dim, max(modes_list)), batch_size, seed=12345,
+                                    decay=input_decay)
+    x, y = data
+    base = min(modes_list) if base_modes is None else base_modes
+    param = Parametrization(parametrization, base_modes=base if parametrization == "mup" else None)
+    rows = []
+    for modes in modes_list:
+        for seed in seeds:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                model = FNO(dim, x.shape[1], y.shape[1], modes, width=width, depth=depth,
+                            parametrization=param)
+            optimizer = make_adam(model, lr)
+            recorder = ActivationRecorder(model)
+            first: dict[str, torch.Tensor] = {}
+            for step in range(steps + 1):
+                with torch.no_grad():
+                    loss = float(nn.functional.mse_loss(model(x), y))
+                acts = recorder.activations()
+                first = first or acts
+                for layer, act in acts.items():
+                    rows.append({
+                        "dim": dim, "parametrization": parametrization, "modes": modes, "seed": seed,
+                        "step": step, "layer": layer, "mean_abs": float(act.abs().mean()),
+                        "mean_abs_delta": float((act - first[layer]).abs().mean()), "loss": loss,
+                    })
+                if step < steps:
+                    optimizer.zero_grad()
+                    nn.functional.mse_loss(model(x), y).backward()
+                    if clip_value is not None:
+                        nn.utils.clip_grad_value_(model.parameters(), clip_value)
+                    optimizer.step()
+            recorder.remove()
+    return pd.DataFrame(rows)
+
+
+def coord_check_sp_mup(dim: int, modes_list: Sequence[int], **kwargs) -> pd.DataFrame:
+    """:func:`coord_check` under SP and under μP on the same batch and seeds, one table."""
+    kwargs.setdefault("data", None)
+    if kwargs["data"] is None:
+        kwargs["data"] = synthetic_regression(
+            dim, default_grid(dim, max(modes_list)), kwargs.pop("batch_size", 8), seed=12345,
+            decay=kwargs.pop("input_decay", 1.0))
+    return pd.concat([coord_check(dim, modes_list, p, **kwargs) for p in ("sp", "mup")],
+                     ignore_index=True)
+
+
+def update_growth(df: pd.DataFrame, value: str = "mean_abs_delta") -> pd.DataFrame:
+    """How ``value`` (mean over seeds) changes from the smallest to the largest K, per
+    (dim, parametrization, step, layer): the ratio and the fitted power of K (0 = flat)."""
+    mean = df.groupby(["dim", "parametrization", "step", "layer", "modes"], as_index=False)[value].mean()
+    rows = []
+    for (dim, param, step, layer), g in mean.groupby(["dim", "parametrization", "step", "layer"]):
+        g = g.sort_values("modes")
+        v = g[value].to_numpy()
+        if np.any(v <= 0):
+            continue  # step 0 has no update
+        rows.append({
+            "dim": dim, "parametrization": param, "step": step, "layer": layer,
+            "K": f"{g['modes'].iloc[0]} → {g['modes'].iloc[-1]}", "growth": v[-1] / v[0],
+            "power_of_K": float(np.polyfit(np.log(g["modes"]), np.log(v), 1)[0]),
+        })
+    return pd.DataFrame(rows)
+
+
+def mup_over_sp(df: pd.DataFrame, layer: str, step: int, value: str = "mean_abs_delta") -> pd.Series:
+    """μP's ``value`` divided by SP's at each K (mean over seeds): < 1 where μP shrinks the layer."""
+    sel = df[(df["layer"] == layer) & (df["step"] == step)]
+    mean = sel.groupby(["parametrization", "modes"])[value].mean()
+    return (mean["mup"] / mean["sp"]).rename(f"{value} μP/SP, {layer}, step {step}")
+
+
+def lr_factor_table(dim: int, modes_list: Sequence[int], base_modes: int) -> pd.DataFrame:
+    """c(K) and b(K) of μP relative to ``base_modes`` for each K: sqrt(log K₀^d / log K^d)."""
+    p = Parametrization("mup", base_modes=base_modes)
+    return pd.DataFrame({
+        "modes": list(modes_list),
+        "c(K)": [p.lr_factor(k, dim) for k in modes_list],
+        "b(K)": [p.init_factor(k, dim) for k in modes_list],
+        "sqrt(log K0 / log K)": [math.sqrt(math.log(base_modes) / math.log(k)) for k in modes_list],
+    })

@@ -1,0 +1,66 @@
+"""The coord check over K: hooks, update sizes, and μP's c(K) shrinking the spectral updates."""
+
+import pytest
+import torch
+
+from mufno_core import FNO
+from mufno_core.coord_check import (
+    ActivationRecorder,
+    coord_check,
+    coord_check_sp_mup,
+    lr_factor_table,
+    mup_over_sp,
+    synthetic_regression,
+    update_growth,
+)
+
+GRID = {1: 16, 2: 8, 3: 8}
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_synthetic_regression(dim):
+    x, y = synthetic_regression(dim, GRID[dim], 3, seed=0)
+    assert x.shape == y.shape == (3, 1) + (GRID[dim],) * dim
+    assert float(x.std()) == pytest.approx(1.0, rel=1e-4)
+    x2, _ = synthetic_regression(dim, GRID[dim], 3, seed=0)
+    assert torch.equal(x, x2)
+
+
+def test_recorder_sees_every_layer_and_detaches():
+    model = FNO(1, 1, 1, 4, width=8, depth=3)
+    recorder = ActivationRecorder(model)
+    model(torch.randn(2, 1, 16))
+    acts = recorder.activations()
+    assert list(acts) == ["lift", "spectral 1", "fourier 1", "spectral 2", "fourier 2", "spectral 3",
+                          "fourier 3", "output"]
+    assert acts["output"].shape == (2, 1, 16)
+    recorder.remove()
+    recorder.outputs.clear()
+    model(torch.randn(2, 1, 16))
+    assert recorder.outputs == {}
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_mup_equals_sp_at_base_and_shrinks_spectral_updates_at_larger_k(dim):
+    df = coord_check_sp_mup(dim, [2, 4], steps=1, lr=1e-2, width=8, depth=1, seeds=[0],
+                            data=synthetic_regression(dim, GRID[dim], 2, seed=1))
+    assert set(df["step"]) == {0, 1}
+    assert (df[df["step"] == 0]["mean_abs_delta"] == 0).all()
+    at_base = df[df["modes"] == 2].pivot_table(index=["step", "layer"], columns="parametrization",
+                                               values="mean_abs")
+    assert at_base["mup"].to_numpy() == pytest.approx(at_base["sp"].to_numpy(), rel=1e-5)
+    ratio = mup_over_sp(df, "spectral 1", step=1)
+    assert ratio[2] == pytest.approx(1.0, rel=1e-5)
+    # c(4)/c(2) = sqrt(log 2 / log 4) ≈ 0.71: μP's update of the first spectral layer must shrink
+    assert 0.4 < ratio[4] < 0.9
+
+
+def test_update_growth_and_factor_table():
+    df = coord_check(1, [2, 4, 8], "sp", steps=1, width=4, depth=1, seeds=[0, 1],
+                     data=synthetic_regression(1, 16, 2, seed=2))
+    growth = update_growth(df)
+    assert set(growth["step"]) == {1}  # step 0 has no update
+    assert {"growth", "power_of_K"} <= set(growth.columns)
+    table = lr_factor_table(2, [2, 4, 16], base_modes=2)
+    assert table["c(K)"].tolist() == pytest.approx(table["sqrt(log K0 / log K)"].tolist())
+    assert table["c(K)"].iloc[0] == pytest.approx(1.0)
