@@ -54,7 +54,8 @@ from mufno_core.train import Decode, History, TrainConfig
 MEMBER_FIELDS = ("lr", "seed", "beta1", "beta2", "eps", "weight_decay")
 """The TrainConfig fields that may differ between stacked members; all others must agree."""
 
-EVAL_BATCH = 100  # as mufno_core.train.evaluate
+EVAL_BATCH = 100  # samples per evaluation call, as mufno_core.train.evaluate
+EVAL_MEMBERS = 8  # members per evaluation call: bounds the memory of M × EVAL_BATCH samples
 
 
 def should_stack(device: torch.device | str) -> bool:
@@ -274,7 +275,7 @@ def train_models_stacked(
         return relative_l2(pred, target)
 
     stacked_loss = torch.vmap(member_loss)
-    stacked_eval = torch.vmap(member_loss, in_dims=(0, 0, None, None))
+    stacked_eval = torch.vmap(member_loss, in_dims=(0, 0, None, None), chunk_size=EVAL_MEMBERS)
 
     @torch.no_grad()
     def evaluate_members() -> list[float]:

@@ -107,7 +107,7 @@ def test_stacked_adam_is_torch_adam_bit_for_bit(dtype):
     schedulers = [torch.optim.lr_scheduler.StepLR(o, 3, 0.5) for o in optimizers]
     g = torch.Generator().manual_seed(0)
     for t in range(1, 8):
-        for name, grad in flat.views(flat.grad).items():
+        for grad in flat.views(flat.grad).values():
             grad.copy_(torch.randn(grad.shape, generator=g, dtype=grad.dtype) * 0.01)
         for i, model in enumerate(models):
             for name, p in model.named_parameters():
