@@ -1,0 +1,53 @@
+"""Verdicts follow the measured intervals; the paper's numbers stay labelled as the paper's."""
+
+import pandas as pd
+import pytest
+
+from mufno_core.report import hparam_comparison, hparam_verdict, lr_comparison, lr_verdict
+
+
+def drift_frame(sp: tuple[float, float, float], mup: tuple[float, float, float], edge=False):
+    rows = []
+    for name, (drift, low, high) in (("sp", sp), ("mup", mup)):
+        rows.append(dict(experiment="navier_stokes_lr", parametrization=name, k_min=3, k_max=24,
+                         lr_opt_k_min=1e-3, lr_opt_k_max=1e-3 * drift, drift=drift, drift_low=low,
+                         drift_high=high, moves=bool(high < 1 or low > 1), edge=edge))
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(("sp", "mup", "start"), [
+    ((0.4, 0.3, 0.6), (1.0, 0.8, 1.2), "Reproduced"),
+    ((0.8, 0.6, 1.1), (1.0, 0.8, 1.2), "Not resolved"),
+    ((0.4, 0.3, 0.6), (0.7, 0.6, 0.9), "Partly reproduced"),
+    ((1.0, 0.9, 1.1), (0.5, 0.4, 0.6), "Not reproduced"),
+])
+def test_lr_verdict_follows_the_intervals(sp, mup, start):
+    assert lr_verdict(drift_frame(sp, mup)).startswith(start)
+
+
+def test_no_verdict_when_an_optimum_is_on_the_grid_edge():
+    assert lr_verdict(drift_frame((0.4, 0.3, 0.6), (1, 0.8, 1.2), edge=True)).startswith("No verdict")
+
+
+def test_lr_comparison_sets_paper_beside_measurement():
+    table = lr_comparison("navier_stokes_lr", drift_frame((0.4, 0.3, 0.6), (1.0, 0.8, 1.2)))
+    assert list(table.index) == ["SP", "μP"]
+    assert "7.4e-4" in table.loc["SP", "the paper reports"]
+    assert "moves down" in table.loc["SP", "we measured: drift"]
+    assert "no drift" in table.loc["μP", "we measured: drift"]
+
+
+def optima_frame(sp_best, mup_best, freq=0.9):
+    rows = [dict(parametrization=p, modes=k, beta2_opt=b, freq_opt=freq)
+            for p, bests in (("sp", sp_best), ("mup", mup_best)) for k, b in zip((3, 6, 12), bests)]
+    return pd.DataFrame(rows)
+
+
+def test_hparam_verdict_and_table():
+    optima = optima_frame((0.9, 0.99, 0.999), (0.98, 0.98, 0.98))
+    assert hparam_verdict(optima, "beta2").startswith("Reproduced")
+    assert "uncertain" in hparam_verdict(optima_frame((0.9,) * 3, (0.98,) * 3, 0.5), "beta2")
+    table = hparam_comparison("darcy_beta2", optima, "beta2")
+    assert list(table.columns) == ["SP", "μP"]
+    assert table.loc["the paper reports", "μP"] == "best β2 = 0.98 at every K"
+    assert table.loc[3, "μP"].startswith("0.98")
