@@ -50,14 +50,22 @@ def _cached(dataset: str, preset: str, dim: int, n_train: int | None, n_test: in
 
 def _load_project_dataset(dataset: str, preset: str, n_train: int | None, n_test: int | None,
                           subsample: int, data_dir: str, device: str) -> TrialData:
-    """A data set of ``mufno_core.data`` (generated on first use), cut and subsampled."""
-    try:
-        from mufno_core import data as datamod
-    except ImportError as err:
-        raise ImportError(f"data set {dataset!r} needs mufno_core.data, which is missing") from err
-    path = datamod.ensure_dataset(dataset, preset, data_dir=data_dir)
-    splits = datamod.load_split(path, n_train=n_train, n_test=n_test, subsample=subsample,
-                                device=device)
-    return TrialData(splits.x_train, splits.y_train, splits.x_test, splits.y_test,
-                     decode=getattr(splits, "decode", None),
-                     decode_input=getattr(splits, "decode_input", None))
+    """A data set of ``mufno_core.data`` (generated on first use), cut, subsampled and normalised
+    as in the original FNO scripts."""
+    from mufno_core.data import ensure_dataset, load_splits
+
+    splits = load_splits(ensure_dataset(dataset, preset, data_dir=data_dir), n_train=n_train,
+                         n_test=n_test, subsample=subsample)
+    return TrialData(splits.x_train.to(device), splits.y_train.to(device),
+                     splits.x_test.to(device), splits.y_test.to(device), decode=splits.decode,
+                     decode_input=None if splits.x_normalizer is None else splits.x_normalizer.decode)
+
+
+def prepare_datasets(configs, data_dir: str = "data") -> None:
+    """Generate the data sets of ``configs`` that are missing, once, before workers start."""
+    needed = {(c.dataset, c.preset) for c in configs if c.dataset != "synthetic"}
+    if needed:
+        from mufno_core.data import ensure_dataset
+
+        for dataset, preset in sorted(needed):
+            ensure_dataset(dataset, preset, data_dir=data_dir)

@@ -78,9 +78,11 @@ def grid(experiment: str | Experiment, preset: str, **overrides: Any) -> list[Tr
     p = exp.presets[preset]
     axes = {name: getattr(p, name) for name in
             ("modes", "lrs", "seeds", "batch_sizes", "beta2s", "parametrizations")}
-    fixed = {**exp.fixed, **p.fixed}
+    fixed = {k: v for k, v in {**exp.fixed, **p.fixed}.items() if v is not None or k == "steps"}
     for name in list(fixed):  # a fixed swept field is a one-point axis
         if name in AXIS_OF_FIELD:
+            if len(axes[AXIS_OF_FIELD[name]]) > 1:
+                raise ValueError(f"{exp.name}/{preset}: {name} is both fixed and swept")
             axes[AXIS_OF_FIELD[name]] = (fixed.pop(name),)
     for name, value in overrides.items():
         name = AXIS_OF_FIELD.get(name, name)
@@ -199,7 +201,7 @@ register(Experiment(
     dataset="darcy", dim=2, in_channels=1, out_channels=1, swept="batch_size",
     presets={
         "smoke": Preset(modes=(2, 4), lrs=(1e-2,), seeds=(0, 1), batch_sizes=(4, 8),
-                        fixed={**SMOKE_FIXED, "steps": None, "epochs": 1}),
+                        fixed={**SMOKE_FIXED, "steps": None, "epochs": 1, "batch_size": None}),
         "quick": Preset(modes=(3, 6, 12), lrs=(_DARCY_FIXED_LR,), seeds=SEEDS3,
                         batch_sizes=(5, 10, 20, 40),
                         fixed={"width": 16, "steps": None, "epochs": 8, "n_train": 200,

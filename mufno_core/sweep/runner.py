@@ -25,7 +25,7 @@ from typing import Any, Literal
 import torch
 
 from mufno_core.sweep.config import SCHEMA, TrialConfig
-from mufno_core.sweep.data import TrialData, load_trial_data
+from mufno_core.sweep.data import TrialData, load_trial_data, prepare_datasets
 from mufno_core.sweep.store import DONE_STATUSES, ResultsStore
 
 ExecutorName = Literal["inline", "process", "dask"]
@@ -142,6 +142,11 @@ def run_trial(config: TrialConfig, data_dir: str = "data", device: str | None = 
         if device.startswith("cuda"):
             torch.cuda.empty_cache()
         return record
+    return _finish_record(record, history, time.perf_counter() - start)
+
+
+def _finish_record(record: dict[str, Any], history, wall_time: float,
+                   stacked: bool = False) -> dict[str, Any]:
     h = history.to_dict()
     record.update(
         status="diverged" if history.diverged else "ok",
@@ -153,7 +158,8 @@ def run_trial(config: TrialConfig, data_dir: str = "data", device: str | None = 
         steps_per_second=history.steps_per_second,
         n_parameters=history.n_parameters,
         train_time=history.wall_time,
-        wall_time=time.perf_counter() - start,
+        wall_time=wall_time,
+        stacked=stacked,
         history={k: h[k] for k in ("step", "train_loss", "test_loss")},
         finished_at=_now(),
     )
@@ -177,21 +183,35 @@ def run_unit(configs: Sequence[TrialConfig], data_dir: str = "data", device: str
              num_threads: int | None = None, stack: bool = False) -> list[dict[str, Any]]:
     """One unit of work for an executor: a single trial, or a group run by the stacked trainer.
 
-    The stacking hook: with ``stack`` and ``mufno_core.stacked`` present, a group of trials that
-    differ only in (lr, seed, beta2) goes to ``mufno_core.stacked.run_trials(configs, data_dir,
-    device) -> list[record]``; otherwise (or if it raises) the trials run one by one.
+    The stacking hook: with ``stack``, ``mufno_core.stacked`` present and no physics loss, a group
+    of trials that differ only in (lr, seed, beta2) is trained at once by
+    ``mufno_core.stacked.train_stacked``; otherwise (or if that raises) one by one.
     """
-    if stack and len(configs) > 1 and stacking_available():
-        stacked = importlib.import_module("mufno_core.stacked")
-        runner = getattr(stacked, "run_trials", None)
-        if runner is not None:
-            if num_threads:
-                torch.set_num_threads(num_threads)
-            try:
-                return list(runner(list(configs), data_dir, device))
-            except Exception:  # fall back to one by one
-                traceback.print_exc()
-    return [run_trial(c, data_dir, device, num_threads) for c in configs]
+    if num_threads:
+        torch.set_num_threads(num_threads)
+    if stack and len(configs) > 1 and stacking_available() and configs[0].pde_weight == 0:
+        try:
+            return run_group_stacked(configs, data_dir, device)
+        except Exception:  # fall back to one by one
+            traceback.print_exc()
+    return [run_trial(c, data_dir, device) for c in configs]
+
+
+def run_group_stacked(configs: Sequence[TrialConfig], data_dir: str = "data",
+                      device: str | None = "cpu") -> list[dict[str, Any]]:
+    """Trials sharing everything but (lr, seed, beta2), trained as one stacked model."""
+    from mufno_core.stacked import train_stacked
+
+    device = resolve_device(device)
+    first = configs[0]
+    start = time.perf_counter()
+    data = load_trial_data(first, data_dir, device)
+    histories = train_stacked(lambda: build_model(first, device), (data.x_train, data.y_train),
+                              (data.x_test, data.y_test), [train_config(c) for c in configs],
+                              decode=data.decode, progress=False)
+    wall = (time.perf_counter() - start) / len(configs)
+    return [_finish_record(_base_record(c, device), h, wall, stacked=True)
+            for c, h in zip(configs, histories)]
 
 
 def _init_worker() -> None:
@@ -256,6 +276,7 @@ def run_sweep_trials(
     outcome = SweepOutcome(total=len(todo) + skipped, skipped=skipped)
     if not todo:
         return outcome
+    prepare_datasets(todo, data_dir)
     units = group_trials(todo) if stack and stacking_available() else [[c] for c in todo]
     bar = tqdm(total=outcome.total, initial=skipped, disable=not progress, desc=store.experiment,
                unit="trial", dynamic_ncols=True)

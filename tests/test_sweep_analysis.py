@@ -1,0 +1,100 @@
+"""Sweep analysis: the located optimum, its bootstrap CI, the LR drift, discrete optima, figures."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from mufno_core.sweep.analysis import fit_optimum, lr_drift, optimal_hparam_per_k, optimal_lr_per_k
+from mufno_core.sweep.experiments import lr_grid
+
+matplotlib.use("Agg")
+
+LRS = lr_grid(-28, -12)
+
+
+def bowl(optima: dict[tuple[str, int], float], seeds: int = 4, noise: float = 0.01,
+         diverge_above: float = 0.05) -> pd.DataFrame:
+    """Synthetic sweep: log10 loss = 0.5 (log10 lr − log10 lr*)² − 1 + noise; lr* per (param, K)."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for (param, k), lr_opt in optima.items():
+        for lr in LRS:
+            for seed in range(seeds):
+                log_loss = 0.5 * (math.log10(lr) - math.log10(lr_opt)) ** 2 - 1 + rng.normal(0, noise)
+                diverged = lr > diverge_above
+                rows.append({"experiment": "e", "parametrization": param, "modes": k, "lr": lr,
+                             "seed": seed, "final_train_loss": math.nan if diverged else 10**log_loss,
+                             "diverged": diverged})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("true_log_lr", [-2.5, -2.43, -2.31, -2.2])
+def test_parabola_recovers_an_optimum_between_grid_points(true_log_lr):
+    x = np.log10(np.array(LRS))
+    y = 0.5 * (x - true_log_lr) ** 2
+    vertex, _, at_edge = fit_optimum(x, y)
+    assert vertex == pytest.approx(true_log_lr, abs=1e-9) and not at_edge
+
+
+def test_optimum_on_the_edge_is_flagged():
+    x = np.log10(np.array(LRS))
+    _, _, at_edge = fit_optimum(x, (x - x[0] + 1) ** 2)
+    assert at_edge
+
+
+@pytest.mark.parametrize("lr_opt", [2.9e-3, 4.1e-3, 1.3e-3])
+def test_bootstrap_interval_contains_the_true_optimum(lr_opt):
+    df = bowl({("sp", 3): lr_opt})
+    row = optimal_lr_per_k(df).iloc[0]
+    assert row.lr_low <= lr_opt <= row.lr_high
+    assert row.lr_opt == pytest.approx(lr_opt, rel=0.1)
+    assert row.lr_high / row.lr_low < 2.0  # 4 seeds, 1% noise: within a factor 2
+
+
+def test_diverged_trials_count_as_failures():
+    df = bowl({("sp", 3): 2e-2}, diverge_above=2.5e-2)  # the optimum sits next to divergence
+    row = optimal_lr_per_k(df).iloc[0]
+    assert row.n_diverged > 0 and row.lr_opt < 2.5e-2
+
+
+def test_lr_drift_for_sp_and_mup():
+    df = bowl({("sp", 3): 3e-3, ("sp", 24): 3e-3 * 0.41, ("mup", 3): 3e-3, ("mup", 24): 3e-3})
+    drift = lr_drift(df).set_index("parametrization")
+    assert drift.loc["sp", "drift"] == pytest.approx(0.41, rel=0.1)
+    assert drift.loc["sp", "drift_low"] <= 0.41 <= drift.loc["sp", "drift_high"]
+    assert bool(drift.loc["sp", "moves"]) and not bool(drift.loc["mup", "moves"])
+    assert drift.loc["mup", "drift_low"] <= 1 <= drift.loc["mup", "drift_high"]
+    assert drift.loc["sp", "theory_sp"] == pytest.approx(math.sqrt(math.log(3) / math.log(24)))
+
+
+@pytest.mark.parametrize("hparam,values,best", [("batch_size", (5, 10, 20, 40), 20),
+                                                ("beta2", (0.9, 0.95, 0.98, 0.99, 0.999), 0.98)])
+def test_discrete_optimum_with_bootstrap_frequency(hparam, values, best):
+    rng = np.random.default_rng(1)
+    rows = [{"experiment": "e", "parametrization": "mup", "modes": 3, hparam: v, "seed": s,
+             "final_train_loss": 0.1 * (1 + abs(values.index(v) - values.index(best))) + rng.normal(0, 1e-3),
+             "diverged": False} for v in values for s in range(3)]
+    row = optimal_hparam_per_k(pd.DataFrame(rows), hparam).iloc[0]
+    assert row[f"{hparam}_opt"] == best and row.freq_opt > 0.9
+
+
+@pytest.mark.parametrize("kind", ["lr", "batch_size", "beta2"])
+def test_figures_have_an_sp_and_a_mup_panel(kind):
+    from mufno_core.sweep import plot_hparam_curves, plot_lr_curves
+
+    df = bowl({("sp", 3): 3e-3, ("sp", 12): 2e-3, ("mup", 3): 3e-3, ("mup", 12): 3e-3}, seeds=3)
+    if kind == "lr":
+        fig = plot_lr_curves(df, title="test")
+    else:
+        values = (5, 10, 20, 40) if kind == "batch_size" else (0.9, 0.99, 0.999)
+        df = df[df["lr"].isin(LRS[:len(values)])].copy()
+        df[kind] = df["lr"].map(dict(zip(LRS, values)))
+        fig = plot_hparam_curves(df, kind)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[:2] == ["SP (standard)", "μP"]
+    matplotlib.pyplot.close(fig)

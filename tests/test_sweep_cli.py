@@ -1,0 +1,48 @@
+"""``mufno sweep``: --list, a smoke sweep end to end with its summary, and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from mufno_core.cli import main
+from mufno_core.sweep import load_results
+from mufno_core.sweep.experiments import EXPERIMENTS, PRESETS, grid
+
+
+def test_list_shows_every_experiment_and_preset(capsys):
+    assert main(["sweep", "--list"]) == 0
+    out = capsys.readouterr().out
+    for name, exp in EXPERIMENTS.items():
+        assert name in out
+        assert set(exp.presets) == set(PRESETS)
+
+
+@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_preset_builds_a_valid_grid(name, preset):
+    configs = grid(name, preset)
+    assert len({c.trial_id() for c in configs}) == len(configs) == EXPERIMENTS[name].presets[preset].size()
+    if preset in ("quick", "gpu", "paper") and EXPERIMENTS[name].swept == "lr":
+        assert len({c.seed for c in configs}) >= 3
+        lrs = sorted({c.lr for c in configs})
+        assert len(lrs) >= 9 and lrs[1] / lrs[0] == pytest.approx(10 ** (1 / 8))
+
+
+def test_smoke_sweep_end_to_end(tmp_path, capsys):
+    argv = ["sweep", "synthetic_lr", "--preset", "smoke", "--results", str(tmp_path), "--no-progress"]
+    assert main(argv) == 0
+    out = capsys.readouterr()
+    assert "drift lr*(K_max)/lr*(K_min)" in out.out and "40 run now" in out.err
+    assert len(load_results(tmp_path)) == 40
+    assert main(argv) == 0
+    assert "40 already done, 0 run now" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["sweep", "nope", "--preset", "smoke"], "unknown experiment 'nope'"),
+    (["sweep"], "give an EXPERIMENT"),
+    (["sweep", "synthetic_lr", "--preset", "smoke", "--limit", "0"], "--limit"),
+])
+def test_bad_input_is_one_clear_line(argv, message, capsys, tmp_path):
+    assert main([*argv, "--results", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
