@@ -1,0 +1,45 @@
+"""End-to-end tuning: both procedures are read off a real (smoke) sweep, costs add up."""
+
+import numpy as np
+import pytest
+
+from mufno_core.end_to_end import best_grid_lr, end_to_end, run_flops
+from mufno_core.sweep import run_sweep
+from mufno_core.sweep.data import SYNTHETIC_RESOLUTION
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    results = tmp_path_factory.mktemp("results")
+    return run_sweep("synthetic_lr", "smoke", str(results), progress=False)
+
+
+def test_end_to_end_from_a_sweep(sweep):
+    grid = (SYNTHETIC_RESOLUTION[1],)
+    table = end_to_end(sweep, grid)
+    direct, transfer = table.iloc[0], table.iloc[1]
+    k_min, k_max = sweep["modes"].min(), sweep["modes"].max()
+    assert direct["K"] == transfer["K"] == k_max
+    n_lr_seed = sweep["lr"].nunique() * sweep["seed"].nunique()
+    assert direct["runs"] == n_lr_seed
+    assert transfer["runs"] == n_lr_seed + sweep["seed"].nunique()  # proxy sweep + final runs
+    proxy = sweep[(sweep.parametrization == "mup") & (sweep.modes == k_min)]
+    assert transfer["lr"] == best_grid_lr(proxy)
+    assert direct["cost_flops_vs_direct"] == 1.0
+    # the proxy is cheaper per run, so the FLOP ratio is below (n+seeds)/n
+    assert 0 < transfer["cost_flops_vs_direct"] < (n_lr_seed + 2) / n_lr_seed
+    assert np.isfinite(transfer["test_rel_l2_mean"])
+
+
+def test_flops_scale_with_steps(sweep):
+    rows = sweep.head(2).copy()
+    once = run_flops(rows, (SYNTHETIC_RESOLUTION[1],))
+    rows["steps_done"] = rows["steps_done"] * 2
+    assert run_flops(rows, (SYNTHETIC_RESOLUTION[1],)) == pytest.approx(2 * once)
+
+
+def test_bad_proxy_is_a_clear_error(sweep):
+    with pytest.raises(ValueError, match="must be smaller"):
+        end_to_end(sweep, (SYNTHETIC_RESOLUTION[1],), proxy_k=4, target_k=2)
+    with pytest.raises(ValueError, match="no mup trials at K=3"):
+        end_to_end(sweep, (SYNTHETIC_RESOLUTION[1],), proxy_k=3, target_k=4)
