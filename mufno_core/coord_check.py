@@ -26,8 +26,8 @@ from mufno_core.mup import Parametrization, make_adam
 
 COORD_PRESETS: dict[str, dict] = {
     # modes_by_dim: K swept per d; grid_by_dim: points per axis (>= 2·K_max); seeds: models per point
-    "smoke": {"modes_by_dim": {1: [2, 4, 8, 16], 2: [2, 4, 8], 3: [2, 4]},
-              "grid_by_dim": {1: 32, 2: 16, 3: 8}, "width": 16, "seeds": [0], "batch_size": 4},
+    "smoke": {"modes_by_dim": {1: [2, 4, 8], 2: [2, 4], 3: [2, 4]},
+              "grid_by_dim": {1: 16, 2: 8, 3: 8}, "width": 8, "seeds": [0], "batch_size": 2},
     "quick": {"modes_by_dim": {1: [2, 4, 8, 16, 32, 64], 2: [2, 4, 8, 16], 3: [2, 4, 8]},
               "grid_by_dim": {1: 128, 2: 32, 3: 16}, "width": 16, "seeds": [0, 1, 2], "batch_size": 4},
     "gpu": {"modes_by_dim": {1: [2, 4, 8, 16, 32, 64, 128, 256], 2: [2, 4, 8, 16, 32], 3: [2, 4, 8, 16]},
@@ -159,12 +159,18 @@ def coord_check(
     return pd.DataFrame(rows)
 
 
-def coord_check_sp_mup(dim: int, modes_list: Sequence[int], **kwargs) -> pd.DataFrame:
-    """:func:`coord_check` under SP and under μP on the same batch and seeds, one table."""
+def coord_check_sp_mup(
+    dim: int, modes_list: Sequence[int], grid: int | None = None, **kwargs
+) -> pd.DataFrame:
+    """:func:`coord_check` under SP and under μP on the same batch and seeds, one table.
+
+    Without ``data`` the batch is :func:`synthetic_regression` on ``grid`` points per axis
+    (default :func:`default_grid`), ``batch_size`` samples, inputs decaying like ``input_decay``.
+    """
     kwargs.setdefault("data", None)
     if kwargs["data"] is None:
         kwargs["data"] = synthetic_regression(
-            dim, default_grid(dim, max(modes_list)), kwargs.pop("batch_size", 8), seed=12345,
+            dim, grid or default_grid(dim, max(modes_list)), kwargs.pop("batch_size", 8), seed=12345,
             decay=kwargs.pop("input_decay", 1.0))
     return pd.concat([coord_check(dim, modes_list, p, **kwargs) for p in ("sp", "mup")],
                      ignore_index=True)
