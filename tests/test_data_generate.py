@@ -107,3 +107,11 @@ def test_cli_generate_list_and_errors(tmp_path, capsys):
                  "--force"]) == 2
     assert "n_train must be" in capsys.readouterr().err
     assert main(["data"]) == 2 and "give a data set name" in capsys.readouterr().err
+
+
+def test_ensure_dataset_generates_once(tmp_path):
+    path = gen.ensure_dataset("darcy", "smoke", data_dir=tmp_path, workers=1)
+    assert path == tmp_path / "darcy_smoke.h5" and path.exists()
+    mtime = path.stat().st_mtime_ns
+    assert gen.ensure_dataset("darcy", "smoke", data_dir=tmp_path) == path
+    assert path.stat().st_mtime_ns == mtime
