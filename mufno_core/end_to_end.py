@@ -113,3 +113,21 @@ def end_to_end(
     table["cost_wall_vs_direct"] = table["wall_time_s"] / table["wall_time_s"].iloc[0]
     table["cost_flops_vs_direct"] = table["flops"] / table["flops"].iloc[0]
     return table
+
+
+def sample_grid(df: pd.DataFrame, data_dir: str = "data") -> tuple[int, ...]:
+    """The spatial grid of one input sample of the sweep's data set (loaded as the trials load it)."""
+    from mufno_core.sweep.config import TrialConfig
+    from mufno_core.sweep.data import load_trial_data
+
+    fields = TrialConfig.__dataclass_fields__
+    row = df.iloc[0]
+    config = TrialConfig(**{name: _plain(row[name]) for name in fields if name in row})
+    return tuple(int(n) for n in load_trial_data(config, data_dir).x_train.shape[2:])
+
+
+def _plain(value):
+    """pandas/numpy scalars (and NaN for None) back to plain Python values."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value.item() if hasattr(value, "item") else value

@@ -43,3 +43,9 @@ def test_bad_proxy_is_a_clear_error(sweep):
         end_to_end(sweep, (SYNTHETIC_RESOLUTION[1],), proxy_k=4, target_k=2)
     with pytest.raises(ValueError, match="no mup trials at K=3"):
         end_to_end(sweep, (SYNTHETIC_RESOLUTION[1],), proxy_k=3, target_k=4)
+
+
+def test_sample_grid_of_the_synthetic_data(sweep):
+    from mufno_core.end_to_end import sample_grid
+
+    assert sample_grid(sweep) == (SYNTHETIC_RESOLUTION[1],)
