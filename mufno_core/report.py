@@ -130,3 +130,27 @@ def hparam_verdict(optima: pd.DataFrame, hparam: str) -> str:
     if not stable_mup and stable_sp:
         return f"Not reproduced: the best {hparam} moves with K under μP but not under SP." + caveat
     return f"Not reproduced: the best {hparam} moves with K under both parametrizations." + caveat
+
+
+def end_to_end_comparison(tables: dict[str, pd.DataFrame], preset: str) -> pd.DataFrame:
+    """Our end-to-end table in the paper's layout (``tables``: PDE label → ``end_to_end`` result)."""
+    columns: dict[str, list[str]] = {}
+    for label, table in tables.items():
+        columns[f"{label} rel. L2"] = [f"{m:.2%}" for m in table["test_rel_l2_mean"]]
+        columns[f"{label} tuning cost (FLOPs)"] = [f"{c:.2f}×" for c in table["cost_flops_vs_direct"]]
+    index = pd.Index(list(PAPER_END_TO_END.index), name=f"method (ours, {preset})")
+    return pd.DataFrame(columns, index=index)
+
+
+def end_to_end_verdict(table: pd.DataFrame) -> str:
+    """Is μTransfer's model as good as direct tuning's (within the seed spread), and at what cost?"""
+    direct, transfer = table.iloc[0], table.iloc[1]
+    gap = transfer["test_rel_l2_mean"] - direct["test_rel_l2_mean"]
+    spread = max(direct["test_rel_l2_std"], transfer["test_rel_l2_std"])
+    if abs(gap) <= spread:
+        quality = "as good as direct tuning (within the seed spread)"
+    else:
+        quality = ("better than" if gap < 0 else "worse than") + " direct tuning beyond the seed spread"
+    return (f"μTransfer's model is {quality} ({transfer['test_rel_l2_mean']:.2%} vs "
+            f"{direct['test_rel_l2_mean']:.2%}), at {transfer['cost_flops_vs_direct']:.2f}× the FLOPs "
+            f"and {transfer['cost_wall_vs_direct']:.2f}× the wall time of direct tuning.")

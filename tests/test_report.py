@@ -51,3 +51,18 @@ def test_hparam_verdict_and_table():
     assert list(table.columns) == ["SP", "μP"]
     assert table.loc["the paper reports", "μP"] == "best β2 = 0.98 at every K"
     assert table.loc[3, "μP"].startswith("0.98")
+
+
+def test_end_to_end_verdict_and_table():
+    from mufno_core.report import end_to_end_comparison, end_to_end_verdict
+
+    table = pd.DataFrame({"test_rel_l2_mean": [0.0125, 0.0122], "test_rel_l2_std": [0.001, 0.001],
+                          "cost_flops_vs_direct": [1.0, 0.3], "cost_wall_vs_direct": [1.0, 0.4]},
+                         index=["direct", "transfer"])
+    assert "as good as direct tuning" in end_to_end_verdict(table)
+    assert "0.30× the FLOPs" in end_to_end_verdict(table)
+    worse = table.assign(test_rel_l2_mean=[0.0125, 0.05])
+    assert "worse than direct tuning" in end_to_end_verdict(worse)
+    ours = end_to_end_comparison({"Darcy": table}, "quick")
+    assert ours.loc["μTransfer-FNO", "Darcy rel. L2"] == "1.22%"
+    assert ours.loc["μTransfer-FNO", "Darcy tuning cost (FLOPs)"] == "0.30×"
