@@ -16,7 +16,7 @@ from typing import Literal
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from mufno_core.losses import relative_l2
 from mufno_core.mup import make_adam, spectral_layers
