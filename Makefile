@@ -53,3 +53,13 @@ book: setup
 
 browser-deps:
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+# Speed of our FNO vs neuraloperator's (benchmark-only deps, see benchmarks/README.md).
+BENCH_ARGS ?= --device cpu --repeats 20
+.PHONY: bench
+$(BIN)/.bench-installed: $(BIN)/.installed benchmarks/requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r benchmarks/requirements.txt
+	touch $@
+
+bench: $(BIN)/.bench-installed
+	$(BIN)/python benchmarks/bench_fno_speed.py $(BENCH_ARGS) --json results/bench_fno_speed.json

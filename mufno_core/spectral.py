@@ -5,11 +5,16 @@ frequencies 0..K-1; every other axis keeps both the lowest K non-negative and th
 frequencies. The kept block therefore has shape (2K, …, 2K, K): it is the original FNO's
 2^(d-1) "quadrants" of K^d modes each, stored as one tensor. The weight R holds one complex
 m_in × m_out matrix per kept mode, 2^(d-1) · K^d · m_in · m_out complex entries in all.
+
+Only the kept modes are ever used, so the forward rFFT and the inverse rFFT are computed as
+products with truncated DFT matrices (n × 2K per axis, cached per grid) instead of full FFTs:
+the same numbers up to rounding, but plain GEMMs forward and backward, with no full-size complex
+spectrum to allocate, zero-fill and scatter into (profile: those, and the backward of rfftn, a
+zero-padded full complex FFT, dominated the FFT version on the CPU).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 
@@ -80,6 +85,7 @@ class SpectralConv(nn.Module):
         )
         shape = kept_shape(self.modes) + (in_channels, out_channels)
         self.weight = nn.Parameter(torch.empty(shape, dtype=dtype, device=device))
+        self._dft_cache: dict[tuple, tuple[torch.Tensor, ...]] = {}
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -93,40 +99,78 @@ class SpectralConv(nn.Module):
             f"init_std={self.init_std:.4g}, multiplier={self.multiplier:g}"
         )
 
-    def quadrants(self, grid: Sequence[int]) -> list[tuple[tuple[slice, ...], tuple[slice, ...]]]:
-        """Pairs (slice of the kept block, slice of the rFFT spectrum), one per quadrant.
+    def dft_matrices(self, grid: tuple[int, ...], device, dtype) -> tuple[torch.Tensor, ...]:
+        """The truncated DFTs of ``grid`` that keep exactly the modes of ``weight``, cached.
 
-        Each non-last axis contributes its lowest K frequencies (0..K-1) and its K most negative
-        ones (n-K..n-1); the last (rFFT) axis contributes 0..K-1.
+        Returns ``(rfft_last, forward_1, …, forward_{d-1}, inverse_1, …, inverse_{d-1},
+        irfft_last)``. Only the kept modes are ever used, so the rFFT / inverse rFFT reduce to
+        products with thin (n × 2K) matrices, which are plain GEMMs forward and backward.
         """
-        pairs = []
-        for signs in itertools.product((0, 1), repeat=self.dim - 1):
-            block, spectrum = [], []
-            for sign, k, n in zip(signs, self.modes[:-1], grid[:-1]):
-                block.append(slice(sign * k, (sign + 1) * k))
-                spectrum.append(slice(0, k) if sign == 0 else slice(n - k, n))
-            last = slice(0, self.modes[-1])
-            pairs.append(((*block, last), (*spectrum, last)))
-        return pairs
+        key = (grid, torch.device(device), dtype)
+        if key not in self._dft_cache:
+            self._dft_cache.clear()
+            self._dft_cache[key] = tuple(
+                m.to(device=device, dtype=dtype if i in (0, 2 * self.dim - 1) else complex_of(dtype))
+                for i, m in enumerate(truncated_dfts(self.modes, grid))
+            )
+        return self._dft_cache[key]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # x: (B, m_in, n_1, …, n_d) -> (B, m_out, n_1, …, n_d)
+        # x: (B, m_in, n_1, …, n_d) -> (B, m_out, n_1, …, n_d); spectral tensors are
+        # (B, m, 2K_1, …, 2K_{d-1}, K_d) with the kept frequencies in the order of ``weight``
         grid = tuple(x.shape[2:])
         if len(grid) != self.dim:
             raise ValueError(f"expected {self.dim} spatial axes, got input of shape {tuple(x.shape)}")
         check_grid(self.modes, grid)
-        axes = tuple(range(-self.dim, 0))
-        x_ft = torch.fft.rfftn(x, dim=axes)
-        quadrants = self.quadrants(grid)
-        # gather the kept modes, modes first: (*kept, B, m_in)
-        kept = x_ft.new_empty((*kept_shape(self.modes), x.shape[0], self.in_channels))
-        for block, spectrum in quadrants:
-            kept[block] = x_ft[(slice(None), slice(None), *spectrum)].movedim((0, 1), (-2, -1))
-        # one complex m_in × m_out matrix per mode: (*kept, B, m_in) @ (*kept, m_in, m_out)
-        out_kept = torch.matmul(kept, self.weight)
+        rfft_last, *forward_inverse, irfft_last = self.dft_matrices(grid, x.device, x.dtype)
+        forward, inverse = forward_inverse[: self.dim - 1], forward_inverse[self.dim - 1 :]
+        spatial, kept = "xyz"[: self.dim - 1], "pqr"[: self.dim - 1]
+        # rFFT on the last axis, modes 0..K_d-1: one real GEMM, read as complex
+        x_ft = torch.view_as_complex((x @ rfft_last).unflatten(-1, (self.modes[-1], 2)))
+        if self.dim > 1:  # full DFT on the other axes, kept modes only
+            x_ft = torch.einsum(f"bi{spatial}w,{','.join(a + k for a, k in zip(spatial, kept))}"
+                                f"->bi{kept}w", x_ft, *forward)
+        # one complex m_in × m_out matrix per mode
+        out_ft = torch.einsum(f"bi{kept}w,{kept}wio->bo{kept}w", x_ft, self.weight)
         if self.multiplier != 1.0:
-            out_kept = out_kept * self.multiplier
-        out_ft = x_ft.new_zeros((x.shape[0], self.out_channels, *x_ft.shape[2:]))
-        for block, spectrum in quadrants:
-            out_ft[(slice(None), slice(None), *spectrum)] = out_kept[block].movedim((-2, -1), (0, 1))
-        return torch.fft.irfftn(out_ft, s=grid, dim=axes)
+            out_ft = out_ft * self.multiplier
+        if self.dim > 1:
+            out_ft = torch.einsum(f"bo{kept}w,{','.join(k + a for a, k in zip(spatial, kept))}"
+                                  f"->bo{spatial}w", out_ft, *inverse)
+        # inverse rFFT on the last axis: one real GEMM on (re, im) pairs
+        return torch.view_as_real(out_ft).flatten(-2) @ irfft_last
+
+
+def complex_of(dtype: torch.dtype) -> torch.dtype:
+    return torch.cdouble if dtype == torch.float64 else torch.cfloat
+
+
+def truncated_dfts(modes: tuple[int, ...], grid: tuple[int, ...]) -> list[torch.Tensor]:
+    """DFT matrices (float64 / complex128) equal to ``rfftn`` / ``irfftn`` restricted to the kept modes.
+
+    * last axis, forward: (n, 2K) real, columns (cos, -sin) of 2πjk/n interleaved per k, so that
+      ``x @ F`` viewed as complex is ``rfft(x)[:K]``;
+    * other axes, forward: (n, 2K) complex exp(-2πi j f/n) for f = 0..K-1, -K..-1;
+    * other axes, inverse: (2K, n) complex exp(+2πi j f/n)/n;
+    * last axis, inverse: (2K, n) real, rows (c_k cos, -c_k sin)/n with c_k = 1 for k = 0 and the
+      Nyquist mode k = n/2 and 2 otherwise (Hermitian symmetry: the imaginary parts there drop out,
+      as in ``irfft``).
+    """
+    def phase(n: int, freqs: torch.Tensor) -> torch.Tensor:
+        j = torch.arange(n, dtype=torch.int64)
+        return 2 * math.pi * ((j[:, None] * freqs[None, :]) % n).to(torch.float64) / n  # (n, f)
+
+    *other, (k_last, n_last) = zip(modes, grid)
+    k = torch.arange(k_last)
+    angle = phase(n_last, k)
+    rfft_last = torch.stack([angle.cos(), -angle.sin()], dim=-1).reshape(n_last, 2 * k_last)
+    weight = torch.where((k == 0) | (2 * k == n_last), 1.0, 2.0).to(torch.float64)
+    irfft_last = (torch.stack([angle.cos(), -angle.sin()], dim=-1) * weight[:, None] / n_last)
+    irfft_last = irfft_last.permute(1, 2, 0).reshape(2 * k_last, n_last)
+    forward, inverse = [], []
+    for k_axis, n in other:
+        freqs = torch.cat([torch.arange(k_axis), torch.arange(-k_axis, 0)])
+        angle = phase(n, freqs)
+        forward.append(torch.polar(torch.ones_like(angle), -angle))
+        inverse.append(torch.polar(torch.ones_like(angle), angle).T / n)
+    return [rfft_last, *forward, *inverse, irfft_last]
