@@ -54,8 +54,8 @@ def one_by_one(make_model, train_data, test_data, configs):
     return models, histories
 
 
-@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-@pytest.mark.parametrize("dim", [1, 2, 3])
+@pytest.mark.parametrize("dim,dtype", [(1, torch.float64), (2, torch.float64), (3, torch.float64),
+                                       (1, torch.float32), (2, torch.float32)])
 def test_stacked_equals_one_by_one(dim, dtype):
     train_data, test_data = smoothing_problem(dim, dtype)
     make_model = model_factory(dim, dtype)
@@ -120,12 +120,20 @@ def test_stacked_adam_is_torch_adam_bit_for_bit(dtype):
             assert torch.equal(flat.params[name][i].detach(), p.detach()), name
 
 
-def test_train_stacked_builds_members_from_their_seeds():
-    train_data, test_data = smoothing_problem(1, torch.float64)
+def test_train_stacked_builds_members_from_their_seeds_and_decodes():
+    train_data, _ = smoothing_problem(1, torch.float64)
     make_model = model_factory(1, torch.float64)
     configs = member_configs(steps=2, eval_every=1)
-    _, expected = one_by_one(make_model, train_data, None, configs)
-    histories = train_stacked(make_model, train_data, None, configs, progress=False)
+    mean, std = torch.linspace(-1, 1, 16, dtype=torch.float64), torch.linspace(1, 2, 16, dtype=torch.float64)
+
+    def decode(t: torch.Tensor) -> torch.Tensor:  # a per-point normaliser's inverse
+        return t * std.to(t.device) + mean
+
+    expected = []
+    for config in configs:
+        torch.manual_seed(config.seed)
+        expected.append(train(make_model(), train_data, None, config, decode=decode, progress=False))
+    histories = train_stacked(make_model, train_data, None, configs, decode=decode, progress=False)
     for want, got in zip(expected, histories):
         torch.testing.assert_close(got.train_loss, want.train_loss, rtol=1e-12, atol=0)
         assert all(math.isnan(v) for v in got.test_loss)
