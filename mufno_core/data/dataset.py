@@ -39,7 +39,7 @@ def generate_command(path: str | Path) -> str:
         if stem.startswith(name + "_") and preset in TABLE[name]:
             command = dataset_spec(name, preset).command()
             return command if path.parent == Path("data") else f"{command} --out {path}"
-    return f"mufno data NAME --preset PRESET --out {path}  (see `mufno data --list`)"
+    return f"mufno data NAME --preset PRESET --out {path}"
 
 
 def check_file(path: str | Path) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def check_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: data file not found; generate it with "
-                                f"`{generate_command(path)}`")
+                                f"`{generate_command(path)}` (names: `mufno data --list`)")
     size = path.stat().st_size
     try:
         with h5py.File(path, "r") as h5:
