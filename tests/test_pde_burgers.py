@@ -19,10 +19,12 @@ def cole_hopf(u0: np.ndarray, nu: float, t: float) -> np.ndarray:
     return -2 * nu * np.fft.irfft(2j * np.pi * k * phi_hat, n=n) / phi
 
 
-@pytest.mark.parametrize(("nu", "dt", "tol"), [(0.1, 1e-2, 1e-5), (0.1, 1e-3, 1e-8),
-                                               (0.02, 1e-3, 1e-8)])
-def test_matches_cole_hopf(nu, dt, tol):
-    u0 = grf.burgers_initial_condition(grf.sample_rngs(0, 0, 3), 1024)
+@pytest.mark.parametrize(("nu", "dt", "n", "tol"), [
+    (0.1, 1e-2, 1024, 2e-6), (0.1, 5e-3, 8192, 2e-7), (0.1, 1e-3, 1024, 2e-9),
+    (0.02, 1e-3, 1024, 1e-9),
+])
+def test_matches_cole_hopf(nu, dt, n, tol):
+    u0 = grf.burgers_initial_condition(grf.sample_rngs(0, 0, 3), n)
     exact = cole_hopf(u0, nu, 1.0)
     u = burgers.solve(u0, nu, 1.0, dt=dt)
     assert np.abs(u - exact).max() / np.abs(exact).max() < tol
