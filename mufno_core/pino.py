@@ -17,7 +17,14 @@ network output at the centre is O(10). With normalised targets the mollified out
 *normalised* prediction and ``decode_output`` turns it into u; the boundary then stays at 0 only if
 the decoder maps 0 to 0 on the boundary (true for a point-wise Gaussian normaliser of u, whose mean and
 std both vanish there; not for a scalar one with non-zero mean), and the scale should be O(1), since
-the normalised target is O(1). The scale is a parameter for this reason.
+the normalised target is O(1). The scale is a parameter for this reason. (The normalised target
+(u − μ)/σ stays O(1) up to the first interior node, so the raw output has to grow like 1/distance
+towards the boundary; in a small check the mollifier cost little test accuracy.)
+
+The two terms do not share a minimiser: data subsampled from a finer solve are not the discrete
+solution of the coarse 5-point scheme, so the physics loss of the exact data is not zero on the data
+grid (it is O(1) for the piecewise-constant coefficient, whose jumps the coarse scheme resolves to O(h)),
+while the coarse discrete solution differs from the data by the scheme's discretisation error.
 """
 
 from __future__ import annotations
