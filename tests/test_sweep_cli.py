@@ -42,6 +42,8 @@ def test_smoke_sweep_end_to_end(tmp_path, capsys):
     (["sweep", "nope", "--preset", "smoke"], "unknown experiment 'nope'"),
     (["sweep"], "give an EXPERIMENT"),
     (["sweep", "synthetic_lr", "--preset", "smoke", "--limit", "0"], "--limit"),
+    (["sweep", "synthetic_lr", "--preset", "smoke", "--set", "stepz=3"], "unknown override"),
+    (["sweep", "synthetic_lr", "--preset", "smoke", "--set", "steps"], "KEY=VALUE"),
 ])
 def test_bad_input_is_one_clear_line(argv, message, capsys, tmp_path):
     assert main([*argv, "--results", str(tmp_path)]) == 2

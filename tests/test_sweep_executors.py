@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mufno_core.sweep import grid, load_results
-from mufno_core.sweep.runner import run_sweep_trials
+from mufno_core.sweep.runner import group_trials, run_sweep_trials, run_trial, run_unit, stacking_available
 from mufno_core.sweep.store import ResultsStore
 
 CONFIGS = grid("synthetic_lr", "smoke", modes=(2, 4), seeds=(0,), lrs=(1e-2, 1e3), parametrizations=("mup",))
@@ -52,3 +52,15 @@ def test_executor_matches_inline(executor, tmp_path, inline_results):
 def test_unknown_executor_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="executor"):
         run_sweep_trials(CONFIGS, ResultsStore(tmp_path, "x"), executor="slurm")
+
+
+@pytest.mark.skipif(not stacking_available(), reason="mufno_core.stacked is not in this build")
+def test_stack_hook_matches_one_by_one():
+    configs = [c for c in CONFIGS if c.modes == 2]  # one group: same K, two LRs
+    assert len(group_trials(configs)) == 1
+    stacked = run_unit(configs, stack=True)
+    single = [run_trial(c) for c in configs]
+    for a, b in zip(stacked, single):
+        assert a["stacked"] and a["trial_id"] == b["trial_id"] and a["status"] == b["status"]
+        if a["status"] == "ok":
+            assert a["final_train_loss"] == pytest.approx(b["final_train_loss"], rel=1e-3)

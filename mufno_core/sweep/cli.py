@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", action="store_true",
                         help="train trials that share K together (needs mufno_core.stacked)")
     parser.add_argument("--limit", type=int, default=None, help="run at most the first N trials")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a grid axis or setting, e.g. --set steps=300 --set modes=3,24")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -42,6 +44,30 @@ def format_listing() -> str:
                          f"K={','.join(map(str, preset.modes))}  "
                          + (exp.description if name == "smoke" else ""))
     return "\n".join(lines)
+
+
+def _scalar(text: str):
+    text = text.strip()
+    if text.lower() in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """``["steps=300", "modes=3,24"]`` -> ``{"steps": 300, "modes": (3, 24)}``."""
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+        values = [_scalar(v) for v in value.split(",")]
+        overrides[key.strip().replace("-", "_")] = tuple(values) if len(values) > 1 else values[0]
+    return overrides
 
 
 def summarise(df, swept: str) -> str:
@@ -74,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.experiment:
         raise ValueError("give an EXPERIMENT (see `mufno sweep --list`)")
     exp = get_experiment(args.experiment)
-    configs = grid(exp, args.preset)
+    configs = grid(exp, args.preset, **parse_overrides(args.set))
     if args.limit is not None:
         if args.limit < 1:
             raise ValueError(f"--limit must be positive, got {args.limit}")

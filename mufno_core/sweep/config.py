@@ -19,6 +19,7 @@ class TrialConfig:
     ``steps`` or ``epochs`` (exactly one) is the budget. ``base_modes`` is μP's base K₀ (SP and μP
     coincide there). ``pde_weight > 0`` adds the PINO physics loss. ``n_train``/``n_test``/
     ``subsample`` select from the data set (None: the data preset's own choice).
+    ``time_modes_max`` caps K on the last (time) axis of an FNO-3D whose time grid is short.
     The device is not part of a trial: a trial is the same question on any machine.
     """
 
@@ -51,6 +52,7 @@ class TrialConfig:
     data_weight: float = 1.0
     pde_weight: float = 0.0
     mollifier_scale: float = 1.0
+    time_modes_max: int | None = None
 
     def __post_init__(self) -> None:
         if self.parametrization not in ("sp", "mup"):
@@ -68,8 +70,24 @@ class TrialConfig:
         return asdict(self)
 
     def canonical_json(self) -> str:
-        """Sorted keys, no spaces, floats in repr form: the same config gives the same text."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """Sorted keys, no spaces, floats in repr form: the same config gives the same text.
+
+        Fields added after the first release are left out while at their default (None), so that
+        adding a field never changes the id of an existing trial.
+        """
+        d = {k: v for k, v in self.to_dict().items() if not (k in LATER_FIELDS and v is None)}
+        return json.dumps(d, sort_keys=True, separators=(",", ":"))
+
+    def modes_per_axis(self) -> int | tuple[int, ...]:
+        """K, or (K, …, min(K, time_modes_max)) when the last axis is capped."""
+        if self.time_modes_max is None:
+            return self.modes
+        return (self.modes,) * (self.dim - 1) + (min(self.modes, self.time_modes_max),)
+
+    def base_modes_per_axis(self) -> int | tuple[int, ...] | None:
+        if self.base_modes is None or self.time_modes_max is None:
+            return self.base_modes
+        return (self.base_modes,) * (self.dim - 1) + (min(self.base_modes, self.time_modes_max),)
 
     def trial_id(self) -> str:
         """First 16 hex digits of the SHA-256 of :meth:`canonical_json`."""
@@ -95,6 +113,9 @@ class TrialConfig:
             raise ValueError(f"unknown trial fields: {sorted(unknown)}")
         return cls(**data)
 
+
+LATER_FIELDS = ("time_modes_max",)
+"""Fields left out of the canonical JSON while None (see :meth:`TrialConfig.canonical_json`)."""
 
 SWEPT_FIELDS = ("parametrization", "modes", "lr", "seed", "batch_size", "beta2")
 """The hyperparameters that the experiments sweep (the columns that analysis groups by)."""

@@ -82,8 +82,9 @@ def build_model(config: TrialConfig, device: str) -> torch.nn.Module:
     from mufno_core.model import FNO
 
     model: torch.nn.Module = FNO(
-        config.dim, config.in_channels, config.out_channels, config.modes, width=config.width,
-        depth=config.depth, parametrization=config.parametrization, base_modes=config.base_modes,
+        config.dim, config.in_channels, config.out_channels, config.modes_per_axis(),
+        width=config.width, depth=config.depth, parametrization=config.parametrization,
+        base_modes=config.base_modes_per_axis(),
         init_scale=config.init_scale, device=device)
     if config.pde_weight > 0:
         from mufno_core.pino import Mollified
@@ -166,12 +167,17 @@ def _finish_record(record: dict[str, Any], history, wall_time: float,
     return record
 
 
-def group_trials(configs: Iterable[TrialConfig]) -> list[list[TrialConfig]]:
-    """Trials that share everything but (lr, seed, beta2), in first-seen order."""
+MAX_STACK = 48
+"""Most members in one stacked group (bounds the GPU memory of one unit of work)."""
+
+
+def group_trials(configs: Iterable[TrialConfig], max_size: int = MAX_STACK) -> list[list[TrialConfig]]:
+    """Trials that share everything but (lr, seed, beta2), in first-seen order, in chunks of at
+    most ``max_size``."""
     groups: dict[tuple, list[TrialConfig]] = {}
     for config in configs:
         groups.setdefault(config.group_key(), []).append(config)
-    return list(groups.values())
+    return [g[i : i + max_size] for g in groups.values() for i in range(0, len(g), max_size)]
 
 
 def stacking_available() -> bool:
@@ -192,8 +198,10 @@ def run_unit(configs: Sequence[TrialConfig], data_dir: str = "data", device: str
     if stack and len(configs) > 1 and stacking_available() and configs[0].pde_weight == 0:
         try:
             return run_group_stacked(configs, data_dir, device)
-        except Exception:  # fall back to one by one
+        except Exception:  # e.g. out of memory for the whole group: fall back to one by one
             traceback.print_exc()
+            if str(device).startswith("cuda"):
+                torch.cuda.empty_cache()
     return [run_trial(c, data_dir, device) for c in configs]
 
 
