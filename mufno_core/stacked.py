@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from mufno_core.losses import relative_l2
 from mufno_core.mup import spectral_layers
@@ -114,6 +114,9 @@ class FlatMembers:
         named.sort(key=lambda item: id(item[1]) not in spectral)  # stable: spectral group first
         stacked, self.buffers = stack_module_state(list(models))
         first = next(iter(stacked.values()))
+        real_dtypes = {p.real.dtype for p in stacked.values()}
+        if len(real_dtypes) > 1:
+            raise ValueError(f"stacked members need parameters of one precision, got {real_dtypes}")
         self.members = first.shape[0]
         self.layout: list[tuple[str, int, tuple[int, ...], bool]] = []
         offset, self.n_spectral = 0, 0
