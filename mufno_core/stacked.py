@@ -2,7 +2,8 @@
 
 A sweep trains many copies of one architecture that differ only in (lr, seed, β1, β2, eps,
 weight_decay). On a GPU a small FNO is launch-bound (a step costs a few ms whatever its size), so
-running M members as one model with a leading member axis costs about as much as one member:
+M members run as one model with a leading member axis should cost little more than one member
+(the GPU measurement is still to be made, ``benchmarks/README_stacked.md``):
 
 * every member is built as in the one-by-one run (``torch.manual_seed(seed_i); make_model()``),
   then its parameters are laid side by side in one flat buffer of shape (M, N) (complex weights as
@@ -31,6 +32,10 @@ Usage (the sweep engine calls this for a group of trials that share everything e
 Member i matches ``torch.manual_seed(seed_i); model = make_model(); train(model, …, configs[i])``
 up to round-off (the batched kernels sum in another order; float64 agrees to ~1e-12). Use it where
 it wins, :func:`should_stack`: on the GPU, not on the CPU (see ``benchmarks/README_stacked.md``).
+
+Limits: the loss is the relative L2 error after ``decode`` (no ``loss_fn``, so no physics loss);
+all members share one device and one precision; memory grows with M (a step holds M × batch
+samples' activations); ``History.wall_time`` is the group's wall time / M.
 """
 
 from __future__ import annotations
