@@ -1,5 +1,8 @@
 """What a training run costs in floating-point operations, for the end-to-end tuning table.
 
+The count is of the operations the implementation runs (e.g. the truncated-DFT products of
+:class:`~mufno_core.spectral.SpectralConv`), not of an idealised algorithm.
+
 PyTorch's :class:`torch.utils.flop_counter.FlopCounterMode` counts matrix products and
 convolutions; the FNO also spends work in FFTs and in complex products, which it does not count.
 Here a complex matrix product counts 4 real ones (8 FLOPs per multiply-add), and an FFT over N
