@@ -6,11 +6,12 @@ frequencies. The kept block therefore has shape (2K, …, 2K, K): it is the orig
 2^(d-1) "quadrants" of K^d modes each, stored as one tensor. The weight R holds one complex
 m_in × m_out matrix per kept mode, 2^(d-1) · K^d · m_in · m_out complex entries in all.
 
-Only the kept modes are ever used, so the forward rFFT and the inverse rFFT are computed as
-products with truncated DFT matrices (n × 2K per axis, cached per grid) instead of full FFTs:
-the same numbers up to rounding, but plain GEMMs forward and backward, with no full-size complex
-spectrum to allocate, zero-fill and scatter into (profile: those, and the backward of rfftn, a
-zero-padded full complex FFT, dominated the FFT version on the CPU).
+Only the kept modes are ever used, so the transforms are products with truncated DFT matrices
+(n × 2K per axis, cached per grid) instead of full FFTs: the same numbers up to rounding, but
+plain GEMMs forward and backward, with no full-size complex spectrum to allocate, zero-fill and
+scatter into (profile: those, and the backward of rfftn, a zero-padded full complex FFT,
+dominated the FFT version on the CPU). Where K is a large fraction of the last axis (e.g. K = 512
+of 1024 points) the last axis goes through the rFFT instead, which then does far less work.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class SpectralConv(nn.Module):
         )
         shape = kept_shape(self.modes) + (in_channels, out_channels)
         self.weight = nn.Parameter(torch.empty(shape, dtype=dtype, device=device))
-        self._dft_cache: dict[tuple, tuple[torch.Tensor, ...]] = {}
+        self._dft_cache: dict[tuple, dict[str, list[torch.Tensor]]] = {}
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -99,20 +100,16 @@ class SpectralConv(nn.Module):
             f"init_std={self.init_std:.4g}, multiplier={self.multiplier:g}"
         )
 
-    def dft_matrices(self, grid: tuple[int, ...], device, dtype) -> tuple[torch.Tensor, ...]:
-        """The truncated DFTs of ``grid`` that keep exactly the modes of ``weight``, cached.
-
-        Returns ``(rfft_last, forward_1, …, forward_{d-1}, inverse_1, …, inverse_{d-1},
-        irfft_last)``. Only the kept modes are ever used, so the rFFT / inverse rFFT reduce to
-        products with thin (n × 2K) matrices, which are plain GEMMs forward and backward.
-        """
+    def dft_matrices(self, grid: tuple[int, ...], device, dtype) -> dict[str, list[torch.Tensor]]:
+        """The truncated DFTs for ``grid`` (see :func:`truncated_dfts`), cached per grid."""
         key = (grid, torch.device(device), dtype)
         if key not in self._dft_cache:
             self._dft_cache.clear()
-            self._dft_cache[key] = tuple(
-                m.to(device=device, dtype=dtype if i in (0, 2 * self.dim - 1) else complex_of(dtype))
-                for i, m in enumerate(truncated_dfts(self.modes, grid))
-            )
+            self._dft_cache[key] = {
+                name: [m.to(device, dtype if m.dtype == torch.float64 else complex_of(dtype))
+                       for m in matrices]
+                for name, matrices in truncated_dfts(self.modes, grid).items()
+            }
         return self._dft_cache[key]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -122,55 +119,72 @@ class SpectralConv(nn.Module):
         if len(grid) != self.dim:
             raise ValueError(f"expected {self.dim} spatial axes, got input of shape {tuple(x.shape)}")
         check_grid(self.modes, grid)
-        rfft_last, *forward_inverse, irfft_last = self.dft_matrices(grid, x.device, x.dtype)
-        forward, inverse = forward_inverse[: self.dim - 1], forward_inverse[self.dim - 1 :]
+        dft = self.dft_matrices(grid, x.device, x.dtype)
         spatial, kept = "xyz"[: self.dim - 1], "pqr"[: self.dim - 1]
-        # rFFT on the last axis, modes 0..K_d-1: one real GEMM, read as complex
-        x_ft = torch.view_as_complex((x @ rfft_last).unflatten(-1, (self.modes[-1], 2)))
-        if self.dim > 1:  # full DFT on the other axes, kept modes only
+        # rFFT on the last axis, modes 0..K_d-1: one real GEMM read as complex, or the FFT
+        if dft["rfft_last"]:
+            x_ft = x @ dft["rfft_last"][0]
+            x_ft = torch.view_as_complex(x_ft.unflatten(-1, (self.modes[-1], 2)))
+        else:
+            x_ft = torch.fft.rfft(x, dim=-1)[..., : self.modes[-1]]
+        if self.dim > 1:  # DFT on the other axes, kept modes only
             x_ft = torch.einsum(f"bi{spatial}w,{','.join(a + k for a, k in zip(spatial, kept))}"
-                                f"->bi{kept}w", x_ft, *forward)
+                                f"->bi{kept}w", x_ft, *dft["forward"])
         # one complex m_in × m_out matrix per mode
         out_ft = torch.einsum(f"bi{kept}w,{kept}wio->bo{kept}w", x_ft, self.weight)
         if self.multiplier != 1.0:
             out_ft = out_ft * self.multiplier
         if self.dim > 1:
             out_ft = torch.einsum(f"bo{kept}w,{','.join(k + a for a, k in zip(spatial, kept))}"
-                                  f"->bo{spatial}w", out_ft, *inverse)
-        # inverse rFFT on the last axis: one real GEMM on (re, im) pairs
-        return torch.view_as_real(out_ft).flatten(-2) @ irfft_last
+                                  f"->bo{spatial}w", out_ft, *dft["inverse"])
+        # inverse rFFT on the last axis: one real GEMM on (re, im) pairs, or the FFT
+        if dft["irfft_last"]:
+            return torch.view_as_real(out_ft).flatten(-2) @ dft["irfft_last"][0]
+        return torch.fft.irfft(out_ft, n=grid[-1], dim=-1)
 
 
 def complex_of(dtype: torch.dtype) -> torch.dtype:
     return torch.cdouble if dtype == torch.float64 else torch.cfloat
 
 
-def truncated_dfts(modes: tuple[int, ...], grid: tuple[int, ...]) -> list[torch.Tensor]:
+def last_axis_by_matmul(k: int, n: int) -> bool:
+    """Whether the truncated rDFT (n × 2K multiply-adds a line, as a GEMM) beats the rFFT (~n log n).
+
+    Measured on a 2-core CPU: the GEMM wins up to 2K ≈ 4 log₂ n (K = 16 of 1024 points, K = 12 of
+    64); beyond, e.g. K = 512 of 1024 points, the FFT does far less work.
+    """
+    return 2 * k <= 4 * math.log2(n)
+
+
+def truncated_dfts(modes: tuple[int, ...], grid: tuple[int, ...]) -> dict[str, list[torch.Tensor]]:
     """DFT matrices (float64 / complex128) equal to ``rfftn`` / ``irfftn`` restricted to the kept modes.
 
-    * last axis, forward: (n, 2K) real, columns (cos, -sin) of 2πjk/n interleaved per k, so that
+    * ``forward``, one per non-last axis: (n, 2K) complex exp(-2πi j f/n), f = 0..K-1, -K..-1;
+    * ``inverse``, one per non-last axis: (2K, n) complex exp(+2πi j f/n)/n;
+    * ``rfft_last``: (n, 2K) real, columns (cos, -sin) of 2πjk/n interleaved per k, so that
       ``x @ F`` viewed as complex is ``rfft(x)[:K]``;
-    * other axes, forward: (n, 2K) complex exp(-2πi j f/n) for f = 0..K-1, -K..-1;
-    * other axes, inverse: (2K, n) complex exp(+2πi j f/n)/n;
-    * last axis, inverse: (2K, n) real, rows (c_k cos, -c_k sin)/n with c_k = 1 for k = 0 and the
+    * ``irfft_last``: (2K, n) real, rows (c_k cos, -c_k sin)/n with c_k = 1 for k = 0 and the
       Nyquist mode k = n/2 and 2 otherwise (Hermitian symmetry: the imaginary parts there drop out,
       as in ``irfft``).
+
+    The last-axis pair is empty where :func:`last_axis_by_matmul` prefers the FFT.
     """
     def phase(n: int, freqs: torch.Tensor) -> torch.Tensor:
         j = torch.arange(n, dtype=torch.int64)
         return 2 * math.pi * ((j[:, None] * freqs[None, :]) % n).to(torch.float64) / n  # (n, f)
 
+    out: dict[str, list[torch.Tensor]] = {"forward": [], "inverse": [], "rfft_last": [],
+                                          "irfft_last": []}
     *other, (k_last, n_last) = zip(modes, grid)
-    k = torch.arange(k_last)
-    angle = phase(n_last, k)
-    rfft_last = torch.stack([angle.cos(), -angle.sin()], dim=-1).reshape(n_last, 2 * k_last)
-    weight = torch.where((k == 0) | (2 * k == n_last), 1.0, 2.0).to(torch.float64)
-    irfft_last = (torch.stack([angle.cos(), -angle.sin()], dim=-1) * weight[:, None] / n_last)
-    irfft_last = irfft_last.permute(1, 2, 0).reshape(2 * k_last, n_last)
-    forward, inverse = [], []
     for k_axis, n in other:
-        freqs = torch.cat([torch.arange(k_axis), torch.arange(-k_axis, 0)])
-        angle = phase(n, freqs)
-        forward.append(torch.polar(torch.ones_like(angle), -angle))
-        inverse.append(torch.polar(torch.ones_like(angle), angle).T / n)
-    return [rfft_last, *forward, *inverse, irfft_last]
+        angle = phase(n, torch.cat([torch.arange(k_axis), torch.arange(-k_axis, 0)]))
+        out["forward"].append(torch.polar(torch.ones_like(angle), -angle))
+        out["inverse"].append(torch.polar(torch.ones_like(angle), angle).T / n)
+    if last_axis_by_matmul(k_last, n_last):
+        k = torch.arange(k_last)
+        angle = phase(n_last, k)
+        cos_sin = torch.stack([angle.cos(), -angle.sin()], dim=-1)  # (n, K, 2)
+        out["rfft_last"].append(cos_sin.reshape(n_last, 2 * k_last))
+        c = torch.where((k == 0) | (2 * k == n_last), 1.0, 2.0).to(torch.float64)
+        out["irfft_last"].append((cos_sin * c[:, None] / n_last).permute(1, 2, 0).flatten(0, 1))
+    return out

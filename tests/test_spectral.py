@@ -14,7 +14,7 @@ import math
 import pytest
 import torch
 
-from mufno_core.spectral import SpectralConv
+from mufno_core.spectral import SpectralConv, last_axis_by_matmul
 
 EINSUM = {1: "bix,iox->box", 2: "bixy,ioxy->boxy", 3: "bixyz,ioxyz->boxyz"}
 
@@ -58,6 +58,10 @@ CASES = [
     (2, (2, 3), (12, 7)),
     (3, (2, 3, 2), (5, 7, 6)),
     (3, (2, 2, 3), (4, 6, 5)),
+    # K large for the last axis: it goes through the rFFT instead of the truncated DFT
+    (1, (12,), (32,)),
+    (2, (3, 17), (7, 33)),
+    (3, (2, 2, 12), (5, 4, 32)),
 ]
 
 
@@ -82,6 +86,12 @@ def test_matches_reference_forward_and_backward(d, modes, grid, dtype):
     torch.testing.assert_close(ours, ref, **tol)
     torch.testing.assert_close(grads[0], x.grad, **tol)
     torch.testing.assert_close(grads[1], layer.weight.grad, **tol)
+
+
+def test_cases_cover_both_last_axis_transforms():
+    by_matmul = {last_axis_by_matmul(modes[-1], grid[-1]) for _, modes, grid in CASES}
+    assert by_matmul == {True, False}
+    assert last_axis_by_matmul(16, 1024) and not last_axis_by_matmul(512, 1024)
 
 
 @pytest.mark.parametrize("d", [1, 2, 3])
