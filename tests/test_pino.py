@@ -19,6 +19,15 @@ from mufno_core.pino import Mollified, make_pino_loss, mollifier, mollify, resam
 from mufno_core.train import TrainConfig, train
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run faster on one thread (and do not thrash a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def piecewise_coefficient(batch: int, s: int, seed: int = 0) -> np.ndarray:
     """A 12/3 coefficient from a smooth random cosine field (stand-in for the Darcy data's)."""
     rng = np.random.default_rng(seed)
