@@ -113,6 +113,16 @@ class FNO(nn.Module):
         self.skip = nn.ModuleList(Pointwise(width, width, **factory) for _ in range(depth))
         self.project_hidden = Pointwise(width, projection_width, **factory)
         self.project_out = Pointwise(projection_width, out_channels, **factory)
+        self._grid_cache: dict[tuple, torch.Tensor] = {}
+
+    def grid(self, shape: Sequence[int], device, dtype) -> torch.Tensor:
+        """:func:`grid_coordinates`, built once per (shape, device, dtype)."""
+        key = (tuple(shape), torch.device(device), dtype)
+        if key not in self._grid_cache:
+            self._grid_cache.clear()
+            with torch.inference_mode(False):  # usable by a later training step too
+                self._grid_cache[key] = grid_coordinates(shape, device=device, dtype=dtype)
+        return self._grid_cache[key]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (B, in_channels, n_1, …, n_d) -> (B, out_channels, n_1, …, n_d)
@@ -122,7 +132,7 @@ class FNO(nn.Module):
                 f"got shape {tuple(x.shape)}"
             )
         if self.append_grid:
-            grid = grid_coordinates(x.shape[2:], device=x.device, dtype=x.dtype)
+            grid = self.grid(x.shape[2:], x.device, x.dtype)
             x = torch.cat([x, grid.expand(x.shape[0], *grid.shape)], dim=1)
         v = self.lift(x)
         for i, (spectral, skip) in enumerate(zip(self.spectral, self.skip)):

@@ -105,11 +105,12 @@ class SpectralConv(nn.Module):
         key = (grid, torch.device(device), dtype)
         if key not in self._dft_cache:
             self._dft_cache.clear()
-            self._dft_cache[key] = {
-                name: [m.to(device, dtype if m.dtype == torch.float64 else complex_of(dtype))
-                       for m in matrices]
-                for name, matrices in truncated_dfts(self.modes, grid).items()
-            }
+            with torch.inference_mode(False):  # usable by a later training step too
+                self._dft_cache[key] = {
+                    name: [m.to(device, dtype if m.dtype == torch.float64 else complex_of(dtype))
+                           for m in matrices]
+                    for name, matrices in truncated_dfts(self.modes, grid).items()
+                }
         return self._dft_cache[key]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

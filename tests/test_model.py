@@ -63,3 +63,14 @@ def test_fno_rejects_wrong_rank_input():
     model = FNO(2, 1, 1, modes=2, width=4, depth=1)
     with pytest.raises(ValueError, match="FNO-2D expects"):
         model(torch.randn(1, 1, 8))
+
+
+def test_evaluation_under_inference_mode_then_training():
+    """The cached grid and DFT matrices built under inference_mode must serve training too."""
+    model = FNO(2, 1, 1, modes=3, width=4, depth=1)
+    x = torch.randn(2, 1, 12, 10)
+    with torch.inference_mode():
+        expected = model(x)
+    out = model(x)
+    out.square().mean().backward()
+    torch.testing.assert_close(out.detach(), expected)
