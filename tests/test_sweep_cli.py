@@ -29,13 +29,14 @@ def test_every_preset_builds_a_valid_grid(name, preset):
 
 
 def test_smoke_sweep_end_to_end(tmp_path, capsys):
-    argv = ["sweep", "synthetic_lr", "--preset", "smoke", "--results", str(tmp_path), "--no-progress"]
+    argv = ["sweep", "synthetic_lr", "--preset", "smoke", "--results", str(tmp_path), "--no-progress",
+            "--limit", "16"]
     assert main(argv) == 0
     out = capsys.readouterr()
-    assert "drift lr*(K_max)/lr*(K_min)" in out.out and "40 run now" in out.err
-    assert len(load_results(tmp_path)) == 40
+    assert "drift lr*(K_max)/lr*(K_min)" in out.out and "16 run now" in out.err
+    assert len(load_results(tmp_path)) == 16
     assert main(argv) == 0
-    assert "40 already done, 0 run now" in capsys.readouterr().err
+    assert "16 already done, 0 run now" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv,message", [

@@ -147,7 +147,7 @@ register(Experiment(
     dataset="burgers", dim=1, in_channels=1, out_channels=1, swept="lr",
     presets={
         "smoke": _smoke(),
-        "quick": Preset(modes=(3, 64), lrs=lr_grid(-22, -12), seeds=SEEDS3,
+        "quick": Preset(modes=(3, 64), lrs=lr_grid(-32, -22), seeds=SEEDS3,
                         fixed={"width": 16, "steps": 300, "n_train": 200, "n_test": 50,
                                "subsample": 2}),
         "gpu": Preset(modes=(3, 8, 32, 128, 512), lrs=lr_grid(-28, -12), seeds=SEEDS3,
@@ -235,7 +235,7 @@ register(Experiment(
                                "n_test": 50}),
         "gpu": Preset(modes=(3, 6, 12, 24), lrs=(_DARCY_FIXED_LR,), seeds=SEEDS3,
                       beta2s=(0.9, 0.95, 0.98, 0.99, 0.995, 0.999),
-                      fixed={"width": 64, "steps": 1500, "n_train": 1000, "n_test": 100}),
+                      fixed={"width": 64, "steps": 1000, "n_train": 1000, "n_test": 100}),
         "paper": Preset(modes=(3, 6, 12, 24), lrs=(_DARCY_FIXED_LR,), seeds=SEEDS3,
                         beta2s=(0.9, 0.95, 0.98, 0.99, 0.995, 0.999),
                         fixed={"width": 64, "steps": None, "epochs": 500, "n_train": 1000,

@@ -324,8 +324,10 @@ def _run_process_pool(units, collect, workers, data_dir, device, stack) -> None:
                 records = [error_record(c, str(device), f"{type(err).__name__}: {err}")
                            for c in futures[future]]
             collect(records)
-    except BaseException:
+    except BaseException:  # Ctrl-C: drop the queue and stop the trials in flight now
         pool.shutdown(wait=False, cancel_futures=True)
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
         raise
     pool.shutdown(wait=True)
 
