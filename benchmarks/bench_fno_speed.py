@@ -157,7 +157,13 @@ def bench_big(device: str, repeats: int, warmup: int, adam: dict, compile: bool 
 def device_name(device: str) -> str:
     if device == "cuda":
         return torch.cuda.get_device_name()
-    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{name}, {torch.get_num_threads()} threads"
 
 
 def main() -> None:
@@ -179,6 +185,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     adam = adam_options(args.adam)
+
     import neuralop
 
     meta = {"device": device_name(args.device), "torch": torch.__version__,
