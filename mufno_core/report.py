@@ -154,3 +154,42 @@ def end_to_end_verdict(table: pd.DataFrame) -> str:
     return (f"μTransfer's model is {quality} ({transfer['test_rel_l2_mean']:.2%} vs "
             f"{direct['test_rel_l2_mean']:.2%}), at {transfer['cost_flops_vs_direct']:.2f}× the FLOPs "
             f"and {transfer['cost_wall_vs_direct']:.2f}× the wall time of direct tuning.")
+
+
+def summarize_results(results_dir: str, preset: str) -> pd.DataFrame:
+    """One row per experiment found in the results store (trials of ``preset`` only): what was
+    measured, the verdict, and what the paper reports. Nothing is trained here."""
+    from pathlib import Path
+
+    from mufno_core.sweep import get_experiment, load_results, lr_drift, optimal_hparam_per_k
+
+    rows = []
+    root = Path(results_dir)
+    for experiment in PAPER:
+        folder = root / experiment
+        if not folder.is_dir():
+            continue
+        df = load_results(folder)
+        df = df[(df["preset"] == preset) & (df["status"].fillna("done") != "error")]
+        if df.empty or df["modes"].nunique() < 2:
+            continue
+        swept = get_experiment(experiment).swept
+        if swept == "lr":
+            drift = lr_drift(df, n_boot=300)
+            measured = "; ".join(f"{NAMES[r.parametrization]} {drift_sentence(r)}"
+                                 for r in drift.sort_values("parametrization", ascending=False)
+                                 .itertuples())
+            verdict = lr_verdict(drift)
+        else:
+            optima = optimal_hparam_per_k(df, swept, n_boot=300)
+            measured = "; ".join(
+                f"{NAMES[p]}: best {swept} per K "
+                + ", ".join(f"{int(r.modes)}→{getattr(r, swept + '_opt')}"
+                            for r in optima[optima.parametrization == p].itertuples())
+                for p in ("sp", "mup"))
+            verdict = hparam_verdict(optima, swept)
+        rows.append({"experiment": experiment, "trials": len(df), "we measured": measured,
+                     "verdict": verdict,
+                     "the paper reports": f"SP: {PAPER[experiment]['sp']}; μP: {PAPER[experiment]['mup']}"})
+    return pd.DataFrame(rows, columns=["experiment", "trials", "we measured", "verdict",
+                                       "the paper reports"])

@@ -66,3 +66,38 @@ def test_end_to_end_verdict_and_table():
     ours = end_to_end_comparison({"Darcy": table}, "quick")
     assert ours.loc["μTransfer-FNO", "Darcy rel. L2"] == "1.22%"
     assert ours.loc["μTransfer-FNO", "Darcy tuning cost (FLOPs)"] == "0.30×"
+
+
+def write_synthetic_sweep(root, experiment, optimum_of):
+    """Records of ``experiment``'s smoke grid whose loss is a parabola in log LR around
+    ``optimum_of(parametrization, K)``, plus seed noise: a store with a known answer."""
+    import numpy as np
+
+    from mufno_core.sweep import ResultsStore, grid
+    from mufno_core.sweep.config import SCHEMA
+
+    store = ResultsStore(root, experiment)
+    configs = grid(experiment, "smoke", lrs=[10 ** (j / 8) for j in range(-28, -11)],
+                   seeds=[0, 1, 2], modes=[3, 24])
+    for c in configs:
+        noise = 0.01 * np.sin(7 * c.seed + c.lr)
+        loss = 0.05 * 10 ** ((np.log10(c.lr) - np.log10(optimum_of(c.parametrization, c.modes))) ** 2
+                             + noise)
+        store.write({"schema": SCHEMA, "trial_id": c.trial_id(), "config": c.to_dict(),
+                     "status": "ok", "final_train_loss": loss, "final_test_loss": loss,
+                     "diverged": False, "wall_time": 1.0, "steps_done": 4})
+
+
+def test_summary_of_a_store_with_a_known_answer(tmp_path):
+    from mufno_core.report import summarize_results
+
+    write_synthetic_sweep(tmp_path, "navier_stokes_lr",
+                          lambda p, k: 1.8e-3 if p == "mup" or k == 3 else 7.4e-4)
+    (tmp_path / "navier_stokes_lr" / "junk.json").write_text("{not json")
+    with pytest.warns(UserWarning, match="junk.json"):
+        summary = summarize_results(str(tmp_path), "smoke")
+    row = summary.set_index("experiment").loc["navier_stokes_lr"]
+    assert row["verdict"].startswith("Reproduced")
+    assert "SP 0.41×" in row["we measured"]
+    with pytest.warns(UserWarning, match="junk.json"):
+        assert summarize_results(str(tmp_path), "quick").empty  # other presets are not mixed in
