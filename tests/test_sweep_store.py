@@ -142,3 +142,16 @@ def test_kill_minus_9_loses_nothing_but_the_trial_in_flight(tmp_path):
     assert done.returncode == 0, done.stderr
     assert f"{len(before)} already done, {10 - len(before)} run now" in done.stderr
     assert len(load_results(tmp_path)) == 10
+
+
+def test_mup_at_the_base_k_is_the_sp_trial(tmp_path):
+    configs = grid("synthetic_lr", "smoke", lrs=(1e-2,), seeds=(0,))
+    assert sorted((c.parametrization, c.modes) for c in configs) == [("mup", 4), ("sp", 2), ("sp", 4)]
+    run_sweep_trials(configs, ResultsStore(tmp_path, "synthetic_lr"), progress=False)
+    df = load_results(tmp_path).set_index(["parametrization", "modes"])
+    assert len(df) == 4 and bool(df.loc[("mup", 2), "mirrored"])
+    assert df.loc[("mup", 2), "final_train_loss"] == df.loc[("sp", 2), "final_train_loss"]
+    # and it is the same model: running μP at K₀ gives the same result
+    real = run_trial(configs[0].with_(parametrization="mup"))
+    assert real["final_train_loss"] == pytest.approx(df.loc[("sp", 2), "final_train_loss"], rel=1e-6)
+    assert len(load_results(tmp_path, mirror=False)) == 3

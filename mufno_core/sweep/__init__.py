@@ -18,12 +18,12 @@ from typing import Any
 
 from mufno_core.sweep.analysis import lr_drift, optimal_hparam_per_k, optimal_lr_per_k, summary_table
 from mufno_core.sweep.config import TrialConfig
-from mufno_core.sweep.experiments import EXPERIMENTS, get_experiment, grid, list_experiments
+from mufno_core.sweep.experiments import EXPERIMENTS, get_experiment, grid, grid_ids, list_experiments
 from mufno_core.sweep.runner import SweepOutcome, run_sweep_trials, run_trial
 from mufno_core.sweep.store import ResultsStore, load_results
 
 __all__ = [
-    "EXPERIMENTS", "ResultsStore", "SweepOutcome", "TrialConfig", "get_experiment", "grid",
+    "EXPERIMENTS", "ResultsStore", "SweepOutcome", "TrialConfig", "get_experiment", "grid", "grid_ids",
     "list_experiments", "load_results", "lr_drift", "optimal_hparam_per_k", "optimal_lr_per_k",
     "plot_hparam_curves", "plot_lr_curves", "run_sweep", "run_trial", "summary_table",
 ]
@@ -56,7 +56,7 @@ def run_sweep(
     run_sweep_trials(configs, store, executor=executor, workers=workers, scheduler=scheduler,
                      data_dir=data_dir, device=device, stack=stack, progress=progress)
     df = load_results(store.folder)
-    return df[df["trial_id"].isin({c.trial_id() for c in configs})].reset_index(drop=True)
+    return df[df["trial_id"].isin(grid_ids(configs))].reset_index(drop=True)
 
 
 def plot_lr_curves(df, *args, **kwargs):

@@ -16,6 +16,7 @@ bootstrap standard errors (the K's are trained independently), with a Student-t 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -92,8 +93,10 @@ def _curve_optimum(table: pd.DataFrame, window: int, n_boot: int, rng: np.random
     values = table.to_numpy(dtype=float)
     mean = np.nanmean(values, axis=1)
     x_opt, loss_opt, at_edge = fit_optimum(log_x, mean, window)
-    samples = np.array([fit_optimum(log_x, np.nanmean(values[:, idx], axis=1), window)[0]
-                        for idx in _bootstrap_indices(values.shape[1], n_boot, rng)])
+    with warnings.catch_warnings():  # a resample may miss every seed of a sparse cell
+        warnings.simplefilter("ignore", RuntimeWarning)
+        samples = np.array([fit_optimum(log_x, np.nanmean(values[:, idx], axis=1), window)[0]
+                            for idx in _bootstrap_indices(values.shape[1], n_boot, rng)])
     grid_best = float(table.index[int(np.nanargmin(mean))]) if np.isfinite(mean).any() else math.nan
     n_seeds = values.shape[1]
     se = bootstrap_se(samples, n_seeds)
@@ -134,11 +137,11 @@ def optimal_lr_per_k(
     point), ``loss_opt``, ``at_edge`` (optimum on the grid's edge: not located), ``n_seeds``,
     ``n_diverged``. ``keep_samples`` adds the bootstrap samples of log10 lr* (for :func:`lr_drift`).
     """
-    rng = np.random.default_rng(seed)
     keys, groups = _groups(df, by)
     rows = []
     for key, part in groups:
         key = key if isinstance(key, tuple) else (key,)
+        rng = np.random.default_rng(seed)  # per curve: equal data give equal intervals
         table = loss_table(part, "lr", metric, failure_loss)
         row = dict(zip(keys, key))
         row.update(_curve_optimum(table, window, n_boot, rng))
@@ -208,18 +211,20 @@ def optimal_hparam_per_k(
     seed bootstrap picks the same value, ``bootstrap`` the frequency of every value (a verdict
     with its uncertainty). ``loss_opt`` is the seed-mean loss there.
     """
-    rng = np.random.default_rng(seed)
     keys, groups = _groups(df, by)
     rows = []
     for key, part in groups:
         key = key if isinstance(key, tuple) else (key,)
+        rng = np.random.default_rng(seed)
         table = loss_table(part, hparam, metric, failure_loss)
         values = table.to_numpy(dtype=float)
         grid = table.index.to_numpy()
         mean = np.nanmean(values, axis=1)
         best = grid[int(np.nanargmin(mean))]
-        picks = [grid[int(np.nanargmin(np.nanmean(values[:, idx], axis=1)))]
-                 for idx in _bootstrap_indices(values.shape[1], n_boot, rng)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            picks = [grid[int(np.nanargmin(np.nanmean(values[:, idx], axis=1)))]
+                     for idx in _bootstrap_indices(values.shape[1], n_boot, rng)]
         counts = pd.Series(picks).value_counts(normalize=True)
         row = dict(zip(keys, key))
         row.update({f"{hparam}_opt": best.item() if hasattr(best, "item") else best,

@@ -11,7 +11,7 @@ import argparse
 import sys
 import time
 
-from mufno_core.sweep.experiments import EXPERIMENTS, PRESETS, get_experiment, grid
+from mufno_core.sweep.experiments import EXPERIMENTS, PRESETS, get_experiment, grid, grid_ids
 from mufno_core.sweep.runner import EXECUTORS, resolve_device, run_sweep_trials
 from mufno_core.sweep.store import ResultsStore, load_results
 
@@ -123,6 +123,6 @@ def run(args: argparse.Namespace) -> int:
           f"{outcome.diverged} diverged, {outcome.errors} errors) in {time.perf_counter() - start:.0f} s",
           file=sys.stderr)
     df = load_results(store.folder)
-    df = df[df["trial_id"].isin({c.trial_id() for c in configs})]
+    df = df[df["trial_id"].isin(grid_ids(configs))]
     print(summarise(df, exp.swept))
     return 1 if outcome.errors else 0

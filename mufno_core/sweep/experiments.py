@@ -2,7 +2,9 @@
 
 Learning rates sit on the grid 10^(j/8), 8 points per decade (the paper's reported 1.78e-3,
 4.22e-3 and 5.62e-3 are 10^(-22/8), 10^(-19/8), 10^(-18/8)). μP is used relative to the smallest K
-of the grid (``base_modes``), so SP and μP coincide there and share one LR scale.
+of the grid (``base_modes``), so SP and μP coincide there and share one LR scale: at the base K
+only the SP trials are run, and :func:`~mufno_core.sweep.store.load_results` lists them under μP
+too (``mirrored``), which saves a quarter of a two-K sweep.
 
 Presets:
 
@@ -49,8 +51,10 @@ class Preset:
     note: str = ""
 
     def size(self) -> int:
-        return (len(self.modes) * len(self.lrs) * len(self.seeds) * len(self.batch_sizes)
-                * len(self.beta2s) * len(self.parametrizations))
+        """Trials to run: μP at the base K is SP's trial (see :func:`grid`) and is not rerun."""
+        per_curve = len(self.lrs) * len(self.seeds) * len(self.batch_sizes) * len(self.beta2s)
+        mirrored = per_curve if {"sp", "mup"} <= set(self.parametrizations) else 0
+        return per_curve * len(self.modes) * len(self.parametrizations) - mirrored
 
 
 @dataclass(frozen=True)
@@ -95,9 +99,12 @@ def grid(experiment: str | Experiment, preset: str, **overrides: Any) -> list[Tr
             raise ValueError(f"unknown override {name!r}")
     base_modes = fixed.pop("base_modes", min(p.modes))  # of the preset, whatever the overrides
     configs = []
+    both = {"sp", "mup"} <= set(axes["parametrizations"])
     for param, k, bs, b2, lr, seed in itertools.product(
             axes["parametrizations"], axes["modes"], axes["batch_sizes"], axes["beta2s"],
             axes["lrs"], axes["seeds"]):
+        if both and param == "mup" and k == base_modes:
+            continue  # μP relative to K₀ is SP at K₀: the SP trial stands for both
         configs.append(TrialConfig(
             experiment=exp.name, dataset=exp.dataset, preset=preset, dim=exp.dim,
             in_channels=exp.in_channels, out_channels=exp.out_channels, parametrization=param,
@@ -147,7 +154,7 @@ register(Experiment(
     dataset="burgers", dim=1, in_channels=1, out_channels=1, swept="lr",
     presets={
         "smoke": _smoke(),
-        "quick": Preset(modes=(3, 64), lrs=lr_grid(-32, -22), seeds=SEEDS3,
+        "quick": Preset(modes=(3, 64), lrs=lr_grid(-38, -26), seeds=SEEDS3,
                         fixed={"width": 16, "steps": 300, "n_train": 200, "n_test": 50,
                                "subsample": 2}),
         "gpu": Preset(modes=(3, 8, 32, 128, 512), lrs=lr_grid(-28, -12), seeds=SEEDS3,
@@ -262,6 +269,16 @@ register(Experiment(
                                "n_test": 100}),
     },
 ))
+
+
+def grid_ids(configs: list[TrialConfig]) -> set[str]:
+    """Ids of the trials of a grid, plus those of the μP trials at the base K that the SP trials
+    stand for (so that stored real ones are selected too)."""
+    ids = {c.trial_id() for c in configs}
+    if {"sp", "mup"} <= {c.parametrization for c in configs}:
+        ids |= {c.with_(parametrization="mup").trial_id() for c in configs
+                if c.parametrization == "sp" and c.modes == c.base_modes}
+    return ids
 
 
 def get_experiment(name: str) -> Experiment:

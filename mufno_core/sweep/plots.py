@@ -43,6 +43,12 @@ def _axes(n_panels: int, ax=None, height: float = 3.6):
     return fig, axes[0]
 
 
+def _no_minor_labels(axis) -> None:
+    from matplotlib.ticker import NullFormatter
+
+    axis.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _curve(ax, table: pd.DataFrame, colour, label: str, log_x: bool) -> None:
     x = table.index.to_numpy(dtype=float)
     values = table.to_numpy(dtype=float)
@@ -79,6 +85,7 @@ def plot_lr_curves(
                               fmt="*", ms=12, color=colours[k], mec="black", mew=0.6, capsize=3, zorder=5)
         axis.set_xscale("log")
         axis.set_yscale("log")
+        _no_minor_labels(axis)
         axis.set_xlabel("base learning rate η")
         axis.set_title(PANEL_TITLES.get(param, param))
         if ylim:

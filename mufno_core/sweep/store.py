@@ -142,7 +142,7 @@ class ResultsStore:
         return {r["trial_id"] for r in self.records() if r.get("status") in DONE_STATUSES}
 
 
-RECORD_COLUMNS = ("status", "final_train_loss", "final_test_loss", "diverged", "diverged_step",
+RECORD_COLUMNS = ("mirrored", "status", "final_train_loss", "final_test_loss", "diverged", "diverged_step",
                   "steps_done", "wall_time", "steps_per_second", "n_parameters", "device", "version")
 
 
@@ -160,21 +160,42 @@ def records_to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
                    "beta2"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["diverged"] = frame["diverged"].fillna(False).astype(bool)
+    frame["mirrored"] = frame["mirrored"].fillna(False).astype(bool)
     return frame.sort_values(["experiment", "parametrization", "modes", "lr", "seed"],
                              kind="stable").reset_index(drop=True)
 
 
-def load_results(path: str | Path, experiment: str | None = None) -> pd.DataFrame:
+def mirror_base_trials(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add the μP records at the base K: there μP (relative to K₀) is SP, so the SP trial stands
+    for both (the grids do not run it twice). A mirror keeps the SP ``trial_id`` and has
+    ``mirrored`` True; it is added only for experiments with μP trials and where no real μP trial
+    of that config exists."""
+    ids = {r["trial_id"] for r in records}
+    has_mup = {r["config"]["experiment"] for r in records if r["config"]["parametrization"] == "mup"}
+    mirrors = []
+    for r in records:
+        c = r["config"]
+        if (c["parametrization"] == "sp" and c["modes"] == c["base_modes"]
+                and c["experiment"] in has_mup):
+            mup = {**c, "parametrization": "mup"}
+            if TrialConfig.from_dict(mup).trial_id() not in ids:
+                mirrors.append({**r, "config": mup, "mirrored": True})
+    return records + mirrors
+
+
+def load_results(path: str | Path, experiment: str | None = None, mirror: bool = True) -> pd.DataFrame:
     """A tidy DataFrame of the trials stored under ``path``, one row per trial.
 
     ``path`` is a store root (all experiments, or only ``experiment``), an experiment folder or
     a single record. Columns: every :class:`TrialConfig` field (so every swept hyperparameter),
     ``final_train_loss``, ``final_test_loss``, ``diverged``, ``status``, timings and device.
     Losses of diverged trials are NaN. Corrupt or foreign files are skipped with a warning.
+    ``mirror`` adds the μP rows at the base K from the SP trials (:func:`mirror_base_trials`).
     """
     path = Path(path)
     if experiment is not None:
         path = path / experiment
     if not path.exists():
         raise FileNotFoundError(f"no results at {path}")
-    return records_to_frame(list(iter_records(path)))
+    records = list(iter_records(path))
+    return records_to_frame(mirror_base_trials(records) if mirror else records)
