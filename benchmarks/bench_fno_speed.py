@@ -135,6 +135,8 @@ def bench_pair(cfg: Config, device: str, repeats: int, warmup: int, adam: dict,
            "ours_params": parameter_count(pair["ours"].model),
            "theirs_params": parameter_count(pair["theirs"].model)}
     row["speedup"] = row["theirs_ms"] / row["ours_ms"]
+    row["ours_steps_ms"] = [1e3 * t for t in pair["ours"].times]
+    row["theirs_steps_ms"] = [1e3 * t for t in pair["theirs"].times]
     return row
 
 
