@@ -23,7 +23,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from mufno_core.data.presets import DatasetSpec, dataset_spec
 from mufno_core.pde import burgers, darcy, grf, navier_stokes
