@@ -193,7 +193,7 @@ register(Experiment(
     presets={
         "smoke": Preset(modes=(2, 4), lrs=lr_grid(-20, -16), seeds=(0, 1),
                         fixed={**SMOKE_FIXED, "time_modes_max": 3}),
-        "quick": Preset(modes=(3, 8), lrs=lr_grid(-22, -12), seeds=SEEDS3,
+        "quick": Preset(modes=(3, 8), lrs=lr_grid(-22, -13), seeds=SEEDS3,
                         fixed={"width": 8, "steps": 100, "batch_size": 5, "n_train": 100,
                                "n_test": 20, "time_modes_max": 6}),
         "gpu": Preset(modes=(3, 6, 12, 24), lrs=lr_grid(-26, -15), seeds=SEEDS3,
