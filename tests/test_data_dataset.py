@@ -67,8 +67,12 @@ def test_splits_normalisation(files):
                                atol=1e-5, rtol=0)
     _, y_test = load_split(files["darcy"], "test")
     torch.testing.assert_close(splits.decode(splits.y_test), y_test, atol=1e-6, rtol=1e-5)
-    burgers = load_splits(files["burgers"])
-    assert burgers.decode is None and burgers.x_normalizer is None
+    burgers = load_splits(files["burgers"])  # targets only: u(·,1) is ~50× smaller than u(·,0)
+    assert burgers.decode is not None and burgers.x_normalizer is None
+    _, y_test = load_split(files["burgers"], "test")
+    torch.testing.assert_close(burgers.decode(burgers.y_test), y_test, atol=1e-6, rtol=1e-5)
+    raw = load_splits(files["burgers"], normalize_target=False)
+    assert raw.decode is None
 
 
 def test_normalizer_roundtrip_and_dict():

@@ -8,7 +8,8 @@ Layouts returned (r = ``subsample``, s' = stored s / r):
   time axis of length t_out, y (B, 1, s', s', t_out); the model appends the grid itself.
 
 Normalisation (:class:`UnitGaussianNormalizer`, per-point mean/std fitted on the training split)
-follows the original FNO scripts: Burgers none; Darcy and Navier–Stokes both inputs and targets,
+follows the original FNO scripts, except that Burgers normalises its targets (see NORMALIZE);
+Darcy and Navier–Stokes both inputs and targets,
 with predictions and targets decoded before the loss (:attr:`Splits.decode`).
 """
 
@@ -27,7 +28,10 @@ import torch
 from mufno_core.data.presets import PDES, TABLE, dataset_spec
 
 INPUT_NDIM = {"burgers": 2, "darcy": 3, "navier_stokes": 4}  # stored, samples first
-NORMALIZE = {"burgers": (False, False), "darcy": (True, True), "navier_stokes": (True, True)}
+NORMALIZE = {"burgers": (False, True), "darcy": (True, True), "navier_stokes": (True, True)}
+"""(normalise inputs, normalise targets) per PDE. As in the FNO scripts, except Burgers' targets:
+u(·,1) at ν = 0.1 is ~50× smaller than u(·,0), and at the short budgets of the sweeps an FNO spends
+them learning that scale (300 steps, width 16: rel. L2 0.11–0.17 raw vs 0.015 normalised)."""
 
 
 def generate_command(path: str | Path) -> str:
