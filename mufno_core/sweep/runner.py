@@ -276,7 +276,7 @@ def run_sweep_trials(
     ``scheduler``: a Dask scheduler address ``tcp://host:port`` (default: start a LocalCluster).
     Progress is a tqdm bar over all trials of the grid (done ones count as done; ETA from the rest).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
