@@ -293,3 +293,23 @@ def get_experiment(name: str) -> Experiment:
 def list_experiments() -> list[tuple[str, str, str, int]]:
     """(experiment, preset, swept, number of trials) for every experiment and preset."""
     return [(e.name, p, e.swept, e.presets[p].size()) for e in EXPERIMENTS.values() for p in e.presets]
+
+
+def describe_preset(experiment: str, preset: str, **overrides: Any) -> dict[str, Any]:
+    """What a preset (with ``overrides``) trains, in words and numbers: for notebooks and logs."""
+    configs = grid(experiment, preset, **overrides)
+    first = configs[0]
+
+    def values(field: str) -> list:
+        return sorted({getattr(c, field) for c in configs})
+
+    lrs = values("lr")
+    budget = f"{first.steps} steps" if first.steps is not None else f"{first.epochs} epochs"
+    return {
+        "experiment": experiment, "preset": preset, "K": values("modes"),
+        "learning rates": f"{lrs[0]:.2g} … {lrs[-1]:.2g} ({len(lrs)} points)" if len(lrs) > 1
+        else f"{lrs[0]:.3g}",
+        "seeds": len(values("seed")), "width": first.width, "depth": first.depth,
+        "budget": budget, "batch sizes": values("batch_size"), "Adam β2": values("beta2"),
+        "training samples": first.n_train, "trials": len(configs),
+    }
