@@ -114,22 +114,33 @@ def hparam_comparison(experiment: str, optima: pd.DataFrame, hparam: str) -> pd.
     return table
 
 
-def hparam_verdict(optima: pd.DataFrame, hparam: str) -> str:
-    """Does the best ``hparam`` stay the same across K under μP, and move under SP?"""
+def hparam_verdict(optima: pd.DataFrame, hparam: str, values=None) -> str:
+    """Does the best ``hparam`` stay the same across K under μP, and move under SP?
+
+    ``values``, the grid of ``hparam``, lets the verdict flag an optimum on the grid's edge (the
+    true optimum may lie beyond it).
+    """
     column = f"{hparam}_opt"
     distinct = {p: optima.loc[optima.parametrization == p, column].nunique() for p in ("sp", "mup")}
     confident = optima["freq_opt"].min() >= 0.7 if len(optima) else False
     stable_mup, stable_sp = distinct["mup"] == 1, distinct["sp"] == 1
     caveat = "" if confident else (" The bootstrap over seeds often picks another value, so "
                                    "these optima are uncertain.")
+    if values is not None and len(values) > 2:
+        edges = {min(values), max(values)}
+        at_edge = sorted({v for v in optima[column] if v in edges})
+        if at_edge:
+            caveat += (f" Some optima sit on the edge of the grid ({', '.join(map(str, at_edge))}), "
+                       "so they are not located: widen the grid before trusting the verdict.")
     if stable_mup and not stable_sp:
-        return f"Reproduced: under μP the best {hparam} is the same at every K, under SP it is not." \
-            + caveat
-    if stable_mup and stable_sp:
-        return f"Stable under both: the best {hparam} does not depend on K here, SP or μP." + caveat
-    if not stable_mup and stable_sp:
-        return f"Not reproduced: the best {hparam} moves with K under μP but not under SP." + caveat
-    return f"Not reproduced: the best {hparam} moves with K under both parametrizations." + caveat
+        verdict = f"Reproduced: under μP the best {hparam} is the same at every K, under SP it is not."
+    elif stable_mup and stable_sp:
+        verdict = f"Stable under both: the best {hparam} does not depend on K here, SP or μP."
+    elif not stable_mup and stable_sp:
+        verdict = f"Not reproduced: the best {hparam} moves with K under μP but not under SP."
+    else:
+        verdict = f"Not reproduced: the best {hparam} moves with K under both parametrizations."
+    return verdict + caveat
 
 
 def end_to_end_comparison(tables: dict[str, pd.DataFrame], preset: str) -> pd.DataFrame:
@@ -187,7 +198,7 @@ def summarize_results(results_dir: str, preset: str) -> pd.DataFrame:
                 + ", ".join(f"{int(r.modes)}→{getattr(r, swept + '_opt')}"
                             for r in optima[optima.parametrization == p].itertuples())
                 for p in ("sp", "mup"))
-            verdict = hparam_verdict(optima, swept)
+            verdict = hparam_verdict(optima, swept, sorted(df[swept].unique()))
         rows.append({"experiment": experiment, "trials": len(df), "we measured": measured,
                      "verdict": verdict,
                      "the paper reports": f"SP: {PAPER[experiment]['sp']}; μP: {PAPER[experiment]['mup']}"})

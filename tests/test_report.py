@@ -47,6 +47,9 @@ def test_hparam_verdict_and_table():
     optima = optima_frame((0.9, 0.99, 0.999), (0.98, 0.98, 0.98))
     assert hparam_verdict(optima, "beta2").startswith("Reproduced")
     assert "uncertain" in hparam_verdict(optima_frame((0.9,) * 3, (0.98,) * 3, 0.5), "beta2")
+    assert "edge of the grid (0.9, 0.999)" in hparam_verdict(optima, "beta2", [0.9, 0.98, 0.99, 0.999])
+    assert "edge" not in hparam_verdict(optima_frame((0.95,) * 3, (0.98,) * 3), "beta2",
+                                        [0.9, 0.95, 0.98, 0.999])
     table = hparam_comparison("darcy_beta2", optima, "beta2")
     assert list(table.columns) == ["SP", "μP"]
     assert table.loc["the paper reports", "μP"] == "best β2 = 0.98 at every K"
