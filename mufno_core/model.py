@@ -107,6 +107,7 @@ class FNO(nn.Module):
         self.spectral = nn.ModuleList(
             SpectralConv(dim, width, width, self.modes, init_std=init_std,
                          multiplier=parametrization.multiplier(self.modes, dim),
+                         lr_factor=self.lr_factor,
                          device=device, dtype=complex_dtype)
             for _ in range(depth)
         )

@@ -117,6 +117,14 @@ def param_groups(model: nn.Module, lr: float, lr_factor: float) -> list[dict]:
     return [g for g in groups if g["params"]]
 
 
+def model_lr_factor(model: nn.Module) -> float:
+    """c(K) of the Fourier layers inside ``model`` (wrappers included); 1 when it has none."""
+    factors = {layer.lr_factor for layer in spectral_layers(model)}
+    if len(factors) > 1:
+        raise ValueError(f"the Fourier layers of this model disagree on c(K): {sorted(factors)}")
+    return factors.pop() if factors else 1.0
+
+
 def make_adam(
     model: nn.Module,
     lr: float,
@@ -125,7 +133,7 @@ def make_adam(
     weight_decay: float = 0.0,
 ) -> torch.optim.Adam:
     """Adam over :func:`param_groups`, using the model's own parametrization for c(K)."""
-    factor = getattr(model, "lr_factor", 1.0)
+    factor = model_lr_factor(model)
     return torch.optim.Adam(
         param_groups(model, lr, factor), lr=lr, betas=betas, eps=eps, weight_decay=weight_decay
     )

@@ -70,6 +70,7 @@ class SpectralConv(nn.Module):
         modes: int | Sequence[int],
         init_std: float | None = None,
         multiplier: float = 1.0,
+        lr_factor: float = 1.0,
         device: torch.device | str | None = None,
         dtype: torch.dtype = torch.cfloat,
     ) -> None:
@@ -81,6 +82,7 @@ class SpectralConv(nn.Module):
         self.out_channels = out_channels
         self.modes = as_modes(modes, dim)
         self.multiplier = float(multiplier)
+        self.lr_factor = float(lr_factor)  # c(K): read by mufno_core.mup.make_adam
         self.init_std = (
             math.sqrt(2.0 / (in_channels + out_channels)) if init_std is None else float(init_std)
         )

@@ -53,7 +53,7 @@ from torch.func import functional_call, stack_module_state
 from tqdm import tqdm
 
 from mufno_core.losses import relative_l2
-from mufno_core.mup import spectral_layers
+from mufno_core.mup import model_lr_factor, spectral_layers
 from mufno_core.train import Decode, History, TrainConfig
 
 MEMBER_FIELDS = ("lr", "seed", "beta1", "beta2", "eps", "weight_decay")
@@ -271,7 +271,7 @@ def train_models_stacked(
     total = shared.total_steps(len(x_train))
     eval_every = shared.eval_every or max(1, total // 10)
     flat = FlatMembers(models)
-    optimizer = StackedAdam(flat, configs, getattr(models[0], "lr_factor", 1.0), total)
+    optimizer = StackedAdam(flat, configs, model_lr_factor(models[0]), total)
     base = copy.deepcopy(models[0]).to("meta")
     n_parameters = sum(p.numel() * (2 if p.is_complex() else 1) for p in models[0].parameters())
     histories = [History(n_parameters=n_parameters) for _ in configs]

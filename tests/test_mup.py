@@ -87,3 +87,13 @@ def test_mup_needs_k_at_least_2(dim):
 def test_invalid_parametrization_name():
     with pytest.raises(ValueError, match="'sp' or 'mup'"):
         FNO(1, 1, 1, 4, parametrization="ntk")
+
+
+@pytest.mark.parametrize("dim", [2])
+def test_wrapped_model_keeps_its_lr_factor(dim):
+    """A wrapper (PINO's mollifier) must not lose c(K): the factor lives on the Fourier layers."""
+    from mufno_core.pino import Mollified
+
+    model = Mollified(FNO(dim, 1, 1, 6, width=8, depth=2, parametrization="mup"), 1.0)
+    by_name = {g["name"]: g for g in make_adam(model, lr=1e-2).param_groups}
+    assert by_name["spectral"]["lr"] == pytest.approx(1e-2 / math.sqrt(dim * math.log(6)))
