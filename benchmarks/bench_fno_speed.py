@@ -22,15 +22,14 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import platform
-import statistics
-import time
 from dataclasses import dataclass
 
 import torch
+from timing import device_name, median_ms, timed
 from torch.nn import functional as F
 
 from mufno_core.model import FNO
+from mufno_core.mup import fused_adam_applies
 
 
 @dataclass(frozen=True)
@@ -89,6 +88,9 @@ class Stepper:
         self.model = model
         self.forward = torch.compile(model) if compile else model
         self.device = device
+        if adam.get("fused") and not fused_adam_applies(model.parameters()):
+            adam = {"foreach": True}  # complex parameters (neuraloperator's): fused Adam rejects them
+        self.adam = next(iter(adam), "default")
         self.optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, **adam)
         g = torch.Generator().manual_seed(0)
         self.x = torch.randn(cfg.batch, cfg.in_channels, *cfg.grid, generator=g).to(device)
@@ -103,16 +105,10 @@ class Stepper:
         return loss.item()
 
     def timed_step(self) -> None:
-        if self.device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        self.step()
-        if self.device == "cuda":
-            torch.cuda.synchronize()
-        self.times.append(time.perf_counter() - start)
+        self.times.append(timed(self.device, self.step))
 
     def median_ms(self) -> float:
-        return 1e3 * statistics.median(self.times)
+        return median_ms(self.times)
 
 
 def adam_options(name: str) -> dict:
@@ -133,7 +129,8 @@ def bench_pair(cfg: Config, device: str, repeats: int, warmup: int, adam: dict,
     row = {"config": cfg.name, "batch": cfg.batch,
            "ours_ms": pair["ours"].median_ms(), "theirs_ms": pair["theirs"].median_ms(),
            "ours_params": parameter_count(pair["ours"].model),
-           "theirs_params": parameter_count(pair["theirs"].model)}
+           "theirs_params": parameter_count(pair["theirs"].model),
+           "ours_adam": pair["ours"].adam, "theirs_adam": pair["theirs"].adam}
     row["speedup"] = row["theirs_ms"] / row["ours_ms"]
     row["ours_steps_ms"] = [1e3 * t for t in pair["ours"].times]
     row["theirs_steps_ms"] = [1e3 * t for t in pair["theirs"].times]
@@ -156,18 +153,6 @@ def bench_big(device: str, repeats: int, warmup: int, adam: dict, compile: bool 
             "ours_params": parameter_count(stepper.model)}
 
 
-def device_name(device: str) -> str:
-    if device == "cuda":
-        return torch.cuda.get_device_name()
-    name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            name = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{name}, {torch.get_num_threads()} threads"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
@@ -175,7 +160,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20, help="timed steps per model (>= 10)")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--adam", choices=["default", "foreach", "fused"], default="default",
-                        help="torch.optim.Adam implementation, the same for both models")
+                        help="torch.optim.Adam implementation, the same for both models, except "
+                             "that fused falls back to foreach for complex parameters (theirs)")
     parser.add_argument("--big", action="store_true",
                         help="also FNO-3D K=24 width 64 (906M spectral weights) on 64³, batch 2")
     parser.add_argument("--big-only", action="store_true", help="only the --big case")

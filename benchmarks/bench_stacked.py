@@ -18,12 +18,11 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import statistics
-import time
 from dataclasses import asdict, dataclass
 
 import torch
+from timing import device_name, timed
 
 from mufno_core.model import FNO
 from mufno_core.stacked import build_members, train_models_stacked
@@ -64,16 +63,6 @@ def member_configs(members: int, steps: int, batch: int) -> list[TrainConfig]:
     """M members as a sweep makes them: LRs on a log grid × 3 seeds, alternating β2."""
     return [TrainConfig(lr=10 ** (-4 + (i // 3) / 4), seed=i % 3, beta2=(0.999, 0.99)[i % 2],
                         steps=steps, batch_size=batch, eval_every=steps) for i in range(members)]
-
-
-def timed(device: torch.device, fn) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - start
 
 
 def bench(config: Config, members: int, steps: int, repeats: int, device: torch.device) -> dict:
@@ -127,8 +116,7 @@ def main() -> None:
     steps = args.steps or (20 if device.type == "cuda" else 5)
     names = args.configs or DEFAULTS[device.type]
     torch.backends.cudnn.benchmark = False
-    machine = (torch.cuda.get_device_name(device) if device.type == "cuda"
-               else f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")
+    machine = device_name(device)
     print(f"# torch {torch.__version__} on {machine}; {steps} steps/run, median of {args.repeats}; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'config':<20} {'M':>3} {'one-by-one ms':>14} {'stacked ms':>11} {'speed-up':>9}"

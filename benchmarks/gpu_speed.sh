@@ -41,3 +41,5 @@ $BENCH --configs $CONFIGS --adam fused --compile --json "$OUT/matched_compiled.j
 #    (the issue's straightforward baseline: ~150 ms, 34 GiB; target <= 50 ms; floor ~25 ms)
 $BENCH --big-only --repeats 10 --json "$OUT/big_adam_default.json"
 $BENCH --big-only --repeats 10 --adam fused --json "$OUT/big_adam_fused.json"
+# 4. the fused Adam against the default on the 906M model (no neuraloperator needed)
+"$PYTHON" benchmarks/bench_adam.py --device cuda --config big --repeats 10 --json "$OUT/bench_adam_big.json"

@@ -57,9 +57,13 @@ def check_grid(modes: tuple[int, ...], grid: Sequence[int]) -> None:
 class SpectralConv(nn.Module):
     """Fourier layer ``v ↦ F^-1(a · R · T_K(F v))`` for inputs (batch, m_in, n_1, …, n_d).
 
-    ``weight`` has shape (2K_1, …, 2K_{d-1}, K_d, m_in, m_out), complex: modes first, so the
-    contraction is one batched matrix product over modes. ``multiplier`` is a(K) of the
-    abc-parametrization (paper §3); the init std b(K) is applied by :func:`reset_parameters`.
+    ``weight`` is R, of shape (2K_1, …, 2K_{d-1}, K_d, m_in, m_out), complex ``dtype``: modes
+    first, so the contraction is one batched matrix product over modes. It is a view of the
+    parameter ``weight_as_real``, the same numbers as (re, im) pairs in a real tensor of shape
+    (…, m_in, m_out, 2): torch.optim.Adam treats complex parameters as that real view anyway, and
+    stored so every Adam implementation applies (the fused CUDA kernel rejects complex tensors)
+    and element-wise clipping is a plain clamp. ``multiplier`` is a(K) of the abc-parametrization
+    (paper §3); the init std b(K) is applied by :func:`reset_parameters`.
     """
 
     def __init__(
@@ -86,15 +90,24 @@ class SpectralConv(nn.Module):
         self.init_std = (
             math.sqrt(2.0 / (in_channels + out_channels)) if init_std is None else float(init_std)
         )
-        shape = kept_shape(self.modes) + (in_channels, out_channels)
-        self.weight = nn.Parameter(torch.empty(shape, dtype=dtype, device=device))
+        if not dtype.is_complex:
+            raise ValueError(f"dtype is the complex dtype of R (torch.cfloat or torch.cdouble), "
+                             f"got {dtype}")
+        shape = kept_shape(self.modes) + (in_channels, out_channels, 2)
+        self.weight_as_real = nn.Parameter(
+            torch.empty(shape, dtype=dtype.to_real(), device=device))
         self._dft_cache: dict[tuple, dict[str, list[torch.Tensor]]] = {}
         self.reset_parameters()
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """R as a complex tensor (a view: writes to it change the parameter)."""
+        return torch.view_as_complex(self.weight_as_real)
 
     def reset_parameters(self) -> None:
         """r ~ CN(0, b²): real and imaginary parts i.i.d. N(0, b²/2), so E|r|² = b²."""
         with torch.no_grad():
-            torch.view_as_real(self.weight).normal_(0.0, self.init_std / math.sqrt(2.0))
+            self.weight_as_real.normal_(0.0, self.init_std / math.sqrt(2.0))
 
     def extra_repr(self) -> str:
         return (

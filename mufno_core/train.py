@@ -100,10 +100,11 @@ class History:
 
 def clip_gradients_elementwise(params: list[nn.Parameter], value: float) -> None:
     """Clamp every real scalar of every gradient to [−value, value] (complex: re and im apart)."""
+    real = [p for p in params if p.grad is not None and not p.grad.is_complex()]
+    nn.utils.clip_grad_value_(real, value)  # one foreach kernel for all
     for p in params:
-        if p.grad is not None:
-            grad = torch.view_as_real(p.grad) if p.grad.is_complex() else p.grad
-            grad.clamp_(-value, value)
+        if p.grad is not None and p.grad.is_complex():
+            torch.view_as_real(p.grad).clamp_(-value, value)
 
 
 def clipped_parameters(model: nn.Module, which: Literal["all", "spectral"]) -> list[nn.Parameter]:

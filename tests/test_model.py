@@ -38,7 +38,7 @@ def test_spectral_parameter_count_formula():
     model = FNO(2, 1, 1, modes=(3, 5), width=6, depth=3)
     assert model.spectral_parameter_count() == 3 * 2 * 3 * 5 * 6 * 6
     spectral = [p for m in model.modules() if isinstance(m, SpectralConv) for p in m.parameters()]
-    assert sum(p.numel() for p in spectral) == model.spectral_parameter_count()
+    assert sum(p.numel() for p in spectral) == 2 * model.spectral_parameter_count()  # (re, im)
 
 
 def test_pointwise_equals_a_1x1_convolution():

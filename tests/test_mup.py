@@ -6,7 +6,14 @@ import pytest
 import torch
 
 from mufno_core import FNO
-from mufno_core.mup import Parametrization, make_adam, param_groups, transfer_init_var, transfer_lr
+from mufno_core.mup import (
+    Parametrization,
+    fused_adam_applies,
+    make_adam,
+    param_groups,
+    transfer_init_var,
+    transfer_lr,
+)
 
 DIMS = [1, 2, 3]
 
@@ -59,7 +66,7 @@ def test_optimizer_groups_carry_lr_factor(dim):
     factor = 1 / math.sqrt(dim * math.log(4))
     assert by_name["spectral"]["lr"] == pytest.approx(1e-3 * factor)
     assert by_name["other"]["lr"] == pytest.approx(1e-3)
-    spectral_ids = {id(layer.weight) for layer in model.spectral}
+    spectral_ids = {id(layer.weight_as_real) for layer in model.spectral}
     assert {id(p) for p in by_name["spectral"]["params"]} == spectral_ids
     n_groups = sum(len(g["params"]) for g in param_groups(model, 1e-3, factor))
     assert n_groups == len(list(model.parameters()))
@@ -97,3 +104,28 @@ def test_wrapped_model_keeps_its_lr_factor(dim):
     model = Mollified(FNO(dim, 1, 1, 6, width=8, depth=2, parametrization="mup"), 1.0)
     by_name = {g["name"]: g for g in make_adam(model, lr=1e-2).param_groups}
     assert by_name["spectral"]["lr"] == pytest.approx(1e-2 / math.sqrt(dim * math.log(6)))
+
+
+@pytest.mark.parametrize("dim", DIMS)
+def test_fused_adam_is_adam_to_round_off(dim):
+    """make_adam's fused kernel (real (re, im) storage allows it) follows the unfused Adam."""
+    torch.manual_seed(0)
+    models = [FNO(dim, 1, 1, 3, width=6, depth=2, parametrization="mup", dtype=torch.float64)
+              for _ in range(2)]
+    models[1].load_state_dict(models[0].state_dict())
+    fused, unfused = make_adam(models[0], 1e-2), make_adam(models[1], 1e-2, fused=False)
+    assert fused.defaults["fused"] and not unfused.defaults["fused"]
+    x = torch.randn(4, 1, *(8,) * dim, dtype=torch.float64)
+    for _ in range(5):
+        for model, optimizer in ((models[0], fused), (models[1], unfused)):
+            optimizer.zero_grad()
+            model(x).square().mean().backward()
+            optimizer.step()
+    for a, b in zip(models[0].parameters(), models[1].parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_fused_adam_applies_only_to_real_parameters_on_cpu_or_cuda():
+    assert fused_adam_applies(FNO(2, 1, 1, 3, width=4).parameters())
+    assert not fused_adam_applies([torch.nn.Parameter(torch.zeros(2, dtype=torch.cfloat))])
+    assert not fused_adam_applies(FNO(2, 1, 1, 3, width=4, device="meta").parameters())

@@ -96,13 +96,13 @@ def test_a_diverging_member_stops_alone():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_stacked_adam_is_torch_adam_bit_for_bit(dtype):
-    """Same gradients in, same parameters out: the optimizer alone, with clipping and StepLR."""
+    """Same gradients in, same parameters out as torch's unfused Adam, with clipping and StepLR."""
     make_model = model_factory(2, dtype)
     configs = member_configs(steps=7, lr_decay_every=3)
     models = build_members(make_model, [c.seed for c in configs])
     flat = FlatMembers(models)
     adam = StackedAdam(flat, configs, models[0].lr_factor, total_steps=7)
-    optimizers = [make_adam(m, c.lr, (c.beta1, c.beta2), c.eps, c.weight_decay)
+    optimizers = [make_adam(m, c.lr, (c.beta1, c.beta2), c.eps, c.weight_decay, fused=False)
                   for m, c in zip(models, configs)]
     schedulers = [torch.optim.lr_scheduler.StepLR(o, 3, 0.5) for o in optimizers]
     g = torch.Generator().manual_seed(0)
