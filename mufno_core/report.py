@@ -8,6 +8,8 @@ DataFrame from :mod:`mufno_core.sweep.analysis`; the verdicts are computed from 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -167,12 +169,21 @@ def end_to_end_verdict(table: pd.DataFrame) -> str:
             f"and {transfer['cost_wall_vs_direct']:.2f}× the wall time of direct tuning.")
 
 
-def summarize_results(results_dir: str, preset: str) -> pd.DataFrame:
-    """One row per experiment found in the results store (trials of ``preset`` only): what was
-    measured, the verdict, and what the paper reports. Nothing is trained here."""
+def summarize_results(
+    results_dir: str, preset: str, grids: Mapping[str, Mapping[str, Any]] | None = None
+) -> pd.DataFrame:
+    """One row per experiment found in the results store: what was measured, the verdict, and what
+    the paper reports. Nothing is trained here.
+
+    Only the trials of each experiment's grid at ``preset`` count (``grids[experiment]`` holds
+    overrides of that grid, as passed to :func:`mufno_core.sweep.grid`), so that trials of an
+    earlier or another grid left in the store cannot change the answer; a warning says how many
+    were left out.
+    """
+    import warnings
     from pathlib import Path
 
-    from mufno_core.sweep import get_experiment, load_results, lr_drift, optimal_hparam_per_k
+    from mufno_core.sweep import get_experiment, grid, grid_ids, load_results, lr_drift, optimal_hparam_per_k
 
     rows = []
     root = Path(results_dir)
@@ -182,6 +193,12 @@ def summarize_results(results_dir: str, preset: str) -> pd.DataFrame:
             continue
         df = load_results(folder)
         df = df[(df["preset"] == preset) & (df["status"].fillna("done") != "error")]
+        ids = grid_ids(grid(experiment, preset, **(grids or {}).get(experiment, {})))
+        outside = int((~df["trial_id"].isin(ids)).sum())
+        if outside:
+            warnings.warn(f"{experiment}: {outside} stored trial(s) of preset {preset!r} are not in "
+                          f"its grid and were left out", stacklevel=2)
+        df = df[df["trial_id"].isin(ids)]
         if df.empty or df["modes"].nunique() < 2:
             continue
         swept = get_experiment(experiment).swept

@@ -71,6 +71,9 @@ def test_end_to_end_verdict_and_table():
     assert ours.loc["μTransfer-FNO", "Darcy tuning cost (FLOPs)"] == "0.30×"
 
 
+SYNTHETIC_GRID = {"lrs": [10 ** (j / 8) for j in range(-28, -11)], "seeds": [0, 1, 2], "modes": [3, 24]}
+
+
 def write_synthetic_sweep(root, experiment, optimum_of):
     """Records of ``experiment``'s smoke grid whose loss is a parabola in log LR around
     ``optimum_of(parametrization, K)``, plus seed noise: a store with a known answer."""
@@ -80,8 +83,7 @@ def write_synthetic_sweep(root, experiment, optimum_of):
     from mufno_core.sweep.config import SCHEMA
 
     store = ResultsStore(root, experiment)
-    configs = grid(experiment, "smoke", lrs=[10 ** (j / 8) for j in range(-28, -11)],
-                   seeds=[0, 1, 2], modes=[3, 24])
+    configs = grid(experiment, "smoke", **SYNTHETIC_GRID)
     for c in configs:
         noise = 0.01 * np.sin(7 * c.seed + c.lr)
         loss = 0.05 * 10 ** ((np.log10(c.lr) - np.log10(optimum_of(c.parametrization, c.modes))) ** 2
@@ -97,10 +99,21 @@ def test_summary_of_a_store_with_a_known_answer(tmp_path):
     write_synthetic_sweep(tmp_path, "navier_stokes_lr",
                           lambda p, k: 1.8e-3 if p == "mup" or k == 3 else 7.4e-4)
     (tmp_path / "navier_stokes_lr" / "junk.json").write_text("{not json")
+    grids = {"navier_stokes_lr": SYNTHETIC_GRID}
     with pytest.warns(UserWarning, match="junk.json"):
-        summary = summarize_results(str(tmp_path), "smoke")
+        summary = summarize_results(str(tmp_path), "smoke", grids)
     row = summary.set_index("experiment").loc["navier_stokes_lr"]
     assert row["verdict"].startswith("Reproduced")
     assert "SP 0.41×" in row["we measured"]
+    assert row["trials"] == 2 * 2 * 17 * 3  # parametrization × K × LR × seed
     with pytest.warns(UserWarning, match="junk.json"):
-        assert summarize_results(str(tmp_path), "quick").empty  # other presets are not mixed in
+        assert summarize_results(str(tmp_path), "quick", grids).empty  # presets are not mixed
+
+
+def test_summary_leaves_out_trials_of_another_grid(tmp_path):
+    """Trials of an earlier grid left in the store do not count (and a warning says so)."""
+    from mufno_core.report import summarize_results
+
+    write_synthetic_sweep(tmp_path, "navier_stokes_lr", lambda p, k: 1e-3)
+    with pytest.warns(UserWarning, match="not in its grid"):
+        assert summarize_results(str(tmp_path), "smoke").empty  # the plain smoke grid: K = 2, 4
