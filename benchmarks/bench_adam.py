@@ -19,6 +19,7 @@ import argparse
 import datetime
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
@@ -46,7 +47,8 @@ CONFIGS = {
 }
 
 
-def bench(config: Config, device: str, repeats: int, warmup: int) -> dict:
+def bench(config: Config, device: str, repeats: int, warmup: int,
+          profile: bool = False) -> dict:
     torch.manual_seed(0)
     model = FNO(config.dim, config.in_channels, 1, config.modes, width=config.width,
                 projection_width=2 * config.width, device=device)
@@ -79,7 +81,24 @@ def bench(config: Config, device: str, repeats: int, warmup: int) -> dict:
     row["adam_speedup"] = row["default_adam_ms"] / row["fused_adam_ms"]
     if torch.device(device).type == "cuda":
         row["peak_gib_both_optimizers"] = torch.cuda.max_memory_allocated(device) / 2**30
+    if profile:
+        print_profile(device, functools.partial(train_step, "fused"))
     return row
+
+
+def print_profile(device: str, step: Callable[[], None], rows: int = 15) -> None:
+    """The operators of two training steps with the fused Adam, by their own time on the device."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    cuda = torch.device(device).type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with torch_profile(activities=activities, record_shapes=True) as prof:
+        for _ in range(2):
+            timed(device, step)
+    key = "self_cuda_time_total" if cuda else "self_cpu_time_total"
+    print(prof.key_averages(group_by_input_shape=True).table(sort_by=key, row_limit=rows,
+                                                             max_name_column_width=40))
 
 
 def main() -> None:
@@ -89,11 +108,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print the top operators of two fused-Adam training steps")
     parser.add_argument("--json", default=None, help="also write the result to this file")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    row = bench(CONFIGS[args.config], args.device, args.repeats, args.warmup)
+    row = bench(CONFIGS[args.config], args.device, args.repeats, args.warmup, args.profile)
     row.update(device=device_name(args.device), torch=torch.__version__,
                date=datetime.date.today().isoformat(), repeats=args.repeats)
     print(f"# {row['device']} | torch {row['torch']} | {args.config}: "
