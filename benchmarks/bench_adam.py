@@ -42,6 +42,7 @@ class Config:
 
 
 CONFIGS = {
+    "tiny": Config(2, 4, (16, 16), width=8, in_channels=1),  # seconds: for the script's dry run
     "mid": Config(3, 12, (32, 32, 32), width=32),  # 28M complex spectral weights: fits a laptop
     "big": Config(3, 24, (64, 64, 64), width=64),  # issue 7's 906M-parameter FNO-3D
 }

@@ -18,12 +18,13 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 PYTHON=${PYTHON:-python3}
 RESULTS=${RESULTS:-results/gpu}
 SWEEP=${SWEEP:-darcy_lr}
+DATA_DIR=${DATA_DIR:-data}
 LOG="$RESULTS/gpu_session.log"
 deadline=$(( $(date +%s) + ${BUDGET_S:-480} ))
 mkdir -p "$RESULTS"
 
 if [ -n "${DRY_RUN:-}" ]; then
-  DEVICE=cpu ADAM_CONFIG=mid SPEED=(--configs fno2d-k8-32 --repeats 2 --warmup 1)
+  DEVICE=cpu ADAM_CONFIG=tiny SPEED=(--configs fno2d-k8-32 --repeats 2 --warmup 1)
   STACKED=(--configs darcy-quick-k6 --members 2 --steps 2 --repeats 1) PRESET=smoke
 else
   DEVICE=cuda ADAM_CONFIG=big PRESET=gpu
@@ -76,4 +77,4 @@ run 200 "$PYTHON" benchmarks/bench_stacked.py --device "$DEVICE" "${STACKED[@]}"
   --json "$RESULTS/bench_stacked.json"
 
 run 100000 "$PYTHON" -m mufno_core.cli sweep "$SWEEP" --preset "$PRESET" --results "$RESULTS" \
-  --device "$DEVICE" --stack
+  --data-dir "$DATA_DIR" --device "$DEVICE" --stack
