@@ -4,6 +4,7 @@ records as running the trials in-process."""
 from __future__ import annotations
 
 import pytest
+import torch
 
 from mufno_core.sweep import grid, load_results
 from mufno_core.sweep.runner import group_trials, run_sweep_trials, run_trial, run_unit, stacking_available
@@ -64,3 +65,27 @@ def test_stack_hook_matches_one_by_one():
         assert a["stacked"] and a["trial_id"] == b["trial_id"] and a["status"] == b["status"]
         if a["status"] == "ok":
             assert a["final_train_loss"] == pytest.approx(b["final_train_loss"], rel=1e-3)
+
+
+def test_stacked_group_out_of_memory_is_split_until_it_fits(monkeypatch):
+    """A group too large for the GPU is halved (and halved again), never run one by one."""
+    from mufno_core.sweep import runner
+
+    configs = grid("synthetic_lr", "smoke", modes=(2,), seeds=(0, 1), lrs=(1e-3, 1e-2, 3e-2),
+                   parametrizations=("mup",))
+    assert len(group_trials(configs)) == 1 and len(configs) == 6
+    sizes = []
+    real = runner.run_group_stacked
+
+    def at_most_two(group, *args):
+        sizes.append(len(group))
+        if len(group) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(group, *args)
+
+    monkeypatch.setattr(runner, "run_group_stacked", at_most_two)
+    records = run_unit(configs, stack=True)
+    assert sizes == [6, 3, 2, 3, 2]  # 6 -> 3 + 3 -> (1 + 2) + (1 + 2); single members run plainly
+    assert [r["trial_id"] for r in records] == [c.trial_id() for c in configs]
+    assert sum(r.get("stacked", False) for r in records) == 4
+    assert all(r["status"] in ("ok", "diverged") for r in records)

@@ -14,6 +14,7 @@ import math
 import multiprocessing
 import platform
 import socket
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -191,18 +192,39 @@ def run_unit(configs: Sequence[TrialConfig], data_dir: str = "data", device: str
 
     The stacking hook: with ``stack``, ``mufno_core.stacked`` present and no physics loss, a group
     of trials that differ only in (lr, seed, beta2) is trained at once by
-    ``mufno_core.stacked.train_stacked``; otherwise (or if that raises) one by one.
+    ``mufno_core.stacked.train_stacked``; a group too large for the GPU's memory is split in
+    halves until it fits; on any other error the group runs one by one.
     """
     if num_threads:
         torch.set_num_threads(num_threads)
     if stack and len(configs) > 1 and stacking_available() and configs[0].pde_weight == 0:
-        try:
-            return run_group_stacked(configs, data_dir, device)
-        except Exception:  # e.g. out of memory for the whole group: fall back to one by one
-            traceback.print_exc()
-            if str(device).startswith("cuda"):
-                torch.cuda.empty_cache()
+        return run_stacked_or_split(configs, data_dir, device)
     return [run_trial(c, data_dir, device) for c in configs]
+
+
+def run_stacked_or_split(configs: Sequence[TrialConfig], data_dir: str = "data",
+                         device: str | None = "cpu") -> list[dict[str, Any]]:
+    """:func:`run_group_stacked`, halving the group on out-of-memory (one member: :func:`run_trial`)."""
+    if len(configs) == 1:
+        return [run_trial(configs[0], data_dir, device)]
+    try:
+        return run_group_stacked(configs, data_dir, device)
+    except torch.OutOfMemoryError:
+        _release_gpu_memory(device)
+        half = len(configs) // 2
+        print(f"stacked group of {len(configs)} ran out of memory: splitting it in two",
+              file=sys.stderr, flush=True)
+        return (run_stacked_or_split(configs[:half], data_dir, device)
+                + run_stacked_or_split(configs[half:], data_dir, device))
+    except Exception:  # noqa: BLE001 - the trials still run, one by one, and record their own errors
+        traceback.print_exc()
+        _release_gpu_memory(device)
+        return [run_trial(c, data_dir, device) for c in configs]
+
+
+def _release_gpu_memory(device: str | None) -> None:
+    if str(device).startswith("cuda"):
+        torch.cuda.empty_cache()
 
 
 def run_group_stacked(configs: Sequence[TrialConfig], data_dir: str = "data",
