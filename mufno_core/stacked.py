@@ -33,9 +33,9 @@ Member i matches ``torch.manual_seed(seed_i); model = make_model(); train(model,
 up to round-off (the batched kernels sum in another order; float64 agrees to ~1e-12). Use it where
 it wins, :func:`should_stack`: on the GPU, not on the CPU (see ``benchmarks/README_stacked.md``).
 
-Limits: the loss is the relative L2 error after ``decode`` (no ``loss_fn``, so no physics loss);
-all members share one device and one precision; memory grows with M (a step holds M × batch
-samples' activations); ``History.wall_time`` is the group's wall time / M.
+Limits: a custom ``loss_fn`` (PINO's physics loss) must be vmappable tensor code; all members
+share one device and one precision; memory grows with M (a step holds M × batch samples'
+activations); ``History.wall_time`` is the group's wall time / M.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ from tqdm import tqdm
 
 from mufno_core.losses import relative_l2
 from mufno_core.mup import model_lr_factor, spectral_layers
-from mufno_core.train import Decode, History, TrainConfig
+from mufno_core.train import Decode, History, LossFn, TrainConfig
 
 MEMBER_FIELDS = ("lr", "seed", "beta1", "beta2", "eps", "weight_decay")
 """The TrainConfig fields that may differ between stacked members; all others must agree."""
@@ -237,17 +237,21 @@ def train_stacked(
     configs: Sequence[TrainConfig],
     decode: Decode | None = None,
     progress: bool = True,
+    loss_fn: LossFn | None = None,
 ) -> list[History]:
     """Train member i = ``make_model()`` built after ``torch.manual_seed(configs[i].seed)``, all at once.
 
     Returns one :class:`~mufno_core.train.History` per config, as ``train`` would (its
     ``wall_time`` is the group's wall time / M). The configs may differ only in
-    :data:`MEMBER_FIELDS` (ValueError otherwise); the loss is the relative L2 error after
-    ``decode``. Data lives on the models' device.
+    :data:`MEMBER_FIELDS` (ValueError otherwise). The loss is the relative L2 error after
+    ``decode``, or ``loss_fn(model, x, y)`` as in ``train`` (e.g. PINO's data + physics loss); it
+    runs under ``torch.vmap``, with ``model`` a callable x ↦ prediction of one member, so it must be
+    pure tensor code (no ``.item()``, no data-dependent Python branches). Data lives on the models'
+    device.
     """
     check_stackable(configs)
     models = build_members(make_model, [c.seed for c in configs])
-    return train_models_stacked(models, train_data, test_data, configs, decode, progress)
+    return train_models_stacked(models, train_data, test_data, configs, decode, progress, loss_fn)
 
 
 def train_models_stacked(
@@ -257,8 +261,10 @@ def train_models_stacked(
     configs: Sequence[TrainConfig],
     decode: Decode | None = None,
     progress: bool = True,
+    loss_fn: LossFn | None = None,
 ) -> list[History]:
-    """Train ``models[i]`` with ``configs[i]`` in place, all as one stacked model (see module doc)."""
+    """Train ``models[i]`` with ``configs[i]`` in place, all as one stacked model (see module doc
+    and :func:`train_stacked`)."""
     check_stackable(configs)
     if len(models) != len(configs):
         raise ValueError(f"got {len(models)} models for {len(configs)} configs")
@@ -276,14 +282,20 @@ def train_models_stacked(
     n_parameters = sum(p.numel() * (2 if p.is_complex() else 1) for p in models[0].parameters())
     histories = [History(n_parameters=n_parameters) for _ in configs]
 
-    def member_loss(params, buffers, x, target):
+    def member_error(params, buffers, x, target):
+        """The test error of ``train``: relative L2 after ``decode``."""
         pred = functional_call(base, (params, buffers), (x,))
         if decode is not None:
             pred, target = decode(pred), decode(target)
         return relative_l2(pred, target)
 
+    def member_loss(params, buffers, x, target):
+        if loss_fn is None:
+            return member_error(params, buffers, x, target)
+        return loss_fn(lambda inputs: functional_call(base, (params, buffers), (inputs,)), x, target)
+
     stacked_loss = torch.vmap(member_loss)
-    stacked_eval = torch.vmap(member_loss, in_dims=(0, 0, None, None), chunk_size=EVAL_MEMBERS)
+    stacked_eval = torch.vmap(member_error, in_dims=(0, 0, None, None), chunk_size=EVAL_MEMBERS)
 
     @torch.no_grad()
     def evaluate_members() -> list[float]:

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Run every sweep experiment's gpu preset on one CUDA GPU and write results/gpu/<experiment>/*.json.
 #
-#   scripts/gpu_sweeps.sh [EXPERIMENT ...]        # default: all LR-drift, batch-size and β2 sweeps
+#   scripts/gpu_sweeps.sh [EXPERIMENT ...]        # default: LR drift ×3, batch size, β2, PINO
 #
 # Needs torch (CUDA), numpy, scipy, pandas, h5py, tqdm and this package (pip install -e .);
 # no dask, no jupyter. Finished trials are skipped, so an interrupted run resumes where it stopped.
-# Trials sharing K are trained side by side (--stack, mufno_core.stacked) where that module exists.
+# Trials sharing K are trained side by side (--stack, mufno_core.stacked), PINO's included.
 # Data sets are generated into data/ on first use (gpu preset: minutes on 16 cores).
 # Afterwards commit results/gpu (small JSON files): `make book PRESET=gpu` then renders the
 # paper-scale figures from them on any machine without recomputing.
@@ -15,7 +15,7 @@ PYTHON=${PYTHON:-python}
 RESULTS=${RESULTS:-results/gpu}
 EXPERIMENTS=("$@")
 if [ ${#EXPERIMENTS[@]} -eq 0 ]; then
-  EXPERIMENTS=(darcy_lr burgers_lr navier_stokes_lr darcy_batch_size darcy_beta2)
+  EXPERIMENTS=(darcy_lr burgers_lr navier_stokes_lr darcy_batch_size darcy_beta2 pino_darcy)
 fi
 mkdir -p "$RESULTS"
 for exp in "${EXPERIMENTS[@]}"; do

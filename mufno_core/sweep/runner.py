@@ -190,14 +190,14 @@ def run_unit(configs: Sequence[TrialConfig], data_dir: str = "data", device: str
              num_threads: int | None = None, stack: bool = False) -> list[dict[str, Any]]:
     """One unit of work for an executor: a single trial, or a group run by the stacked trainer.
 
-    The stacking hook: with ``stack``, ``mufno_core.stacked`` present and no physics loss, a group
+    The stacking hook: with ``stack`` and ``mufno_core.stacked`` present, a group
     of trials that differ only in (lr, seed, beta2) is trained at once by
     ``mufno_core.stacked.train_stacked``; a group too large for the GPU's memory is split in
     halves until it fits; on any other error the group runs one by one.
     """
     if num_threads:
         torch.set_num_threads(num_threads)
-    if stack and len(configs) > 1 and stacking_available() and configs[0].pde_weight == 0:
+    if stack and len(configs) > 1 and stacking_available():
         return run_stacked_or_split(configs, data_dir, device)
     return [run_trial(c, data_dir, device) for c in configs]
 
@@ -238,7 +238,8 @@ def run_group_stacked(configs: Sequence[TrialConfig], data_dir: str = "data",
     data = load_trial_data(first, data_dir, device)
     histories = train_stacked(lambda: build_model(first, device), (data.x_train, data.y_train),
                               (data.x_test, data.y_test), [train_config(c) for c in configs],
-                              decode=data.decode, progress=False)
+                              decode=data.decode, progress=False,
+                              loss_fn=loss_function(first, data))
     wall = (time.perf_counter() - start) / len(configs)
     return [_finish_record(_base_record(c, device), h, wall, stacked=True)
             for c, h in zip(configs, histories)]
