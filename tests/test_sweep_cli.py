@@ -17,6 +17,14 @@ def test_list_shows_every_experiment_and_preset(capsys):
         assert set(exp.presets) == set(PRESETS)
 
 
+def test_list_with_flops(capsys):
+    assert main(["sweep", "--list", "--flops"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "train FLOPs" in lines[0]
+    row = next(line.split() for line in lines if line.startswith("darcy_lr") and " gpu " in line)
+    assert 1e15 < float(row[4]) < 1e17
+
+
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_preset_builds_a_valid_grid(name, preset):
@@ -44,6 +52,7 @@ def test_smoke_sweep_end_to_end(tmp_path, capsys):
     (["sweep"], "give an EXPERIMENT"),
     (["sweep", "synthetic_lr", "--preset", "smoke", "--limit", "0"], "--limit"),
     (["sweep", "synthetic_lr", "--preset", "smoke", "--set", "stepz=3"], "unknown override"),
+    (["sweep", "darcy_lr", "--preset", "smoke", "--set", "dim=3"], "cannot be overridden"),
     (["sweep", "synthetic_lr", "--preset", "smoke", "--set", "steps"], "KEY=VALUE"),
 ])
 def test_bad_input_is_one_clear_line(argv, message, capsys, tmp_path):

@@ -19,6 +19,8 @@ from mufno_core.sweep.store import ResultsStore, load_results
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("experiment", nargs="?", help=f"one of: {', '.join(EXPERIMENTS)}")
     parser.add_argument("--list", action="store_true", help="list the experiments and presets")
+    parser.add_argument("--flops", action="store_true",
+                        help="with --list: each grid's training FLOPs (counted on the meta device)")
     parser.add_argument("--preset", default="quick", choices=PRESETS, help="grid size (default quick)")
     parser.add_argument("--results", default=None, help="results directory (default results/PRESET)")
     parser.add_argument("--executor", default="inline", choices=EXECUTORS)
@@ -36,11 +38,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def format_listing() -> str:
-    lines = [f"{'experiment':<18} {'preset':<6} {'swept':<10} {'trials':>6}  description"]
+def format_listing(flops: bool = False) -> str:
+    """The experiments and presets; with ``flops``, each grid's training FLOPs too."""
+    from mufno_core.sweep.budget import sweep_flops
+
+    cost = f" {'train FLOPs':>11}" if flops else ""
+    lines = [f"{'experiment':<18} {'preset':<6} {'swept':<10} {'trials':>6}{cost}  description"]
     for exp in EXPERIMENTS.values():
         for name, preset in exp.presets.items():
-            lines.append(f"{exp.name:<18} {name:<6} {exp.swept:<10} {preset.size():>6}  "
+            cost = f" {sweep_flops(grid(exp.name, name)):>11.2e}" if flops else ""
+            lines.append(f"{exp.name:<18} {name:<6} {exp.swept:<10} {preset.size():>6}{cost}  "
                          f"K={','.join(map(str, preset.modes))}  "
                          + (exp.description if name == "smoke" else ""))
     return "\n".join(lines)
@@ -95,7 +102,7 @@ def summarise(df, swept: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     if args.list:
-        print(format_listing())
+        print(format_listing(flops=args.flops))
         return 0
     if not args.experiment:
         raise ValueError("give an EXPERIMENT (see `mufno sweep --list`)")

@@ -72,6 +72,10 @@ class Experiment:
     fixed: dict[str, Any] = field(default_factory=dict)
 
 
+EXPERIMENT_FIELDS = ("experiment", "dataset", "preset", "dim", "in_channels", "out_channels")
+"""TrialConfig fields that the experiment and the preset decide, never an override."""
+
+
 def grid(experiment: str | Experiment, preset: str, **overrides: Any) -> list[TrialConfig]:
     """Every trial of ``experiment`` at ``preset``; ``overrides`` replace grid axes (``modes``,
     ``lrs``, ``seeds``, ``batch_sizes``, ``beta2s``, ``parametrizations``) or fixed fields."""
@@ -90,6 +94,9 @@ def grid(experiment: str | Experiment, preset: str, **overrides: Any) -> list[Tr
             axes[AXIS_OF_FIELD[name]] = (fixed.pop(name),)
     for name, value in overrides.items():
         name = AXIS_OF_FIELD.get(name, name)
+        if name in EXPERIMENT_FIELDS:
+            raise ValueError(f"{name!r} is set by the experiment {exp.name!r} itself and cannot be "
+                             f"overridden; use another experiment")
         if name in axes:
             axes[name] = tuple(value) if isinstance(value, Sequence) and not isinstance(value, str) \
                 else (value,)
