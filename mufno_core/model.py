@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mufno_core.mup import Modes, Parametrization, ParametrizationName
-from mufno_core.spectral import SpectralConv, as_modes
+from mufno_core.spectral import GRIDS_CACHED, SpectralConv, as_modes
 
 
 class Pointwise(nn.Module):
@@ -117,10 +117,11 @@ class FNO(nn.Module):
         self._grid_cache: dict[tuple, torch.Tensor] = {}
 
     def grid(self, shape: Sequence[int], device, dtype) -> torch.Tensor:
-        """:func:`grid_coordinates`, built once per (shape, device, dtype)."""
+        """:func:`grid_coordinates`, built once per (shape, device, dtype) for the last few grids."""
         key = (tuple(shape), torch.device(device), dtype)
         if key not in self._grid_cache:
-            self._grid_cache.clear()
+            if len(self._grid_cache) >= GRIDS_CACHED:
+                del self._grid_cache[next(iter(self._grid_cache))]  # the oldest
             with torch.inference_mode(False):  # usable by a later training step too
                 self._grid_cache[key] = grid_coordinates(shape, device=device, dtype=dtype)
         return self._grid_cache[key]

@@ -22,6 +22,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+GRIDS_CACHED = 4
+"""How many grids' DFT matrices (and grid coordinates, :class:`~mufno_core.model.FNO`) a layer keeps."""
+
 
 def as_modes(modes: int | Sequence[int], dim: int) -> tuple[int, ...]:
     """Normalise ``modes`` (one K for every axis, or one per axis) to a tuple of length ``dim``."""
@@ -116,10 +119,12 @@ class SpectralConv(nn.Module):
         )
 
     def dft_matrices(self, grid: tuple[int, ...], device, dtype) -> dict[str, list[torch.Tensor]]:
-        """The truncated DFTs for ``grid`` (see :func:`truncated_dfts`), cached per grid."""
+        """The truncated DFTs for ``grid`` (see :func:`truncated_dfts`), cached for the last
+        :data:`GRIDS_CACHED` grids (PINO alternates between the data grid and a finer PDE grid)."""
         key = (grid, torch.device(device), dtype)
         if key not in self._dft_cache:
-            self._dft_cache.clear()
+            if len(self._dft_cache) >= GRIDS_CACHED:
+                del self._dft_cache[next(iter(self._dft_cache))]  # the oldest
             with torch.inference_mode(False):  # usable by a later training step too
                 self._dft_cache[key] = {
                     name: [m.to(device, dtype if m.dtype == torch.float64 else complex_of(dtype))

@@ -163,3 +163,20 @@ def test_bad_arguments_are_clear_errors():
         SpectralConv(1, 2, 2, 0)
     with pytest.raises(ValueError, match="spatial axes"):
         SpectralConv(2, 2, 2, 3)(torch.randn(1, 2, 8))
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_dft_cache_keeps_the_last_few_grids(d):
+    """PINO alternates a data grid and a finer PDE grid: both stay cached (at most GRIDS_CACHED)."""
+    from mufno_core.spectral import GRIDS_CACHED
+
+    layer = SpectralConv(d, 2, 2, 2)
+    sizes = [8 + 2 * i for i in range(GRIDS_CACHED + 1)]
+    layer(torch.randn(1, 2, *(sizes[0],) * d))
+    first = layer.dft_matrices((sizes[0],) * d, "cpu", torch.float32)
+    layer(torch.randn(1, 2, *(sizes[1],) * d))
+    assert layer.dft_matrices((sizes[0],) * d, "cpu", torch.float32) is first  # not rebuilt
+    for n in sizes[2:]:
+        layer(torch.randn(1, 2, *(n,) * d))
+    assert len(layer._dft_cache) == GRIDS_CACHED
+    assert ((sizes[0],) * d, torch.device("cpu"), torch.float32) not in layer._dft_cache  # oldest out
