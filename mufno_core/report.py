@@ -203,13 +203,13 @@ def summarize_results(
             continue
         swept = get_experiment(experiment).swept
         if swept == "lr":
-            drift = lr_drift(df, n_boot=300)
+            drift = lr_drift(df)  # the chapters' settings, so that the numbers agree
             measured = "; ".join(f"{NAMES[r.parametrization]} {drift_sentence(r)}"
                                  for r in drift.sort_values("parametrization", ascending=False)
                                  .itertuples())
             verdict = lr_verdict(drift)
         else:
-            optima = optimal_hparam_per_k(df, swept, n_boot=300)
+            optima = optimal_hparam_per_k(df, swept)
             measured = "; ".join(
                 f"{NAMES[p]}: best {swept} per K "
                 + ", ".join(f"{int(r.modes)}→{getattr(r, swept + '_opt')}"

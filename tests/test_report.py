@@ -74,7 +74,7 @@ def test_end_to_end_verdict_and_table():
 SYNTHETIC_GRID = {"lrs": [10 ** (j / 8) for j in range(-28, -11)], "seeds": [0, 1, 2], "modes": [3, 24]}
 
 
-def write_synthetic_sweep(root, experiment, optimum_of):
+def write_synthetic_sweep(root, experiment, optimum_of, noise=0.01):
     """Records of ``experiment``'s smoke grid whose loss is a parabola in log LR around
     ``optimum_of(parametrization, K)``, plus seed noise: a store with a known answer."""
     import numpy as np
@@ -85,9 +85,9 @@ def write_synthetic_sweep(root, experiment, optimum_of):
     store = ResultsStore(root, experiment)
     configs = grid(experiment, "smoke", **SYNTHETIC_GRID)
     for c in configs:
-        noise = 0.01 * np.sin(7 * c.seed + c.lr)
+        jitter = noise * np.sin(7 * c.seed + 1e4 * c.lr)
         loss = 0.05 * 10 ** ((np.log10(c.lr) - np.log10(optimum_of(c.parametrization, c.modes))) ** 2
-                             + noise)
+                             + jitter)
         store.write({"schema": SCHEMA, "trial_id": c.trial_id(), "config": c.to_dict(),
                      "status": "ok", "final_train_loss": loss, "final_test_loss": loss,
                      "diverged": False, "wall_time": 1.0, "steps_done": 4})
@@ -117,3 +117,22 @@ def test_summary_leaves_out_trials_of_another_grid(tmp_path):
     write_synthetic_sweep(tmp_path, "navier_stokes_lr", lambda p, k: 1e-3)
     with pytest.warns(UserWarning, match="not in its grid"):
         assert summarize_results(str(tmp_path), "smoke").empty  # the plain smoke grid: K = 2, 4
+
+
+def test_summary_numbers_are_the_chapters_numbers(tmp_path):
+    """The summary page recomputes each drift exactly as the chapters do (same bootstrap)."""
+    import warnings
+
+    from mufno_core.report import drift_sentence, summarize_results
+    from mufno_core.sweep import grid, grid_ids, load_results, lr_drift, optimal_lr_per_k
+
+    write_synthetic_sweep(tmp_path, "darcy_lr", lambda p, k: 3e-3 if p == "mup" else 3e-3 * (k / 3) ** -0.3,
+                          noise=0.3)
+    df = load_results(tmp_path / "darcy_lr")
+    df = df[df["trial_id"].isin(grid_ids(grid("darcy_lr", "smoke", **SYNTHETIC_GRID)))]
+    chapter = lr_drift(df, optima=optimal_lr_per_k(df, keep_samples=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        row = summarize_results(str(tmp_path), "smoke", {"darcy_lr": SYNTHETIC_GRID}).iloc[0]
+    for r in chapter.itertuples():
+        assert drift_sentence(r) in row["we measured"]

@@ -88,14 +88,14 @@ def summarise(df, swept: str) -> str:
         return "no finished trials"
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         if swept == "lr":
-            drift = lr_drift(done, n_boot=300)
+            drift = lr_drift(done)
             drift = drift.assign(drift=[f"{r.drift:.2f} [{r.drift_low:.2f}, {r.drift_high:.2f}]"
                                         for r in drift.itertuples()])
             cols = ["parametrization", "k_min", "k_max", "drift", "moves", "theory_sp", "edge"]
             return (f"optimal LR per K (seed-mean training loss, parabola in log LR; 95% bootstrap CI):\n"
                     f"{summary_table(done)}\n\ndrift lr*(K_max)/lr*(K_min):\n"
                     f"{drift[cols].to_string(index=False)}")
-        best = optimal_hparam_per_k(done, swept, n_boot=300)
+        best = optimal_hparam_per_k(done, swept)
         cols = ["parametrization", "modes", f"{swept}_opt", "freq_opt", "loss_opt", "bootstrap"]
         return f"best {swept} per K (bootstrap frequency of the pick):\n{best[cols].to_string(index=False)}"
 
