@@ -142,7 +142,10 @@ def execute_all(
     names: Iterable[str] | None = None,
 ) -> dict[str, float]:
     """Execute the notebooks of the table of contents (or ``names``) in order; seconds per notebook."""
+    from mufno_core.sweep.malloc import keep_freed_memory
+
     names = toc_notebooks(Path(root) / "_toc.yml") if names is None else list(names)
+    keep_freed_memory()  # the kernels, and the sweep workers they start, inherit the setting
     timings = {}
     for name in names:
         print(f"notebooks: running {name} (preset={preset}) ...", flush=True)

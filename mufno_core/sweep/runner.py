@@ -27,6 +27,7 @@ import torch
 
 from mufno_core.sweep.config import SCHEMA, TrialConfig
 from mufno_core.sweep.data import TrialData, load_trial_data, prepare_datasets
+from mufno_core.sweep.malloc import keep_freed_memory
 from mufno_core.sweep.store import DONE_STATUSES, ResultsStore
 
 ExecutorName = Literal["inline", "process", "dask"]
@@ -247,6 +248,7 @@ def run_group_stacked(configs: Sequence[TrialConfig], data_dir: str = "data",
 
 def _init_worker() -> None:
     torch.set_num_threads(1)
+    keep_freed_memory()
 
 
 @dataclass
@@ -307,6 +309,7 @@ def run_sweep_trials(
     outcome = SweepOutcome(total=len(todo) + skipped, skipped=skipped)
     if not todo:
         return outcome
+    keep_freed_memory()  # here, and in the workers started below
     prepare_datasets(todo, data_dir)
     units = group_trials(todo) if stack and stacking_available() else [[c] for c in todo]
     bar = tqdm(total=outcome.total, initial=skipped, disable=not progress, desc=store.experiment,

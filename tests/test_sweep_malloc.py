@@ -1,0 +1,38 @@
+"""glibc malloc tuning for sweep processes: set for children, applied here, never harmful."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from mufno_core.sweep import malloc
+
+
+def test_children_start_with_the_tunables(monkeypatch):
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    malloc.keep_freed_memory()
+    assert os.environ["GLIBC_TUNABLES"] == malloc.GLIBC_TUNABLES
+    code = "from mufno_core.sweep.malloc import tuned_at_start; print(tuned_at_start())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    expected = "True" if sys.platform.startswith("linux") else "False"
+    assert out.stdout.strip() == expected
+
+
+def test_a_users_own_setting_is_kept(monkeypatch):
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")
+    malloc.keep_freed_memory()
+    assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")
+def test_this_process_is_tuned_and_training_still_works():
+    import torch
+
+    from mufno_core import FNO
+
+    assert malloc.keep_freed_memory(children=False)
+    model = FNO(2, 1, 1, 3, width=8)
+    model(torch.randn(2, 1, 16, 16)).sum().backward()
