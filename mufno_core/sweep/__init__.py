@@ -19,7 +19,7 @@ from typing import Any
 from mufno_core.sweep.analysis import lr_drift, optimal_hparam_per_k, optimal_lr_per_k, summary_table
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.experiments import EXPERIMENTS, get_experiment, grid, grid_ids, list_experiments
-from mufno_core.sweep.runner import SweepOutcome, run_sweep_trials, run_trial
+from mufno_core.sweep.runner import SweepOutcome, resolve_device, run_sweep_trials, run_trial
 from mufno_core.sweep.store import ResultsStore, load_results
 
 __all__ = [
@@ -41,6 +41,7 @@ def run_sweep(
     stack: bool = False,
     progress: bool = True,
     limit: int | None = None,
+    compute_on_cpu: bool = False,
     **overrides: Any,
 ):
     """Run (or resume) ``experiment`` at ``preset`` and return its results as a DataFrame.
@@ -48,15 +49,40 @@ def run_sweep(
     Finished trials in ``results_dir`` are skipped, so calling it again only loads. ``overrides``
     replace grid axes or fixed settings (see :func:`grid`); ``limit`` runs only the first N trials.
     Returns :func:`load_results` of the experiment restricted to this grid's trials.
+
+    The gpu and paper presets are meant to be rendered from a results store written on a GPU: with
+    trials missing there and the CPU as the device, this raises a ValueError that says what is
+    missing and how to compute it, unless ``compute_on_cpu``.
     """
     configs = grid(experiment, preset, **overrides)
     if limit is not None:
         configs = configs[:limit]
     store = ResultsStore(results_dir, experiment)
+    if preset in GPU_PRESETS and not compute_on_cpu and resolve_device(device) == "cpu":
+        check_complete(experiment, preset, configs, store)
     run_sweep_trials(configs, store, executor=executor, workers=workers, scheduler=scheduler,
                      data_dir=data_dir, device=device, stack=stack, progress=progress)
     df = load_results(store.folder)
     return df[df["trial_id"].isin(grid_ids(configs))].reset_index(drop=True)
+
+
+GPU_PRESETS = ("gpu", "paper")
+"""Presets whose sweeps a CPU does not compute unasked (days of work, see ``mufno sweep --list --flops``)."""
+
+
+def check_complete(experiment: str, preset: str, configs: list[TrialConfig], store: ResultsStore) -> None:
+    """Raise a ValueError naming the missing trials' count and cost, and how to compute them."""
+    from mufno_core.sweep.budget import sweep_flops
+    from mufno_core.sweep.runner import pending_trials
+
+    todo, done = pending_trials(configs, store)
+    if todo:
+        raise ValueError(
+            f"{store.folder} holds {done} of {done + len(todo)} trials of {experiment} at preset "
+            f"{preset!r}; the {len(todo)} missing ones are {sweep_flops(todo):.1e} training FLOPs, "
+            f"days on a CPU. Compute them on a GPU (scripts/gpu_sweeps.sh {experiment}, or mufno sweep "
+            f"{experiment} --preset {preset} --device cuda --stack --results {store.root}) and commit "
+            f"the results store, or pass compute_on_cpu=True to run them here anyway.")
 
 
 def plot_lr_curves(df, *args, **kwargs):
