@@ -128,11 +128,12 @@ def main() -> None:
             rows.append(row)
             print(f"{name:<20} {members:>3} {row['ms_per_member_step_one_by_one']:>14.2f} "
                   f"{row['ms_per_member_step_stacked']:>11.2f} {row['speedup']:>8.2f}×", flush=True)
+            if args.json:  # after every row: a run stopped by a time limit keeps what it measured
+                with open(args.json, "w") as f:
+                    json.dump({"date": datetime.datetime.now().isoformat(timespec="seconds"),
+                               "torch": torch.__version__, "device": machine, "rows": rows}, f,
+                              indent=1)
     print(f"# load average at the end {os.getloadavg()[0]:.1f}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"date": datetime.datetime.now().isoformat(timespec="seconds"),
-                       "torch": torch.__version__, "device": machine, "rows": rows}, f, indent=1)
 
 
 if __name__ == "__main__":
