@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mufno_core.mup import Modes, Parametrization, ParametrizationName
-from mufno_core.spectral import GRIDS_CACHED, SpectralConv, as_modes
+from mufno_core.spectral import SpectralConv, as_modes, cached_per_grid
 
 
 class Pointwise(nn.Module):
@@ -118,13 +118,8 @@ class FNO(nn.Module):
 
     def grid(self, shape: Sequence[int], device, dtype) -> torch.Tensor:
         """:func:`grid_coordinates`, built once per (shape, device, dtype) for the last few grids."""
-        key = (tuple(shape), torch.device(device), dtype)
-        if key not in self._grid_cache:
-            if len(self._grid_cache) >= GRIDS_CACHED:
-                del self._grid_cache[next(iter(self._grid_cache))]  # the oldest
-            with torch.inference_mode(False):  # usable by a later training step too
-                self._grid_cache[key] = grid_coordinates(shape, device=device, dtype=dtype)
-        return self._grid_cache[key]
+        return cached_per_grid(self._grid_cache, (tuple(shape), torch.device(device), dtype),
+                               lambda: grid_coordinates(shape, device=device, dtype=dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (B, in_channels, n_1, …, n_d) -> (B, out_channels, n_1, …, n_d)

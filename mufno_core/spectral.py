@@ -17,13 +17,28 @@ of 1024 points) the last axis goes through the rFFT instead, which then does far
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import torch
 from torch import nn
 
+T = TypeVar("T")
+
 GRIDS_CACHED = 4
 """How many grids' DFT matrices (and grid coordinates, :class:`~mufno_core.model.FNO`) a layer keeps."""
+
+
+def cached_per_grid(cache: dict, key: tuple, build: Callable[[], T]) -> T:
+    """``cache[key]``, built by ``build()`` on a miss; the oldest of :data:`GRIDS_CACHED` entries
+    makes room. Built outside inference mode, so a tensor made during evaluation also serves a
+    later training step."""
+    if key not in cache:
+        if len(cache) >= GRIDS_CACHED:
+            del cache[next(iter(cache))]
+        with torch.inference_mode(False):
+            cache[key] = build()
+    return cache[key]
 
 
 def as_modes(modes: int | Sequence[int], dim: int) -> tuple[int, ...]:
@@ -121,17 +136,12 @@ class SpectralConv(nn.Module):
     def dft_matrices(self, grid: tuple[int, ...], device, dtype) -> dict[str, list[torch.Tensor]]:
         """The truncated DFTs for ``grid`` (see :func:`truncated_dfts`), cached for the last
         :data:`GRIDS_CACHED` grids (PINO alternates between the data grid and a finer PDE grid)."""
-        key = (grid, torch.device(device), dtype)
-        if key not in self._dft_cache:
-            if len(self._dft_cache) >= GRIDS_CACHED:
-                del self._dft_cache[next(iter(self._dft_cache))]  # the oldest
-            with torch.inference_mode(False):  # usable by a later training step too
-                self._dft_cache[key] = {
-                    name: [m.to(device, dtype if m.dtype == torch.float64 else complex_of(dtype))
+        def build() -> dict[str, list[torch.Tensor]]:
+            return {name: [m.to(device, dtype if m.dtype == torch.float64 else complex_of(dtype))
                            for m in matrices]
-                    for name, matrices in truncated_dfts(self.modes, grid).items()
-                }
-        return self._dft_cache[key]
+                    for name, matrices in truncated_dfts(self.modes, grid).items()}
+
+        return cached_per_grid(self._dft_cache, (grid, torch.device(device), dtype), build)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (B, m_in, n_1, …, n_d) -> (B, m_out, n_1, …, n_d); spectral tensors are

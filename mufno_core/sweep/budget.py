@@ -9,7 +9,6 @@ throughput: see the README's "Sweeps" for what the presets were sized with.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 from mufno_core.sweep.config import TrialConfig
@@ -31,15 +30,15 @@ def trial_grid(config: TrialConfig) -> tuple[int, ...]:
 
 
 def trial_steps(config: TrialConfig) -> int:
-    """Optimizer steps of the trial (its ``steps``, or epochs × batches per epoch)."""
-    if config.steps is not None:
-        return config.steps
+    """Optimizer steps of the trial, by the trainer's own rule (:meth:`TrainConfig.total_steps`)."""
+    from mufno_core.sweep.runner import train_config
+
     n_train = config.n_train
-    if n_train is None:
+    if n_train is None and config.steps is None:
         from mufno_core.data.presets import dataset_spec
 
         n_train = dataset_spec(config.dataset, config.preset).n_train
-    return config.epochs * math.ceil(n_train / config.batch_size)
+    return train_config(config).total_steps(n_train or 0)
 
 
 def trial_flops(config: TrialConfig) -> float:

@@ -142,8 +142,7 @@ def run_trial(config: TrialConfig, data_dir: str = "data", device: str | None = 
     except Exception as err:  # one bad trial must not end the sweep
         record.update(error_record(config, device, f"{type(err).__name__}: {err}"))
         record["traceback"] = traceback.format_exc(limit=6)
-        if device.startswith("cuda"):
-            torch.cuda.empty_cache()
+        _release_gpu_memory(device)
         return record
     return _finish_record(record, history, time.perf_counter() - start)
 
@@ -217,7 +216,7 @@ def run_stacked_or_split(configs: Sequence[TrialConfig], data_dir: str = "data",
               file=sys.stderr, flush=True)
         return (run_stacked_or_split(configs[:half], data_dir, device)
                 + run_stacked_or_split(configs[half:], data_dir, device))
-    except Exception:  # noqa: BLE001 - the trials still run, one by one, and record their own errors
+    except Exception:  # the trials still run, one by one, and record their own errors
         traceback.print_exc()
         _release_gpu_memory(device)
         return [run_trial(c, data_dir, device) for c in configs]
