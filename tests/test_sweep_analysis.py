@@ -98,3 +98,67 @@ def test_figures_have_an_sp_and_a_mup_panel(kind):
     titles = [ax.get_title() for ax in fig.axes]
     assert titles[:2] == ["SP (standard)", "μP"]
     matplotlib.pyplot.close(fig)
+
+
+# --- the exponent α of lr* ∝ (log K)^α over all K ------------------------------------------------
+
+from mufno_core.sweep.analysis import fit_optima, log_k_eff, lr_exponent, measured  # noqa: E402
+from mufno_core.sweep.coverage import SyntheticSweep, exponent_coverage, synthetic_sweep  # noqa: E402
+
+
+def test_vectorised_fit_equals_the_scalar_fit():
+    rng = np.random.default_rng(1)
+    x = np.log10(np.array(LRS))
+    curves = 0.7 * (x[None, :] - rng.uniform(x[0] - 0.3, x[-1] + 0.3, (200, 1))) ** 2
+    curves += rng.normal(0, 0.05, curves.shape)
+    curves[3, 5] = np.nan  # a row with a missing cell goes the scalar way
+    expected = [fit_optimum(x, row)[0] for row in curves]
+    np.testing.assert_allclose(fit_optima(x, curves), expected, atol=1e-9)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_log_k_eff_is_d_log_k_with_the_time_cap(dim):
+    assert log_k_eff(8, dim) == pytest.approx(dim * math.log(8))
+    if dim == 3:
+        assert log_k_eff(8, 3, time_modes_max=6) == pytest.approx(math.log(8 * 8 * 6))
+
+
+@pytest.mark.parametrize("alpha", [-0.5, -0.2, 0.0])
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_exponent_is_recovered_within_its_interval(alpha, dim):
+    df = synthetic_sweep(SyntheticSweep(alpha=alpha, seeds=8), np.random.default_rng(3))
+    df["dim"] = dim  # d log K: d cancels in α
+    fit = lr_exponent(df).iloc[0]
+    assert fit.alpha_low <= alpha <= fit.alpha_high
+    assert fit.half_width < 0.15
+    assert fit.alpha == pytest.approx(alpha, abs=0.1)
+    assert fit.theory == -0.5 and fit.ks == (3, 8, 24, 64)
+
+
+def test_exponent_interval_excludes_the_other_answer():
+    sp = synthetic_sweep(SyntheticSweep(alpha=-0.5, seeds=12), np.random.default_rng(4), "sp")
+    mup = synthetic_sweep(SyntheticSweep(alpha=0.0, seeds=12), np.random.default_rng(5), "mup")
+    fits = lr_exponent(pd.concat([sp, mup])).set_index("parametrization")
+    assert fits.loc["sp", "excludes_zero"] and fits.loc["sp", "consistent"]
+    assert fits.loc["mup", "excludes_half"] and fits.loc["mup", "consistent"]
+
+
+def test_exponent_interval_covers_about_95_percent():
+    """Coverage on repeated synthetic sweeps with a known α; with 4 seeds a plain percentile or
+    normal interval would cover clearly less (the t-quantile matters), so this can fail."""
+    result = exponent_coverage(SyntheticSweep(alpha=-0.5, seeds=4), repeats=80, n_boot=200)
+    assert 0.87 <= result["coverage"] <= 1.0
+    assert abs(result["mean_alpha"] + 0.5) < 0.05
+    too_narrow = exponent_coverage(SyntheticSweep(alpha=-0.5, seeds=4), repeats=80, n_boot=200,
+                                   level=0.6)
+    assert too_narrow["coverage"] < 0.8
+
+
+def test_error_trials_are_not_measurements():
+    df = bowl({("sp", 3): 3e-3, ("sp", 12): 3e-3})
+    df["status"] = "ok"
+    broken = df[df["modes"] == 12].assign(status="error", final_train_loss=math.nan)
+    both = pd.concat([df[df["modes"] == 3], broken])
+    assert len(measured(both)) == (df["modes"] == 3).sum()
+    optima = optimal_lr_per_k(both)
+    assert list(optima["modes"]) == [3]  # the K made only of errors is not scored as loss 1.0

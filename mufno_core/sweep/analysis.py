@@ -11,6 +11,17 @@ at which some seeds diverge is penalised rather than ignored.
 
 The drift of the optimum is ``lr*(K_max) / lr*(K_min)`` for SP and for μP; its CI combines the two
 bootstrap standard errors (the K's are trained independently), with a Student-t quantile.
+
+The scaling exponent uses every K of a curve, not only the two ends: :func:`lr_exponent` fits
+
+    log lr*(K) = a + α · log(log K_eff),    K_eff = K₁ ⋯ K_d  (= K^d; d cancels in α),
+
+by least squares over the K's. μP's rule c(K) ∝ 1/sqrt(d log K) (paper Thm. 3.5) predicts α = −½ for
+SP's optimum and α = 0 for μP's. Its 95% interval resamples seeds jointly over all K and refits
+every optimum and α (coverage measured in :mod:`mufno_core.sweep.coverage`).
+
+Trials with ``status == "error"`` are not measurements (a bad setting, a lost worker): every function
+here leaves them out (:func:`measured`); :func:`~mufno_core.sweep.errors.error_line` says so in words.
 """
 
 from __future__ import annotations
@@ -24,6 +35,13 @@ import pandas as pd
 
 DEFAULT_METRIC = "final_train_loss"
 """The loss the optima refer to: training loss, as in the μP papers (test loss: pass metric=)."""
+
+
+def measured(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows that are measurements: trials that ran ("ok" or "diverged"), not errors."""
+    if "status" not in df.columns:
+        return df
+    return df[df["status"].fillna("ok") != "error"]
 
 
 def _failure_values(df: pd.DataFrame, metric: str, failure_loss: float | None) -> pd.Series:
@@ -69,6 +87,46 @@ def fit_optimum(log_x: np.ndarray, mean_log_loss: np.ndarray, window: int = 2) -
     return float(log_x[j]), float(y[j]), at_edge
 
 
+def fit_optima(log_x: np.ndarray, mean_log_loss: np.ndarray, window: int = 2) -> np.ndarray:
+    """:func:`fit_optimum`'s log x* for every row of ``mean_log_loss`` (shape (B, L)) at once.
+
+    Rows with a non-finite entry go through :func:`fit_optimum` one by one; the others solve the
+    3 × 3 normal equations of the windowed parabola together (x centred, so they are well posed).
+    """
+    log_x = np.asarray(log_x, dtype=float)
+    y = np.atleast_2d(np.asarray(mean_log_loss, dtype=float))
+    out = np.empty(len(y))
+    finite = np.isfinite(y).all(axis=1)
+    for i in np.flatnonzero(~finite):
+        out[i] = fit_optimum(log_x, y[i], window)[0]
+    yf = y[finite]
+    if len(yf) == 0:
+        return out
+    n = len(log_x)
+    j = np.argmin(yf, axis=1)
+    lo, hi = np.maximum(0, j - window), np.minimum(n, j + window + 1)  # window [lo, hi)
+    cols = np.arange(n)
+    mask = ((cols >= lo[:, None]) & (cols < hi[:, None])).astype(float)
+    x = log_x - log_x.mean()
+    powers = [np.sum(mask * x**k, axis=1) for k in range(5)]
+    rhs = [np.sum(mask * x**k * yf, axis=1) for k in range(3)]
+    # normal equations for y ≈ c + b x + a x²
+    normal = np.stack([np.stack([powers[0], powers[1], powers[2]], -1),
+                       np.stack([powers[1], powers[2], powers[3]], -1),
+                       np.stack([powers[2], powers[3], powers[4]], -1)], -2)
+    enough = (hi - lo) >= 3
+    coef = np.full((len(yf), 3), np.nan)
+    if enough.any():
+        coef[enough] = np.linalg.solve(normal[enough], np.stack(rhs, -1)[enough][..., None])[..., 0]
+    c_b, c_a = coef[:, 1], coef[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vertex = -c_b / (2 * c_a) + log_x.mean()
+    vertex = np.clip(vertex, log_x[lo], log_x[hi - 1])
+    use_vertex = enough & (c_a > 0)
+    out[finite] = np.where(use_vertex, vertex, log_x[j])
+    return out
+
+
 def bootstrap_se(samples: np.ndarray, n_seeds: int) -> float:
     """Bootstrap standard error, corrected for few seeds (the plug-in bootstrap's variance is
     (n−1)/n of the unbiased one)."""
@@ -88,15 +146,20 @@ def _bootstrap_indices(n_seeds: int, n_boot: int, rng: np.random.Generator) -> n
     return rng.integers(0, n_seeds, size=(n_boot, n_seeds))
 
 
+def _resampled_means(values: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Seed means of a (L, S) table for each row of seed ``indices`` (B, S): shape (B, L)."""
+    with warnings.catch_warnings():  # a resample may miss every seed of a sparse cell
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(values[:, indices], axis=2).T
+
+
 def _curve_optimum(table: pd.DataFrame, window: int, n_boot: int, rng: np.random.Generator) -> dict:
     log_x = np.log10(table.index.to_numpy(dtype=float))
     values = table.to_numpy(dtype=float)
     mean = np.nanmean(values, axis=1)
     x_opt, loss_opt, at_edge = fit_optimum(log_x, mean, window)
-    with warnings.catch_warnings():  # a resample may miss every seed of a sparse cell
-        warnings.simplefilter("ignore", RuntimeWarning)
-        samples = np.array([fit_optimum(log_x, np.nanmean(values[:, idx], axis=1), window)[0]
-                            for idx in _bootstrap_indices(values.shape[1], n_boot, rng)])
+    samples = fit_optima(log_x, _resampled_means(values, _bootstrap_indices(values.shape[1], n_boot,
+                                                                            rng)), window)
     grid_best = float(table.index[int(np.nanargmin(mean))]) if np.isfinite(mean).any() else math.nan
     n_seeds = values.shape[1]
     se = bootstrap_se(samples, n_seeds)
@@ -136,8 +199,9 @@ def optimal_lr_per_k(
     bootstrap), ``log10_lr_se`` (bootstrap std of log10 lr*), ``lr_grid_opt`` (best grid
     point), ``loss_opt``, ``at_edge`` (optimum on the grid's edge: not located), ``n_seeds``,
     ``n_diverged``. ``keep_samples`` adds the bootstrap samples of log10 lr* (for :func:`lr_drift`).
+    Error trials are left out (:func:`measured`).
     """
-    keys, groups = _groups(df, by)
+    keys, groups = _groups(measured(df), by)
     rows = []
     for key, part in groups:
         key = key if isinstance(key, tuple) else (key,)
@@ -196,6 +260,90 @@ def lr_drift(
     return pd.DataFrame(rows)
 
 
+THEORY_ALPHA = {"sp": -0.5, "mup": 0.0}
+"""The exponent α of lr* ∝ (log K)^α that μP's c(K) ∝ 1/sqrt(d log K) predicts (paper Thm. 3.5)."""
+
+
+def log_k_eff(modes: int, dim: int = 1, time_modes_max: float | None = None) -> float:
+    """log(K₁ ⋯ K_d): d · log K, with the last axis capped at ``time_modes_max`` when given."""
+    if time_modes_max is None or (isinstance(time_modes_max, float) and math.isnan(time_modes_max)):
+        return dim * math.log(modes)
+    return (dim - 1) * math.log(modes) + math.log(min(modes, int(time_modes_max)))
+
+
+def _log_k_of(part: pd.DataFrame, k: int) -> float:
+    row = part[part["modes"] == k].iloc[0]
+    return log_k_eff(int(k), int(row.get("dim", 1) or 1), row.get("time_modes_max"))
+
+
+def slope(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least-squares slope of ``y`` (…, n) against ``x`` (n): Σ(x−x̄)(y−ȳ) / Σ(x−x̄)²."""
+    dx = np.asarray(x, dtype=float) - np.mean(x)
+    y = np.asarray(y, dtype=float)
+    return np.sum(dx * (y - y.mean(axis=-1, keepdims=True)), axis=-1) / np.sum(dx**2)
+
+
+def lr_exponent(
+    df: pd.DataFrame,
+    metric: str = DEFAULT_METRIC,
+    by: Sequence[str] = ("experiment", "parametrization"),
+    window: int = 2,
+    n_boot: int = 1000,
+    failure_loss: float | None = None,
+    seed: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """The exponent α of lr*(K) ∝ (log K_eff)^α over all K of each curve, with a seed-bootstrap CI.
+
+    For every (experiment, parametrization): each K's optimum is located as in
+    :func:`optimal_lr_per_k`, and α is the least-squares slope of log lr* against log(log K_eff).
+    The interval resamples the seeds (the same draw for every K), relocates every optimum and
+    refits α; it is α ± t(n−1) · (bootstrap standard error), like the optima's own intervals.
+
+    Columns: the ``by`` keys, ``alpha``, ``alpha_low``/``alpha_high``, ``alpha_se``,
+    ``half_width``, ``theory`` (−½ for SP, 0 for μP), ``ks`` (the K's), ``n_seeds``,
+    ``consistent`` (the interval holds the theory's value), ``excludes_zero`` and
+    ``excludes_half`` (the interval excludes 0 / −½), ``edge`` (some optimum on the grid's edge).
+    """
+    keys, groups = _groups(measured(df), by)
+    rows = []
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        row = dict(zip(keys, key))
+        ks = sorted(int(k) for k in part["modes"].unique())
+        seeds = sorted(part["seed"].unique())
+        rng = np.random.default_rng(seed)
+        indices = _bootstrap_indices(len(seeds), n_boot, rng)
+        x = np.log([_log_k_of(part, k) for k in ks])
+        point, boot, edge = [], [], False
+        for k in ks:
+            table = loss_table(part[part["modes"] == k], "lr", metric, failure_loss)
+            table = table.reindex(columns=seeds)
+            values = table.to_numpy(dtype=float)
+            log_lr = np.log10(table.index.to_numpy(dtype=float))
+            x_opt, _, at_edge = fit_optimum(log_lr, np.nanmean(values, axis=1), window)
+            point.append(x_opt)
+            boot.append(fit_optima(log_lr, _resampled_means(values, indices), window))
+            edge = edge or at_edge
+        # log10 lr* against log10(log K) would give the same slope; natural logs throughout
+        y, y_boot = np.array(point) * math.log(10), np.stack(boot, axis=-1) * math.log(10)
+        n_seeds = len(seeds)
+        if len(ks) < 2:
+            alpha = se = math.nan
+        else:
+            alpha = float(slope(x, y))
+            se = bootstrap_se(slope(x, y_boot), n_seeds)
+        half = student_t(n_seeds - 1, level) * se
+        theory = THEORY_ALPHA.get(str(row.get("parametrization")), math.nan)
+        low, high = alpha - half, alpha + half
+        row.update(alpha=alpha, alpha_low=low, alpha_high=high, alpha_se=se, half_width=half,
+                   theory=theory, ks=tuple(ks), n_seeds=n_seeds,
+                   consistent=bool(low <= theory <= high), excludes_zero=bool(high < 0 or low > 0),
+                   excludes_half=bool(high < -0.5 or low > -0.5), edge=edge)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def optimal_hparam_per_k(
     df: pd.DataFrame,
     hparam: str,
@@ -209,9 +357,9 @@ def optimal_hparam_per_k(
 
     The optimum is the grid value with the lowest seed-mean log-loss; ``freq_opt`` is how often the
     seed bootstrap picks the same value, ``bootstrap`` the frequency of every value (a verdict
-    with its uncertainty). ``loss_opt`` is the seed-mean loss there.
+    with its uncertainty). ``loss_opt`` is the seed-mean loss there. Error trials are left out.
     """
-    keys, groups = _groups(df, by)
+    keys, groups = _groups(measured(df), by)
     rows = []
     for key, part in groups:
         key = key if isinstance(key, tuple) else (key,)
