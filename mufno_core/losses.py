@@ -6,7 +6,14 @@ import torch
 
 
 def relative_l2(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-    """Mean over the batch of ``‖pred − target‖₂ / ‖target‖₂``, norms over all non-batch axes."""
+    """Mean over the batch of ``‖pred − target‖₂ / ‖target‖₂``, norms over all non-batch axes.
+
+    ``pred`` and ``target`` must have the same shape (no broadcasting: a target of shape (B, 1, 1)
+    against a prediction (B, 1, 32) is an error, not a silently different loss).
+    """
+    if pred.shape != target.shape:
+        raise ValueError(f"prediction and target shapes differ: {tuple(pred.shape)} vs "
+                         f"{tuple(target.shape)}")
     diff = (pred - target).flatten(1).norm(dim=1)
     ref = target.flatten(1).norm(dim=1)
     return (diff / ref.clamp_min(eps)).mean()

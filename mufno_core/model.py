@@ -21,6 +21,19 @@ from mufno_core.mup import Modes, Parametrization, ParametrizationName
 from mufno_core.spectral import SpectralConv, as_modes, cached_per_grid
 
 
+def _check_modes(modes, dim: int) -> None:
+    """ValueError unless ``modes`` is a positive int or a sequence of ``dim`` positive ints."""
+    def is_k(k) -> bool:
+        return isinstance(k, int) and not isinstance(k, bool) and k >= 1
+
+    if is_k(modes):
+        return
+    if isinstance(modes, Sequence) and not isinstance(modes, str) and all(is_k(k) for k in modes):
+        return
+    raise ValueError(f"modes must be a positive int K or one positive int per axis (d={dim}), "
+                     f"got {modes!r}")
+
+
 class Pointwise(nn.Module):
     """A 1×1 convolution on channel-first tensors (B, C_in, n_1, …, n_d) -> (B, C_out, …)."""
 
@@ -89,9 +102,11 @@ class FNO(nn.Module):
                             ("width", width), ("depth", depth)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
+        _check_modes(modes, dim)
         if not isinstance(parametrization, Parametrization):
             parametrization = Parametrization(parametrization, base_modes, init_scale)
         self.dim = dim
+        self.in_channels = in_channels
         self.modes = as_modes(modes, dim)
         self.width = width
         self.depth = depth
@@ -128,6 +143,9 @@ class FNO(nn.Module):
                 f"FNO-{self.dim}D expects input (batch, channels, {', '.join(['n'] * self.dim)}), "
                 f"got shape {tuple(x.shape)}"
             )
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f"this FNO takes {self.in_channels} input channel(s), got "
+                             f"{x.shape[1]} (input shape {tuple(x.shape)}, channels first)")
         if self.append_grid:
             grid = self.grid(x.shape[2:], x.device, x.dtype)
             x = torch.cat([x, grid.expand(x.shape[0], *grid.shape)], dim=1)

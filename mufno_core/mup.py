@@ -86,13 +86,29 @@ class Parametrization:
         return 1.0 if self.name == "sp" else self._mup_factor(modes, dim)
 
 
+def _check_positive(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+
+
+def _check_k(*ks) -> None:
+    for k in ks:
+        if isinstance(k, bool) or not isinstance(k, int) or k < 2:
+            raise ValueError(f"μTransfer moves between K >= 2 modes (log K = 0 at K = 1), got {k!r}")
+
+
 def transfer_lr(lr: float, k_proxy: int, k_target: int) -> float:
     """Algorithm 1: η(K*) = sqrt(log K_proxy / log K*) · η(K_proxy). d cancels."""
+    _check_positive("lr", lr)
+    _check_k(k_proxy, k_target)
     return lr * math.sqrt(log_modes(k_proxy, 1) / log_modes(k_target, 1))
 
 
 def transfer_init_var(var: float, k_proxy: int, k_target: int) -> float:
     """Algorithm 1: σ²(K*) = (log K_proxy / log K*) · σ²(K_proxy). d cancels."""
+    _check_positive("var", var)
+    _check_k(k_proxy, k_target)
     return var * log_modes(k_proxy, 1) / log_modes(k_target, 1)
 
 

@@ -54,7 +54,7 @@ from tqdm import tqdm
 
 from mufno_core.losses import relative_l2
 from mufno_core.mup import model_lr_factor, spectral_layers
-from mufno_core.train import Decode, History, LossFn, TrainConfig
+from mufno_core.train import Decode, History, LossFn, TrainConfig, check_training_data
 
 MEMBER_FIELDS = ("lr", "seed", "beta1", "beta2", "eps", "weight_decay")
 """The TrainConfig fields that may differ between stacked members; all others must agree."""
@@ -224,6 +224,8 @@ class StackedAdam:
 
 def _batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
     """The batch order of :func:`~mufno_core.train.train`: a fresh permutation every epoch."""
+    if not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size={batch_size} is larger than the training set ({n} samples)")
     while True:
         order = torch.randperm(n, generator=generator)
         for start in range(0, n - batch_size + 1 or 1, batch_size):
@@ -269,9 +271,7 @@ def train_models_stacked(
     if len(models) != len(configs):
         raise ValueError(f"got {len(models)} models for {len(configs)} configs")
     x_train, y_train = train_data
-    if len(x_train) != len(y_train) or len(x_train) == 0:
-        raise ValueError(f"train inputs and targets must be non-empty and of equal length, got "
-                         f"{len(x_train)} and {len(y_train)}")
+    check_training_data(train_data, test_data, configs[0].batch_size, targets_used=loss_fn is None)
     shared = configs[0]
     members = len(configs)
     total = shared.total_steps(len(x_train))

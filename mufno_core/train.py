@@ -135,6 +135,37 @@ def evaluate(
     return total / len(x)
 
 
+def check_training_data(
+    train_data: tuple[torch.Tensor, torch.Tensor],
+    test_data: tuple[torch.Tensor, torch.Tensor] | None,
+    batch_size: int,
+    targets_used: bool = True,
+) -> None:
+    """ValueError in one line when the data cannot train: empty or unequal train inputs/targets,
+    a batch larger than the training set, or NaN/inf values (which would pass for a diverged run
+    or a NaN test loss). ``targets_used`` False (a custom loss, e.g. PINO's data-free physics
+    loss, may take placeholder targets) skips the check of the training targets."""
+    x_train, y_train = train_data
+    if len(x_train) != len(y_train) or len(x_train) == 0:
+        raise ValueError(f"train inputs and targets must be non-empty and of equal length, got "
+                         f"{len(x_train)} and {len(y_train)}")
+    if batch_size > len(x_train):
+        raise ValueError(f"batch_size={batch_size} is larger than the training set "
+                         f"({len(x_train)} samples)")
+    named = [("training inputs", x_train)] + ([("training targets", y_train)] if targets_used
+                                              else [])
+    if test_data is not None:
+        if len(test_data[0]) != len(test_data[1]) or len(test_data[0]) == 0:
+            raise ValueError(f"test inputs and targets must be non-empty and of equal length, "
+                             f"got {len(test_data[0])} and {len(test_data[1])}")
+        named += [("test inputs", test_data[0]), ("test targets", test_data[1])]
+    for name, tensor in named:
+        if tensor.is_floating_point() or tensor.is_complex():
+            if not bool(torch.isfinite(tensor).all()):
+                raise ValueError(f"the {name} contain NaN/inf values; training on them would "
+                                 "only look like a diverged run")
+
+
 def _default_loss(decode: Decode | None) -> LossFn:
     def loss(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         pred = model(x)
@@ -163,9 +194,7 @@ def train(
     error is always the relative L2 error. The same seed gives the same history on the CPU.
     """
     x_train, y_train = train_data
-    if len(x_train) != len(y_train) or len(x_train) == 0:
-        raise ValueError(f"train inputs and targets must be non-empty and of equal length, got "
-                         f"{len(x_train)} and {len(y_train)}")
+    check_training_data(train_data, test_data, config.batch_size, targets_used=loss_fn is None)
     loss_fn = loss_fn or _default_loss(decode)
     total = config.total_steps(len(x_train))
     eval_every = config.eval_every or max(1, total // 10)

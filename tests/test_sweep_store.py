@@ -155,3 +155,47 @@ def test_mup_at_the_base_k_is_the_sp_trial(tmp_path):
     real = run_trial(configs[0].with_(parametrization="mup"))
     assert real["final_train_loss"] == pytest.approx(df.loc[("sp", 2), "final_train_loss"], rel=1e-6)
     assert len(load_results(tmp_path, mirror=False)) == 3
+
+
+def test_a_record_binds_to_its_data_and_code(tmp_path, monkeypatch):
+    """Issue 12: a record made on other data, by other code (RESULTS_VERSION) or before records
+    carried a data fingerprint is not done; synthetic data have no file to bind to."""
+    from mufno_core.data.generate import generate
+    from mufno_core.sweep import store as store_module
+    from mufno_core.sweep.store import RESULTS_VERSION
+
+    data = tmp_path / "data"
+    good = generate("burgers", "smoke", data / "burgers_smoke.h5", workers=1, progress=False)
+    other = generate("burgers", "smoke", tmp_path / "seed1.h5", seed=1, workers=1, progress=False)
+    configs = grid("burgers_lr", "smoke", modes=(2,), lrs=(1e-2,), seeds=(0,), steps=2)
+    store = ResultsStore(tmp_path / "results", "burgers_lr")
+    first = run_sweep_trials(configs, store, data_dir=str(data), progress=False)
+    record = read_record(store.path(configs[0].trial_id()))
+    assert first.ran == 1 and record["data_fingerprint"].startswith("sha256:")
+    assert record["results_version"] == RESULTS_VERSION and record["cpu_model"]
+    assert run_sweep_trials(configs, store, data_dir=str(data), progress=False).skipped == 1
+
+    good_bytes = good.read_bytes()
+    good.write_bytes(other.read_bytes())  # other data under the same name: rerun
+    again = run_sweep_trials(configs, store, data_dir=str(data), progress=False)
+    assert (again.ran, again.skipped) == (1, 0)
+    assert read_record(store.path(configs[0].trial_id()))["data_fingerprint"] != \
+        record["data_fingerprint"]
+    good.write_bytes(good_bytes)
+    assert run_sweep_trials(configs, store, data_dir=str(data), progress=False).ran == 1
+
+    legacy = read_record(store.path(configs[0].trial_id()))
+    del legacy["data_fingerprint"], legacy["results_version"]  # written before this change
+    write_json_atomic(store.path(configs[0].trial_id()), legacy)
+    assert run_sweep_trials(configs, store, data_dir=str(data), progress=False).ran == 1
+
+    monkeypatch.setattr(store_module, "RESULTS_VERSION", RESULTS_VERSION + 1)  # code changed
+    assert run_sweep_trials(configs, store, data_dir=str(data), progress=False).ran == 1
+    monkeypatch.undo()
+
+    synthetic = ResultsStore(tmp_path / "results", "t")
+    rec = run_trial(tiny())
+    assert rec["data_fingerprint"] is None
+    del rec["data_fingerprint"], rec["results_version"]
+    synthetic.write(rec)
+    assert synthetic.done_ids() == {rec["trial_id"]}

@@ -74,12 +74,31 @@ def test_divergence_is_recorded_not_raised(dim):
 
 def test_nan_loss_is_divergence():
     train_data, test_data = smoothing_problem(1)
-    x, y = train_data
-    x = x.clone()
-    x[3] = float("nan")
-    history = train(small_fno(1), (x, y), test_data,
-                    TrainConfig(lr=1e-3, steps=20, batch_size=16), progress=False)
+
+    def nan_loss(model, x, y):
+        return model(x).sum() * float("nan")
+
+    history = train(small_fno(1), train_data, test_data,
+                    TrainConfig(lr=1e-3, steps=20, batch_size=16), loss_fn=nan_loss, progress=False)
     assert history.diverged and history.diverged_step == 1
+
+
+@pytest.mark.parametrize("which", ["x_train", "y_train", "x_test", "y_test"])
+def test_nan_in_the_data_is_refused_not_a_divergence(which):
+    (x, y), (xt, yt) = smoothing_problem(1)
+    data = {"x_train": x, "y_train": y, "x_test": xt, "y_test": yt}
+    data[which] = data[which].clone()
+    data[which][0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="contain NaN/inf"):
+        train(small_fno(1), (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"]),
+              TrainConfig(lr=1e-3, steps=2, batch_size=16), progress=False)
+
+
+def test_batch_larger_than_the_training_set_is_an_error_not_a_hang():
+    train_data, test_data = smoothing_problem(1)
+    with pytest.raises(ValueError, match="larger than the training set"):
+        train(small_fno(1), train_data, test_data,
+              TrainConfig(lr=1e-3, steps=2, batch_size=len(train_data[0]) + 50), progress=False)
 
 
 def test_clipping_is_elementwise_including_complex():

@@ -63,7 +63,7 @@ def check_file(path: str | Path) -> dict[str, Any]:
             missing = [k for k in ("input", "target", "grid") if k not in h5]
             if missing:
                 raise ValueError(f"{path}: not a mufno data file, missing dataset(s) {missing}")
-            for key in ("pde", "n_train", "n_test", "complete"):
+            for key in ("pde", "n_train", "n_test", "resolution", "complete"):
                 if key not in attrs:
                     raise ValueError(f"{path}: not a mufno data file, missing attribute {key!r}")
             if not attrs["complete"]:
@@ -250,9 +250,18 @@ class Splits:
 def load_splits(path: str | Path, n_train: int | None = None, n_test: int | None = None,
                 subsample: int = 1, normalize_input: bool | None = None,
                 normalize_target: bool | None = None) -> Splits:
-    """Both splits of a data file, normalised as in the original FNO scripts unless overridden."""
+    """Both splits of a data file, normalised as in the original FNO scripts unless overridden.
+
+    Data with NaN/inf values are refused with a ValueError naming the file and the split.
+    """
     x_train, y_train = load_split(path, "train", n_train, subsample)
     x_test, y_test = load_split(path, "test", n_test, subsample)
+    for name, tensor in (("training inputs", x_train), ("training targets", y_train),
+                         ("test inputs", x_test), ("test targets", y_test)):
+        if not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise ValueError(f"{path}: the {name} contain {bad} NaN/inf values; regenerate the "
+                             f"file with `{generate_command(path)} --force`")
     pde = str(check_file(path)["pde"])
     default_x, default_y = NORMALIZE[pde]
     x_norm = y_norm = None

@@ -11,11 +11,15 @@ Layout (samples first, float32; the first ``n_train`` samples are the training s
 Attributes: every constant, the seed, sizes, grids, ``mufno_version``, ``generator``,
 ``command`` and ``complete``. Sample i uses the generator SeedSequence(seed, spawn_key=(i,)),
 so the arrays do not depend on ``workers`` or chunking. The file is written under a temporary
-name and renamed when complete.
+name (``NAME.h5.tmpPID``) and renamed when complete; temporary files of writers that are no longer
+running (killed with -9) are removed by the next generation of the same file. A full disk ends in
+one OSError line, with the partial file removed.
 """
 
 from __future__ import annotations
 
+import errno
+import glob
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -96,6 +100,36 @@ def _attributes(spec: DatasetSpec, command: str) -> dict[str, object]:
     return attrs
 
 
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(out: str | Path) -> list[Path]:
+    """Delete ``out``'s temporary files (``NAME.h5.tmpPID``) whose writer process is gone."""
+    out = Path(out)
+    removed = []
+    for tmp in out.parent.glob(glob.escape(out.name) + ".tmp*"):
+        pid = tmp.name[len(out.name) + 4:]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def _is_disk_full(err: BaseException) -> bool:
+    text = str(err)
+    return getattr(err, "errno", None) in (errno.ENOSPC, errno.EDQUOT) \
+        or "No space left" in text or "errno = 28" in text or "Disk quota" in text
+
+
 def generate_dataset(spec: DatasetSpec, out: str | Path | None = None, workers: int = 2,
                      progress: bool = True, command: str | None = None) -> Path:
     """Generate ``spec`` into the HDF5 file ``out`` (default ``data/<spec.filename>``).
@@ -106,7 +140,10 @@ def generate_dataset(spec: DatasetSpec, out: str | Path | None = None, workers: 
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive int, got {workers!r}")
     out = Path(out) if out is not None else spec.path()
+    if out.parent.exists() and not out.parent.is_dir():
+        raise ValueError(f"{out.parent} is a file, not a folder for {out.name}")
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out)
     tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
     chunk = CHUNK[spec.pde]
     bounds = [(i, min(i + chunk, spec.n_samples)) for i in range(0, spec.n_samples, chunk)]
@@ -141,6 +178,12 @@ def generate_dataset(spec: DatasetSpec, out: str | Path | None = None, workers: 
             bar.close()
             h5.attrs["complete"] = True
         os.replace(tmp, out)
+    except (OSError, RuntimeError) as err:
+        if not _is_disk_full(err):
+            raise
+        tmp.unlink(missing_ok=True)
+        raise OSError(errno.ENOSPC, f"disk full while writing {out} ({spec.n_samples} samples); "
+                      "the partial file was removed, free some space and run it again") from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -2,17 +2,24 @@
 
 Progress shows trials done / left and an ETA; the summary gives the optimal LR per K (with a 95%
 seed-bootstrap interval) and the drift lr*(K_max)/lr*(K_min) for SP and μP, or the best batch size
-/ β2 per K. Ctrl-C stops cleanly: finished trials are stored, and the same command resumes.
+/ β2 per K. Failed trials come first, in one line with the commonest reason, then one line per
+reason with the record that keeps its traceback; they are left out of the tables. Ctrl-C (exit
+130) and SIGTERM (exit 143) stop cleanly: finished trials are stored, and the same command resumes.
+A sweep that cannot run (a bad setting, a data file that does not fit) ends before its first trial
+with one line per problem (exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
+from pathlib import Path
 
+from mufno_core.sweep.errors import error_report
 from mufno_core.sweep.experiments import EXPERIMENTS, PRESETS, get_experiment, grid, grid_ids
-from mufno_core.sweep.runner import EXECUTORS, resolve_device, run_sweep_trials
+from mufno_core.sweep.runner import EXECUTORS, SweepInterrupted, resolve_device, run_sweep_trials
 from mufno_core.sweep.store import ResultsStore, load_results
 
 
@@ -78,14 +85,21 @@ def parse_overrides(items: list[str]) -> dict:
 
 
 def summarise(df, swept: str) -> str:
-    """The end-of-sweep table: lr* per K and the drift, or the best batch size / β2 per K."""
+    """The end-of-sweep table: lr* per K and the drift, or the best batch size / β2 per K.
+
+    Only finished trials ("ok", "diverged") enter it; errors are reported by :func:`error_report`.
+    """
+    done = df[df["status"].isin(["ok", "diverged"])]
+    if done.empty:
+        return "no finished trials"
+    return _summary_tables(done, swept)
+
+
+def _summary_tables(done, swept: str) -> str:
     import pandas as pd
 
     from mufno_core.sweep.analysis import lr_drift, optimal_hparam_per_k, summary_table
 
-    done = df[df["status"].isin(["ok", "diverged"])]
-    if done.empty:
-        return "no finished trials"
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         if swept == "lr":
             drift = lr_drift(done)
@@ -112,7 +126,13 @@ def run(args: argparse.Namespace) -> int:
         if args.limit < 1:
             raise ValueError(f"--limit must be positive, got {args.limit}")
         configs = configs[: args.limit]
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be a positive number of processes, got {args.workers}")
+    if Path(args.data_dir).exists() and not Path(args.data_dir).is_dir():
+        raise ValueError(f"--data-dir {args.data_dir} is a file, not a folder of data sets")
     results = args.results or f"results/{args.preset}"
+    if Path(results).exists() and not Path(results).is_dir():
+        raise ValueError(f"--results {results} is a file, not a folder")
     store = ResultsStore(results, exp.name)
     device = resolve_device(args.device)
     print(f"sweep {exp.name} [{args.preset}]: {len(configs)} trials -> {store.folder} "
@@ -122,14 +142,23 @@ def run(args: argparse.Namespace) -> int:
         outcome = run_sweep_trials(configs, store, executor=args.executor, workers=args.workers,
                                    scheduler=args.scheduler, data_dir=args.data_dir, device=device,
                                    stack=args.stack, progress=not args.no_progress)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: finished trials are stored in {store.folder}; "
-              "run the same command again to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        how = err.args[0] if isinstance(err, SweepInterrupted) else "interrupted"
+        print(f"\n{how}: finished trials are stored in {store.folder}; resume with: "
+              f"{resume_command()}", file=sys.stderr)
+        return err.exit_code if isinstance(err, SweepInterrupted) else 130
     print(f"{outcome.skipped} already done, {outcome.ran} run now ({outcome.ok} ok, "
           f"{outcome.diverged} diverged, {outcome.errors} errors) in {time.perf_counter() - start:.0f} s",
           file=sys.stderr)
     df = load_results(store.folder)
     df = df[df["trial_id"].isin(grid_ids(configs))]
+    for line in error_report(df, store.folder):
+        print(line)
     print(summarise(df, exp.swept))
     return 1 if outcome.errors else 0
+
+
+def resume_command() -> str:
+    """The command line that resumes this sweep (the same command)."""
+    argv = sys.argv[1:]
+    return shlex.join(["mufno", *argv]) if argv[:1] == ["sweep"] else "the same command"

@@ -55,14 +55,13 @@ class TrialConfig:
     time_modes_max: int | None = None
 
     def __post_init__(self) -> None:
+        _check_types(self)
         if self.parametrization not in ("sp", "mup"):
             raise ValueError(f"parametrization must be 'sp' or 'mup', got {self.parametrization!r}")
         if not (isinstance(self.lr, int | float) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
         if (self.steps is None) == (self.epochs is None):
             raise ValueError("give exactly one budget: steps or epochs")
-        if self.modes < 1 or self.width < 1 or self.depth < 1 or self.batch_size < 1:
-            raise ValueError(f"modes, width, depth and batch_size must be positive: {self}")
         if self.parametrization == "mup" and (self.modes < 2 or (self.base_modes or 2) < 2):
             raise ValueError(f"μP needs K >= 2 (log K = 0 at K = 1), got modes={self.modes}")
 
@@ -119,3 +118,60 @@ LATER_FIELDS = ("time_modes_max",)
 
 SWEPT_FIELDS = ("parametrization", "modes", "lr", "seed", "batch_size", "beta2")
 """The hyperparameters that the experiments sweep (the columns that analysis groups by)."""
+
+
+# --- validation of every field's type and range (before any trial starts) ------------------------
+_POSITIVE_INTS = ("dim", "in_channels", "out_channels", "modes", "width", "depth", "batch_size",
+                  "subsample")
+_OPTIONAL_POSITIVE_INTS = ("base_modes", "steps", "epochs", "lr_decay_every", "n_train", "n_test",
+                           "time_modes_max")
+_POSITIVE_FLOATS = ("lr", "init_scale", "lr_decay_gamma", "mollifier_scale")
+_NON_NEGATIVE_FLOATS = ("data_weight", "pde_weight")
+_STRINGS = ("experiment", "dataset", "preset", "parametrization", "clip_params")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_types(config: TrialConfig) -> None:
+    """ValueError naming the first setting of ``config`` whose type or range cannot work.
+
+    (A ``--set steps=abc`` or ``depth=2.5`` is caught here, when the grid is built, instead of
+    failing inside every trial.)
+    """
+    for name in _STRINGS:
+        value = getattr(config, name)
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    for name in _POSITIVE_INTS + _OPTIONAL_POSITIVE_INTS:
+        value = getattr(config, name)
+        if value is None and name in _OPTIONAL_POSITIVE_INTS:
+            continue
+        if not _is_int(value) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if config.dim not in (1, 2, 3):
+        raise ValueError(f"dim must be 1, 2 or 3, got {config.dim!r}")
+    if not _is_int(config.seed) or config.seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {config.seed!r}")
+    for name in _POSITIVE_FLOATS:
+        value = getattr(config, name)
+        if not _is_number(value) or value <= 0:
+            raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    for name in _NON_NEGATIVE_FLOATS:
+        value = getattr(config, name)
+        if not _is_number(value) or value < 0:
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    for name in ("beta1", "beta2"):
+        value = getattr(config, name)
+        if not _is_number(value) or not 0.0 <= value < 1.0:
+            raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    if config.clip_value is not None and (not _is_number(config.clip_value)
+                                          or config.clip_value <= 0):
+        raise ValueError(f"clip_value must be a positive number or None, got {config.clip_value!r}")
+    if config.clip_params not in ("all", "spectral"):
+        raise ValueError(f"clip_params must be 'all' or 'spectral', got {config.clip_params!r}")

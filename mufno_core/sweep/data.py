@@ -1,7 +1,9 @@
 """The tensors of a trial: the built-in synthetic problem, or a data set of ``mufno_core.data``.
 
-Loaded data are cached per process (keyed by data set, preset, sizes and device), so that the
-trials one worker runs one after the other do not reload the file.
+Loaded data are cached per process (keyed by data set, preset, sizes, device and the file's size and
+mtime), so that the trials one worker runs one after the other do not reload the file, while a
+file replaced on disk is read again. Data with NaN/inf values are refused (ValueError naming the
+file) before any training.
 """
 
 from __future__ import annotations
@@ -36,12 +38,27 @@ class TrialData:
 def load_trial_data(config: TrialConfig, data_dir: str = "data", device: str = "cpu") -> TrialData:
     """The data of ``config`` on ``device`` (cached per process)."""
     return _cached(config.dataset, config.preset, config.dim, config.n_train, config.n_test,
-                   config.subsample, str(data_dir), device)
+                   config.subsample, str(data_dir), device, _file_state(config, data_dir))
+
+
+def _file_state(config: TrialConfig, data_dir: str) -> tuple[int, int] | None:
+    """(size, mtime) of the trial's data file, or None (synthetic, or not generated yet)."""
+    from mufno_core.sweep.fingerprint import data_path
+
+    try:
+        path = data_path(config, data_dir)
+    except ValueError:
+        return None
+    if path is None or not path.is_file():
+        return None
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
 
 
 @functools.lru_cache(maxsize=4)
 def _cached(dataset: str, preset: str, dim: int, n_train: int | None, n_test: int | None,
-            subsample: int, data_dir: str, device: str) -> TrialData:
+            subsample: int, data_dir: str, device: str,
+            file_state: tuple[int, int] | None = None) -> TrialData:
     if dataset == "synthetic":
         x, y, xt, yt = synthetic_dataset(dim, SYNTHETIC_RESOLUTION[dim], n_train or 64, n_test or 16)
         return TrialData(x.to(device), y.to(device), xt.to(device), yt.to(device))

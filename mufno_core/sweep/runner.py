@@ -5,30 +5,45 @@ spawned processes, one torch thread each) and ``"dask"`` (a Dask distributed clu
 scheduler address, or a LocalCluster on 127.0.0.1 started here). Whatever the executor, the driver
 writes each record to the store as soon as its trial completes, so killing the sweep loses only
 the trials in flight and rerunning it skips every finished trial. Dask is imported only when used.
+
+Before the first trial the whole sweep is validated (:func:`~mufno_core.sweep.validate.validate_trials`:
+device, data files, K against the grid, sample counts, batch size), so a setting that cannot work
+ends in one line per problem with nothing trained. A record is reused only when it is current: the
+same :data:`~mufno_core.sweep.store.RESULTS_VERSION` and the same data (``data_fingerprint``).
+SIGTERM (and Ctrl-C) stop the sweep, its pool and its workers; :class:`SweepInterrupted` carries the
+signal. A process-pool worker that dies has its unfinished trials retried once in a fresh pool.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import multiprocessing
+import os
 import platform
+import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
 
 from mufno_core.sweep.config import SCHEMA, TrialConfig
 from mufno_core.sweep.data import TrialData, load_trial_data, prepare_datasets
+from mufno_core.sweep.fingerprint import data_fingerprint
 from mufno_core.sweep.malloc import keep_freed_memory
-from mufno_core.sweep.store import DONE_STATUSES, ResultsStore
+from mufno_core.sweep.store import DONE_STATUSES, RESULTS_VERSION, ResultsStore
+from mufno_core.sweep.validate import check_device, validate_trials
 
 ExecutorName = Literal["inline", "process", "dask"]
 EXECUTORS: tuple[str, ...] = ("inline", "process", "dask")
@@ -39,12 +54,24 @@ def _now() -> str:
 
 
 def resolve_device(device: str | None) -> str:
-    """"auto" (or None) picks CUDA when available; anything else is checked and returned."""
+    """"auto" (or None) picks CUDA when available; anything else is checked (an unknown device
+    or one this machine lacks is a one-line ValueError) and returned."""
     if device in (None, "auto"):
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but torch sees no CUDA device")
-    return device
+    return check_device(device)
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo "model name"; else platform.processor())."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
 
 
 def _device_name(device: str) -> str:
@@ -61,8 +88,11 @@ def _base_record(config: TrialConfig, device: str) -> dict[str, Any]:
         "trial_id": config.trial_id(),
         "config": config.to_dict(),
         "status": "error",
+        "results_version": RESULTS_VERSION,
+        "data_fingerprint": None,
         "device": device,
         "device_name": _device_name(device),
+        "cpu_model": cpu_model(),
         "host": socket.gethostname(),
         "version": __version__,
         "torch_version": torch.__version__,
@@ -134,6 +164,7 @@ def run_trial(config: TrialConfig, data_dir: str = "data", device: str | None = 
     start = time.perf_counter()
     try:
         data = load_trial_data(config, data_dir, device)
+        record["data_fingerprint"] = data_fingerprint(config, data_dir)
         torch.manual_seed(config.seed)
         model = build_model(config, device)
         history = train(model, (data.x_train, data.y_train), (data.x_test, data.y_test),
@@ -241,13 +272,55 @@ def run_group_stacked(configs: Sequence[TrialConfig], data_dir: str = "data",
                               decode=data.decode, progress=False,
                               loss_fn=loss_function(first, data))
     wall = (time.perf_counter() - start) / len(configs)
-    return [_finish_record(_base_record(c, device), h, wall, stacked=True)
+    fingerprint = data_fingerprint(first, data_dir)
+    return [_finish_record({**_base_record(c, device), "data_fingerprint": fingerprint}, h, wall,
+                           stacked=True)
             for c, h in zip(configs, histories)]
 
 
 def _init_worker() -> None:
     torch.set_num_threads(1)
     keep_freed_memory()
+    # Ctrl-C reaches the whole process group: the driver stops the workers, they do not print
+    # a KeyboardInterrupt traceback each. A worker whose driver died (kill -9) exits by itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True,
+                     name="mufno-parent-watch").start()
+
+
+def _exit_with_parent(parent: int, every: float = 1.0) -> None:
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """A sweep stopped by a signal (SIGTERM, SIGINT); ``exit_code`` is 128 + the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+def _raise_interrupted(signum, frame) -> None:
+    raise SweepInterrupted(signum)
+
+
+class _StopOnSigterm:
+    """While active, SIGTERM raises :class:`SweepInterrupted` in the main thread (as Ctrl-C raises
+    KeyboardInterrupt), so the executors stop their workers and nothing half-done is written."""
+
+    def __enter__(self):
+        self.old = None
+        if threading.current_thread() is threading.main_thread():
+            self.old = signal.signal(signal.SIGTERM, _raise_interrupted)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.old is not None:
+            signal.signal(signal.SIGTERM, self.old)
 
 
 @dataclass
@@ -272,12 +345,20 @@ class SweepOutcome:
             self.errors += 1
 
 
-def pending_trials(configs: Iterable[TrialConfig], store: ResultsStore) -> tuple[list[TrialConfig], int]:
-    """The trials still to run (unique, not finished in the store) and how many are done."""
-    done = store.done_ids()
+def pending_trials(configs: Iterable[TrialConfig], store: ResultsStore,
+                   data_dir: str = "data") -> tuple[list[TrialConfig], int]:
+    """The trials still to run (unique, not finished and current in the store) and how many are
+    done. A stored record made on other data than the file now in ``data_dir`` (or by an older
+    :data:`~mufno_core.sweep.store.RESULTS_VERSION`) is not done; see
+    :func:`~mufno_core.sweep.store.record_is_current`."""
     unique: dict[str, TrialConfig] = {}
+    fingerprints: dict[tuple[str, str], str | None] = {}
     for config in configs:
         unique.setdefault(config.trial_id(), config)
+        key = (config.dataset, config.preset)
+        if key not in fingerprints:
+            fingerprints[key] = data_fingerprint(config, data_dir)
+    done = store.done_ids(fingerprints)
     todo = [c for tid, c in unique.items() if tid not in done]
     return todo, len(unique) - len(todo)
 
@@ -304,12 +385,18 @@ def run_sweep_trials(
 
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
-    todo, skipped = pending_trials(configs, store)
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive int (or None: one per CPU), got {workers!r}")
+    if Path(data_dir).exists() and not Path(data_dir).is_dir():
+        raise ValueError(f"data_dir {str(data_dir)!r} is a file, not a folder of data sets")
+    check_device(device, local=executor != "dask")
+    todo, skipped = pending_trials(configs, store, data_dir)
     outcome = SweepOutcome(total=len(todo) + skipped, skipped=skipped)
     if not todo:
         return outcome
-    keep_freed_memory()  # here, and in the workers started below
     prepare_datasets(todo, data_dir)
+    validate_trials(todo, data_dir)  # one line per problem, before any trial starts
+    keep_freed_memory()  # here, and in the workers started below
     units = group_trials(todo) if stack and stacking_available() else [[c] for c in todo]
     bar = tqdm(total=outcome.total, initial=skipped, disable=not progress, desc=store.experiment,
                unit="trial", dynamic_ncols=True)
@@ -324,37 +411,114 @@ def run_sweep_trials(
         bar.set_postfix(diverged=outcome.diverged, errors=outcome.errors)
 
     try:
-        if executor == "inline":
-            for unit in units:
-                collect(run_unit(unit, data_dir, device, None, stack))
-        elif executor == "process":
-            _run_process_pool(units, collect, workers, data_dir, device, stack)
-        else:
-            _run_dask(units, collect, workers, scheduler, data_dir, device, stack)
+        with _StopOnSigterm():
+            if executor == "inline":
+                for unit in units:
+                    collect(run_unit(unit, data_dir, device, None, stack))
+            elif executor == "process":
+                _run_process_pool(units, collect, workers, data_dir, device, stack)
+            else:
+                _run_dask(units, collect, workers, scheduler, data_dir, device, stack)
     finally:
         bar.close()
     return outcome
 
 
-def _run_process_pool(units, collect, workers, data_dir, device, stack) -> None:
+def _run_process_pool(units, collect, workers, data_dir, device, stack, work=run_unit) -> None:
+    """Run ``units`` on a pool of spawned processes; the units of a worker that died are run once
+    more in a fresh pool, and recorded as errors (with the reason) if that fails too."""
     workers = workers or multiprocessing.cpu_count()
+    pending, reason = list(units), ""
+    for attempt in (1, 2):
+        lost, reason = _run_pool_once(pending, collect, workers, data_dir, device, stack, work)
+        if not lost:
+            return
+        pending = lost
+        if attempt == 1:
+            print(f"a worker process died ({reason}); retrying its {len(lost)} unfinished "
+                  f"unit(s) once in a fresh pool", file=sys.stderr, flush=True)
+    collect([error_record(c, str(device), f"{reason} (a worker process died; retried once)")
+             for unit in pending for c in unit])
+
+
+def _run_pool_once(units, collect, workers, data_dir, device, stack, work):
+    """One pool over ``units``; returns the units lost to a dead worker and the reason."""
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_init_worker)
+    lost, reason = [], ""
     try:
-        futures = {pool.submit(run_unit, unit, data_dir, device, 1, stack): unit for unit in units}
+        futures = {pool.submit(work, unit, data_dir, device, 1, stack): unit for unit in units}
         for future in as_completed(futures):
             try:
                 records = future.result()
-            except Exception as err:  # the worker died (killed, out of memory)
+            except BrokenProcessPool as err:  # a worker died (killed, out of memory)
+                lost.append(futures[future])
+                reason = f"{type(err).__name__}: {err}"
+                continue
+            except Exception as err:  # e.g. a unit that cannot be sent to a worker
                 records = [error_record(c, str(device), f"{type(err).__name__}: {err}")
                            for c in futures[future]]
             collect(records)
-    except BaseException:  # Ctrl-C: drop the queue and stop the trials in flight now
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()
+    except BaseException:  # Ctrl-C, SIGTERM: drop the queue and stop the trials in flight now
+        _stop_pool(pool)
         raise
     pool.shutdown(wait=True)
+    return lost, reason
+
+
+def _stop_pool(pool: ProcessPoolExecutor, grace: float = 5.0) -> None:
+    """Cancel what is queued and end every worker process (terminate, then kill)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # before shutdown
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + grace
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
+
+
+DASK_CONNECT_TIMEOUT = 45.0
+"""Seconds to reach a Dask scheduler and complete the handshake (an address where something
+else answers, or nothing speaks, fails after this long with one line)."""
+
+
+def connect_dask(scheduler: str, timeout: float | None = None):
+    """A ``distributed.Client`` of ``scheduler``, or a one-line error within ``timeout`` seconds.
+
+    The connection and the handshake both run in a helper thread: ``Client(..., timeout=)``
+    covers only the connect, and an address that accepts connections but never speaks Dask (or
+    speaks another protocol) would otherwise hang or fail with a misleading error.
+    """
+    from distributed import Client
+
+    timeout = DASK_CONNECT_TIMEOUT if timeout is None else timeout
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = Client(scheduler, timeout=f"{timeout}s")
+        except BaseException as err:  # noqa: BLE001  (reported below, in the caller's thread)
+            box["error"] = err
+
+    thread = threading.Thread(target=connect, daemon=True, name="mufno-dask-connect")
+    thread.start()
+    thread.join(timeout + 5.0)
+    if thread.is_alive():
+        raise TimeoutError(f"no Dask scheduler answered at {scheduler} within {timeout:.0f} s "
+                           "(is it the scheduler's address, and is something else listening "
+                           "there?)")
+    if "error" in box:
+        err = box["error"]
+        if isinstance(err, KeyboardInterrupt):
+            raise err
+        first = str(err).splitlines()[0] if str(err) else ""
+        raise ValueError(f"cannot use the Dask scheduler at {scheduler}: "
+                         f"{type(err).__name__}: {first}"[:300]) from err
+    return box["client"]
 
 
 def _run_dask(units, collect, workers, scheduler, data_dir, device, stack) -> None:
@@ -366,7 +530,7 @@ def _run_dask(units, collect, workers, scheduler, data_dir, device, stack) -> No
 
     cluster = None
     if scheduler:
-        client = Client(scheduler, timeout="30s")
+        client = connect_dask(scheduler)
     else:
         cluster = LocalCluster(n_workers=workers or multiprocessing.cpu_count(), threads_per_worker=1,
                                processes=True, host="127.0.0.1", dashboard_address=None)

@@ -3,7 +3,14 @@
 A record is written to a temporary file in the same folder, flushed, fsync'ed and renamed over
 its final name (``os.replace`` is atomic on POSIX and Windows), so a reader sees either no record
 or a whole one, even after ``kill -9``. Leftover temporary files are ignored. A file that is not a
-record (corrupt JSON, a foreign file) is reported by name with a warning and skipped.
+record (corrupt JSON, a foreign file), a record of another experiment inside an experiment's folder
+and a record copied under a name that is not its trial id are reported by name with a warning and
+skipped. Records are written readable by everyone the umask allows (0644 by default), so a group
+can share a results store.
+
+A record is "done" (reused, not rerun) only when its status is "ok" or "diverged", it was made by
+code of the current :data:`RESULTS_VERSION` and on the same data: its ``data_fingerprint`` equals
+the fingerprint of the data file now in place (:func:`record_is_current`).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import math
 import os
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +30,17 @@ from mufno_core.sweep.config import SCHEMA, TrialConfig
 
 DONE_STATUSES = ("ok", "diverged")
 """A trial with one of these statuses is finished; an "error" record is retried on the next run."""
+
+RESULTS_VERSION = 1
+"""Version of what a trial computes, stored in every record as ``results_version``.
+
+Bump it whenever a change alters the numbers a trial produces for the same config and data (the
+model, its initialisation or parametrization, the optimizer, the loss, the batch order, the data
+loading or normalisation, the synthetic data, ...): records of an older version are then no longer
+"done" and the next sweep reruns and overwrites them. Trial ids do not change. Records written
+before this field existed count as version 1 (the code that introduced it computes what they
+computed).
+"""
 
 
 class StoreWarning(UserWarning):
@@ -48,11 +66,22 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_current_umask()
+"""Mode of a written record: what ``open()`` would give (mkstemp's 0600 would hide it from a group)."""
+
+
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` to ``path`` so that the file is always either absent, old or complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "w") as fh:
             json.dump(_clean(data), fh, indent=1, allow_nan=False, default=_json_default)
             fh.flush()
@@ -90,16 +119,29 @@ def read_record(path: Path) -> dict[str, Any]:
     return record
 
 
+def _misplaced(file: Path, record: dict[str, Any]) -> str | None:
+    """Why a record found in a store folder does not belong there (None: it does)."""
+    if file.stem != record["trial_id"]:
+        return (f"{file}: holds trial {record['trial_id']} under another name (a copy?); "
+                f"only {record['trial_id']}.json counts")
+    experiment = record["config"]["experiment"]
+    if file.parent.name != experiment:
+        return (f"{file}: a record of experiment {experiment!r} inside the folder of "
+                f"{file.parent.name!r}")
+    return None
+
+
 def iter_records(path: str | Path) -> Iterator[dict[str, Any]]:
     """Every readable record under ``path`` (a store root, an experiment folder or one file).
 
-    Unreadable files are skipped with one :class:`StoreWarning` that names them all.
+    Unreadable files, and (in a folder) records of another experiment or copied under a name
+    that is not their trial id, are skipped with one :class:`StoreWarning` that names them all.
     """
     path = Path(path)
     if path.is_file():
-        files = [path]
+        files, walked = [path], False
     elif path.is_dir():
-        files = sorted(p for p in path.rglob("*.json") if not p.name.startswith("."))
+        files, walked = sorted(p for p in path.rglob("*.json") if not p.name.startswith(".")), True
     else:
         raise FileNotFoundError(f"no results at {path}")
     bad: list[str] = []
@@ -108,6 +150,10 @@ def iter_records(path: str | Path) -> Iterator[dict[str, Any]]:
             record = read_record(file)
         except (OSError, ValueError) as err:
             bad.append(str(err))
+            continue
+        reason = _misplaced(file, record) if walked else None
+        if reason is not None:
+            bad.append(reason)
             continue
         yield record
     if bad:
@@ -137,13 +183,43 @@ class ResultsStore:
             return []
         return list(iter_records(self.folder))
 
-    def done_ids(self) -> set[str]:
-        """Ids of finished trials ("ok" or "diverged"); errors and corrupt files are not done."""
-        return {r["trial_id"] for r in self.records() if r.get("status") in DONE_STATUSES}
+    def done_ids(self, data_fingerprints: Mapping[tuple[str, str], str | None] | None = None
+                 ) -> set[str]:
+        """Ids of finished trials that are current (:func:`record_is_current`); errors, stale and
+        corrupt records are not done.
+
+        ``data_fingerprints`` maps (dataset, preset) to the fingerprint of the data file now in
+        place (None, or a missing key: not known, e.g. the file is absent, so not checked).
+        """
+        fingerprints = data_fingerprints or {}
+        return {r["trial_id"] for r in self.records()
+                if record_is_current(r, fingerprints.get(_data_key(r)))}
+
+
+def _data_key(record: dict[str, Any]) -> tuple[str, str]:
+    config = record["config"]
+    return config["dataset"], config["preset"]
+
+
+def record_is_current(record: dict[str, Any], data_fingerprint: str | None = None) -> bool:
+    """Whether ``record`` is a finished trial that a rerun may reuse.
+
+    It must be "ok" or "diverged", made by code of the current :data:`RESULTS_VERSION` (a record
+    without the field counts as version 1) and, when ``data_fingerprint`` is known (the data file
+    exists), made on that data: a record with another fingerprint, or none (written before
+    fingerprints were stored), is stale and gets rerun. Synthetic data have no fingerprint (they
+    are made by the code, which :data:`RESULTS_VERSION` covers).
+    """
+    if record.get("status") not in DONE_STATUSES:
+        return False
+    if record.get("results_version", 1) != RESULTS_VERSION:
+        return False
+    return data_fingerprint is None or record.get("data_fingerprint") == data_fingerprint
 
 
 RECORD_COLUMNS = ("mirrored", "status", "final_train_loss", "final_test_loss", "diverged", "diverged_step",
-                  "steps_done", "wall_time", "steps_per_second", "n_parameters", "device", "version")
+                  "steps_done", "wall_time", "steps_per_second", "n_parameters", "device", "version",
+                  "error", "results_version", "data_fingerprint", "cpu_model")
 
 
 def records_to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
