@@ -3,6 +3,13 @@ records as running the trials in-process."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -10,6 +17,7 @@ from mufno_core.sweep import grid, load_results
 from mufno_core.sweep.runner import group_trials, run_sweep_trials, run_trial, run_unit, stacking_available
 from mufno_core.sweep.store import ResultsStore
 
+ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = grid("synthetic_lr", "smoke", modes=(2, 4), seeds=(0,), lrs=(1e-2, 1e3), parametrizations=("mup",))
 
 
@@ -89,3 +97,92 @@ def test_stacked_group_out_of_memory_is_split_until_it_fits(monkeypatch):
     assert [r["trial_id"] for r in records] == [c.trial_id() for c in configs]
     assert sum(r.get("stacked", False) for r in records) == 4
     assert all(r["status"] in ("ok", "diverged") for r in records)
+
+
+def _die_once(unit, marker, device, threads, stack):
+    """A unit of work whose worker dies the first time (``marker`` is a file path)."""
+    import os
+    from pathlib import Path
+
+    if not Path(marker).exists():
+        Path(marker).write_text("died")
+        os._exit(1)
+    return [{"trial_id": c.trial_id(), "status": "ok"} for c in unit]
+
+
+def _always_die(unit, marker, device, threads, stack):
+    import os
+
+    os._exit(1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("work,status", [(_die_once, "ok"), (_always_die, "error")])
+def test_a_dead_workers_trials_are_retried_once(work, status, tmp_path, capsys):
+    from mufno_core.sweep.runner import _run_process_pool
+
+    units = [[c] for c in CONFIGS[:2]]
+    records = []
+    _run_process_pool(units, records.extend, 1, str(tmp_path / "marker"), "cpu", False, work=work)
+    assert sorted(r["trial_id"] for r in records) == sorted(c.trial_id() for c in CONFIGS[:2])
+    assert {r["status"] for r in records} == {status}
+    assert "retrying its" in capsys.readouterr().err
+    if status == "error":
+        assert all("BrokenProcessPool" in r["error"] and "retried once" in r["error"]
+                   for r in records)
+
+
+def _children(pid: int) -> set[int]:
+    """Pids of the live processes whose parent is ``pid`` (from /proc)."""
+    import os
+
+    kids = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                kids.add(int(entry))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130),
+                                      (signal.SIGKILL, -9)])
+def test_a_signal_stops_the_pool_and_its_workers(sig, code, tmp_path):
+    """SIGTERM (what SLURM sends) and Ctrl-C end the sweep, its workers and nothing half-done is
+    written; after kill -9 of the driver the workers exit by themselves."""
+    cmd = [sys.executable, "-m", "mufno_core.cli", "sweep", "synthetic_lr", "--preset", "smoke",
+           "--results", str(tmp_path), "--limit", "4", "--no-progress", "--executor", "process",
+           "--workers", "2", "--set", "steps=100000"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.monotonic() + 120
+    kids: set[int] = set()
+    while time.monotonic() < deadline and len(kids) < 3:  # 2 workers + the resource tracker
+        time.sleep(0.5)
+        kids |= _children(proc.pid)
+    time.sleep(3)  # the workers are training
+    kids |= _children(proc.pid)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    if sig != signal.SIGKILL:
+        assert "resume with: mufno sweep synthetic_lr" in err and "Traceback" not in err
+    gone = time.monotonic() + 20
+    while time.monotonic() < gone and any(_alive(p) for p in kids):
+        time.sleep(0.5)
+    assert kids and not [p for p in kids if _alive(p)]
+    assert not list(tmp_path.rglob("*.json"))  # nothing half-done
