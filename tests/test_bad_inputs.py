@@ -366,3 +366,15 @@ def test_disk_full_is_one_line_and_removes_the_partial_file(tmp_path, monkeypatc
     assert "disk full while writing" in err and "partial file was removed" in err
     assert len(err.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_renamed_record_alone_still_counts(tmp_path):
+    configs = grid("synthetic_lr", "smoke")[:1]
+    store = ResultsStore(tmp_path, "synthetic_lr")
+    run_sweep_trials(configs, store, progress=False)
+    store.path(configs[0].trial_id()).rename(store.folder / "renamed.json")
+    assert len(load_results(tmp_path)) == 1
+    loose = tmp_path / "elsewhere"  # records outside an experiment's folder are not foreign
+    loose.mkdir()
+    shutil.copyfile(store.folder / "renamed.json", loose / f"{configs[0].trial_id()}.json")
+    assert len(load_results(loose)) == 1

@@ -119,23 +119,29 @@ def read_record(path: Path) -> dict[str, Any]:
     return record
 
 
-def _misplaced(file: Path, record: dict[str, Any]) -> str | None:
-    """Why a record found in a store folder does not belong there (None: it does)."""
-    if file.stem != record["trial_id"]:
-        return (f"{file}: holds trial {record['trial_id']} under another name (a copy?); "
-                f"only {record['trial_id']}.json counts")
+def _known_experiments() -> set[str]:
+    try:
+        from mufno_core.sweep.experiments import EXPERIMENTS
+    except ImportError:  # pragma: no cover
+        return set()
+    return set(EXPERIMENTS)
+
+
+def _foreign(file: Path, record: dict[str, Any], folders: set[str]) -> str | None:
+    """Why a record does not belong in the experiment folder it was found in (None: it does)."""
     experiment = record["config"]["experiment"]
-    if file.parent.name != experiment:
-        return (f"{file}: a record of experiment {experiment!r} inside the folder of "
-                f"{file.parent.name!r}")
+    folder = file.parent.name
+    if folder != experiment and folder in folders:
+        return f"{file}: a record of experiment {experiment!r} inside the folder of {folder!r}"
     return None
 
 
 def iter_records(path: str | Path) -> Iterator[dict[str, Any]]:
     """Every readable record under ``path`` (a store root, an experiment folder or one file).
 
-    Unreadable files, and (in a folder) records of another experiment or copied under a name
-    that is not their trial id, are skipped with one :class:`StoreWarning` that names them all.
+    Unreadable files, and (in a folder) records of another experiment inside an experiment's
+    folder, are skipped; a record also stored under a name that is not its trial id (a copy) is
+    counted once. One :class:`StoreWarning` names them all.
     """
     path = Path(path)
     if path.is_file():
@@ -145,19 +151,33 @@ def iter_records(path: str | Path) -> Iterator[dict[str, Any]]:
     else:
         raise FileNotFoundError(f"no results at {path}")
     bad: list[str] = []
+    folders = _known_experiments() if walked else set()
+    seen: set[str] = set()
+    renamed: list[tuple[Path, dict[str, Any]]] = []
     for file in files:
         try:
             record = read_record(file)
         except (OSError, ValueError) as err:
             bad.append(str(err))
             continue
-        reason = _misplaced(file, record) if walked else None
+        reason = _foreign(file, record, folders) if walked else None
         if reason is not None:
             bad.append(reason)
             continue
+        if walked and file.stem != record["trial_id"]:
+            renamed.append((file, record))  # counted only if no properly named copy exists
+            continue
+        seen.add(record["trial_id"])
+        yield record
+    for file, record in renamed:
+        if record["trial_id"] in seen:
+            bad.append(f"{file}: a copy of trial {record['trial_id']} under another name; "
+                       "counted once")
+            continue
+        seen.add(record["trial_id"])
         yield record
     if bad:
-        warnings.warn(f"skipped {len(bad)} unreadable file(s) in the results store:\n  "
+        warnings.warn(f"skipped {len(bad)} file(s) in the results store:\n  "
                       + "\n  ".join(bad), StoreWarning, stacklevel=2)
 
 
