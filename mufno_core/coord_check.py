@@ -23,13 +23,19 @@ from torch import nn
 
 from mufno_core.model import FNO
 from mufno_core.mup import Parametrization, make_adam
+from mufno_core.sweep.analysis import bootstrap_se, log_k_eff, slope, student_t
+
+THEORY_BETA = {"sp": 0.5, "mup": 0.0}
+"""The exponent β of the update size ∝ (log K)^β that the theory predicts: SP's spectral updates
+grow like the operator norm of a random Fourier layer, sqrt(log K); μP's c(K) cancels it."""
 
 COORD_PRESETS: dict[str, dict] = {
     # modes_by_dim: K swept per d; grid_by_dim: points per axis (>= 2·K_max); seeds: models per point
     "smoke": {"modes_by_dim": {1: [2, 4, 8], 2: [2, 4], 3: [2, 4]},
               "grid_by_dim": {1: 16, 2: 8, 3: 8}, "width": 8, "seeds": [0], "batch_size": 2},
     "quick": {"modes_by_dim": {1: [2, 4, 8, 16, 32, 64], 2: [2, 4, 8, 16], 3: [2, 4, 8]},
-              "grid_by_dim": {1: 128, 2: 32, 3: 16}, "width": 16, "seeds": [0, 1, 2], "batch_size": 4},
+              "grid_by_dim": {1: 128, 2: 32, 3: 16}, "width": 16, "seeds": list(range(6)),
+              "batch_size": 4},
     "gpu": {"modes_by_dim": {1: [2, 4, 8, 16, 32, 64, 128, 256], 2: [2, 4, 8, 16, 32], 3: [2, 4, 8, 16]},
             "grid_by_dim": {1: 512, 2: 64, 3: 32}, "width": 64, "seeds": [0, 1, 2, 3], "batch_size": 8},
 }
@@ -210,3 +216,69 @@ def lr_factor_table(dim: int, modes_list: Sequence[int], base_modes: int) -> pd.
         "b(K)": [p.init_factor(k, dim) for k in modes_list],
         "sqrt(log K0 / log K)": [math.sqrt(math.log(base_modes) / math.log(k)) for k in modes_list],
     })
+
+
+def update_exponent(df: pd.DataFrame, step: int | None = None, layers: str = "spectral",
+                    value: str = "mean_abs_delta", n_boot: int = 1000, seed: int = 0,
+                    level: float = 0.95) -> pd.DataFrame:
+    """The growth exponent β of the update size, ``value`` ∝ (log K^d)^β, with a seed-bootstrap CI.
+
+    For every (dim, parametrization): the mean over the layers whose name starts with ``layers``
+    of log ``value`` at ``step`` (default: the last step) is taken per (K, seed); β is the
+    least-squares slope of its seed mean against log(d log K). The interval resamples seeds (the
+    same draw for every K), refits β, and is β ± t(n−1) · bootstrap standard error. Theory
+    (:data:`THEORY_BETA`): SP +½, μP 0. Columns: dim, parametrization, ``beta``, ``beta_low``,
+    ``beta_high``, ``theory``, ``consistent`` (the interval holds the theory), ``excludes_zero``,
+    ``excludes_half``, ``ks``, ``n_seeds``, ``step``, ``growth`` (seed-mean ratio K_max / K_min).
+    """
+    step = int(df["step"].max()) if step is None else step
+    sel = df[(df["step"] == step) & df["layer"].str.startswith(layers)]
+    sel = sel.assign(log_value=np.log(sel[value].astype(float)))
+    rows = []
+    for (dim, param), part in sel.groupby(["dim", "parametrization"]):
+        table = part.pivot_table(index="modes", columns="seed", values="log_value", aggfunc="mean")
+        ks = [int(k) for k in table.index]
+        x = np.log([log_k_eff(k, int(dim)) for k in ks])
+        values = table.to_numpy(dtype=float)  # (K, seeds)
+        n_seeds = values.shape[1]
+        rng = np.random.default_rng(seed)
+        idx = rng.integers(0, n_seeds, size=(n_boot, n_seeds))
+        beta = float(slope(x, values.mean(axis=1)))
+        se = bootstrap_se(slope(x, values[:, idx].mean(axis=2).T), n_seeds)
+        half = student_t(n_seeds - 1, level) * se
+        theory = THEORY_BETA[param]
+        low, high = beta - half, beta + half
+        rows.append({"dim": int(dim), "parametrization": param, "beta": beta, "beta_low": low,
+                     "beta_high": high, "half_width": half, "theory": theory,
+                     "consistent": bool(low <= theory <= high),
+                     "excludes_zero": bool(high < 0 or low > 0),
+                     "excludes_half": bool(high < 0.5 or low > 0.5), "ks": tuple(ks),
+                     "n_seeds": n_seeds, "step": step,
+                     "growth": float(np.exp(values[-1].mean() - values[0].mean()))})
+    return pd.DataFrame(rows)
+
+
+def update_verdict(exponents: pd.DataFrame) -> str:
+    """One sentence per dimension, computed from :func:`update_exponent`'s intervals."""
+    sentences = []
+    for dim, part in exponents.groupby("dim"):
+        fits = part.set_index("parametrization")
+        words = []
+        for param, name in (("sp", "SP"), ("mup", "μP")):
+            if param not in fits.index:
+                continue
+            r = fits.loc[param]
+            interval = f"β = {r.beta:+.2f} [{r.beta_low:+.2f}, {r.beta_high:+.2f}]"
+            if r.consistent and (r.excludes_zero if param == "sp" else r.excludes_half):
+                what = "as the theory says" + (" (grows like sqrt(log K))" if param == "sp"
+                                              else " (flat in K)")
+            elif r.consistent:
+                what = "consistent with the theory, but the interval cannot tell it from the other answer"
+            else:
+                trend = ("grows faster with K than predicted" if r.beta > r.theory else
+                         "grows more slowly with K than predicted" if r.beta > 0 else "falls with K")
+                what = (f"not the theory's {r.theory:+.1f}: the update size {trend} "
+                        f"(×{r.growth:.2f} over K {r.ks[0]} → {r.ks[-1]})")
+            words.append(f"{name} {interval}, {what}")
+        sentences.append(f"d = {dim}: " + "; ".join(words) + ".")
+    return " ".join(sentences)

@@ -178,13 +178,27 @@ def complex_of(dtype: torch.dtype) -> torch.dtype:
     return torch.cdouble if dtype == torch.float64 else torch.cfloat
 
 
-def last_axis_by_matmul(k: int, n: int) -> bool:
-    """Whether the truncated rDFT (n × 2K multiply-adds a line, as a GEMM) beats the rFFT (~n log n).
+def prime_factors(n: int) -> list[int]:
+    """The prime factors of ``n`` with multiplicity (``prime_factors(12) == [2, 2, 3]``)."""
+    factors, p = [], 2
+    while p * p <= n:
+        while n % p == 0:
+            factors.append(p)
+            n //= p
+        p += 1
+    return factors + ([n] if n > 1 else [])
 
-    Measured on a 2-core CPU: the GEMM wins up to 2K ≈ 4 log₂ n (K = 16 of 1024 points, K = 12 of
-    64); beyond, e.g. K = 512 of 1024 points, the FFT does far less work.
+
+def last_axis_by_matmul(k: int, n: int) -> bool:
+    """Whether the truncated rDFT (n × 2K multiply-adds a line, as a GEMM) beats the rFFT.
+
+    A mixed-radix FFT of n points costs about n · Σ p over the prime factors p of n (2 log₂ n for a
+    power of two; a prime n, such as the 29 or 31 points of the Darcy grids, costs ~n²). The GEMM
+    costs n · 2K, and wins while 2K <= 2 Σ p: for n = 2^m that is 2K <= 4 log₂ n (K = 16 of 1024
+    points); beyond, e.g. K = 512 of 1024 points, the FFT does far less work.
+    ``benchmarks/bench_last_axis.py`` measures both sides.
     """
-    return 2 * k <= 4 * math.log2(n)
+    return 2 * k <= 2 * sum(prime_factors(n))
 
 
 def truncated_dfts(modes: tuple[int, ...], grid: tuple[int, ...]) -> dict[str, list[torch.Tensor]]:

@@ -38,7 +38,7 @@ def run_sweep(
     scheduler: str | None = None,
     data_dir: str = "data",
     device: str | None = "cpu",
-    stack: bool = False,
+    stack: bool | None = None,
     progress: bool = True,
     limit: int | None = None,
     compute_on_cpu: bool = False,
@@ -48,13 +48,16 @@ def run_sweep(
 
     Finished trials in ``results_dir`` are skipped, so calling it again only loads. ``overrides``
     replace grid axes or fixed settings (see :func:`grid`); ``limit`` runs only the first N trials.
-    Returns :func:`load_results` of the experiment restricted to this grid's trials.
+    Returns :func:`load_results` of the experiment restricted to this grid's trials. ``stack``
+    None takes the preset's choice (:attr:`~mufno_core.sweep.experiments.Preset.stack`).
 
     The gpu and paper presets are meant to be rendered from a results store written on a GPU: with
     trials missing there and the CPU as the device, this raises a ValueError that says what is
     missing and how to compute it, unless ``compute_on_cpu``.
     """
     configs = grid(experiment, preset, **overrides)
+    if stack is None:
+        stack = get_experiment(experiment).presets[preset].stack
     if limit is not None:
         configs = configs[:limit]
     store = ResultsStore(results_dir, experiment)

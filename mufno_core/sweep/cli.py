@@ -37,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Dask scheduler address tcp://HOST:PORT (default: start a LocalCluster)")
     parser.add_argument("--data-dir", default="data", help="where data sets live (default data/)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
-    parser.add_argument("--stack", action="store_true",
-                        help="train trials that share K together (needs mufno_core.stacked)")
+    parser.add_argument("--stack", action=argparse.BooleanOptionalAction, default=None,
+                        help="train trials that share K side by side (default: the preset's choice)")
     parser.add_argument("--limit", type=int, default=None, help="run at most the first N trials")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a grid axis or setting, e.g. --set steps=300 --set modes=3,24")
@@ -98,7 +98,7 @@ def summarise(df, swept: str) -> str:
 def _summary_tables(done, swept: str) -> str:
     import pandas as pd
 
-    from mufno_core.sweep.analysis import lr_drift, optimal_hparam_per_k, summary_table
+    from mufno_core.sweep.analysis import lr_drift, lr_exponent, optimal_hparam_per_k, summary_table
 
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         if swept == "lr":
@@ -106,9 +106,16 @@ def _summary_tables(done, swept: str) -> str:
             drift = drift.assign(drift=[f"{r.drift:.2f} [{r.drift_low:.2f}, {r.drift_high:.2f}]"
                                         for r in drift.itertuples()])
             cols = ["parametrization", "k_min", "k_max", "drift", "moves", "theory_sp", "edge"]
+            exponent = lr_exponent(done)
+            exponent = exponent.assign(
+                alpha=[f"{r.alpha:+.2f} [{r.alpha_low:+.2f}, {r.alpha_high:+.2f}]"
+                       for r in exponent.itertuples()])
+            exp_cols = ["parametrization", "ks", "alpha", "theory", "excludes_zero", "excludes_half"]
             return (f"optimal LR per K (seed-mean training loss, parabola in log LR; 95% bootstrap CI):\n"
                     f"{summary_table(done)}\n\ndrift lr*(K_max)/lr*(K_min):\n"
-                    f"{drift[cols].to_string(index=False)}")
+                    f"{drift[cols].to_string(index=False)}\n\n"
+                    f"exponent α of lr* ∝ (log K)^α over all K (95% CI; theory SP −0.5, μP 0):\n"
+                    f"{exponent[exp_cols].to_string(index=False)}")
         best = optimal_hparam_per_k(done, swept)
         cols = ["parametrization", "modes", f"{swept}_opt", "freq_opt", "loss_opt", "bootstrap"]
         return f"best {swept} per K (bootstrap frequency of the pick):\n{best[cols].to_string(index=False)}"
@@ -141,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         outcome = run_sweep_trials(configs, store, executor=args.executor, workers=args.workers,
                                    scheduler=args.scheduler, data_dir=args.data_dir, device=device,
-                                   stack=args.stack, progress=not args.no_progress)
+                                   stack=exp.presets[args.preset].stack if args.stack is None
+                                   else args.stack, progress=not args.no_progress)
     except KeyboardInterrupt as err:
         how = err.args[0] if isinstance(err, SweepInterrupted) else "interrupted"
         print(f"\n{how}: finished trials are stored in {store.folder}; resume with: "

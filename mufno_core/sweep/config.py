@@ -20,6 +20,8 @@ class TrialConfig:
     coincide there). ``pde_weight > 0`` adds the PINO physics loss. ``n_train``/``n_test``/
     ``subsample`` select from the data set (None: the data preset's own choice).
     ``time_modes_max`` caps K on the last (time) axis of an FNO-3D whose time grid is short.
+    ``other_lr`` fixes the LR of the K-independent weights (lifting, skips, projection), so that
+    ``lr`` is the spectral weights' base LR alone (None: ``lr`` drives every weight).
     The device is not part of a trial: a trial is the same question on any machine.
     """
 
@@ -53,6 +55,7 @@ class TrialConfig:
     pde_weight: float = 0.0
     mollifier_scale: float = 1.0
     time_modes_max: int | None = None
+    other_lr: float | None = None
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -93,9 +96,10 @@ class TrialConfig:
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()[:16]
 
     def group_key(self) -> tuple:
-        """Everything but (lr, seed, beta2): trials that a stacked trainer may run side by side."""
+        """Everything but (lr, seed, beta2): trials that a stacked trainer may run side by side
+        (with ``other_lr`` set, lr lives in the model's spectral LR factor and is kept)."""
         d = self.to_dict()
-        for name in ("lr", "seed", "beta2"):
+        for name in ("seed", "beta2") if self.other_lr is not None else ("lr", "seed", "beta2"):
             d.pop(name)
         return tuple(sorted(d.items()))
 
@@ -113,7 +117,7 @@ class TrialConfig:
         return cls(**data)
 
 
-LATER_FIELDS = ("time_modes_max",)
+LATER_FIELDS = ("time_modes_max", "other_lr")
 """Fields left out of the canonical JSON while None (see :meth:`TrialConfig.canonical_json`)."""
 
 SWEPT_FIELDS = ("parametrization", "modes", "lr", "seed", "batch_size", "beta2")
@@ -170,6 +174,8 @@ def _check_types(config: TrialConfig) -> None:
         value = getattr(config, name)
         if not _is_number(value) or not 0.0 <= value < 1.0:
             raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    if config.other_lr is not None and (not _is_number(config.other_lr) or config.other_lr <= 0):
+        raise ValueError(f"other_lr must be a positive finite number or None, got {config.other_lr!r}")
     if config.clip_value is not None and (not _is_number(config.clip_value)
                                           or config.clip_value <= 0):
         raise ValueError(f"clip_value must be a positive number or None, got {config.clip_value!r}")

@@ -38,6 +38,8 @@ from typing import Any, Literal
 
 import torch
 
+from mufno_core.mup import spectral_layers
+from mufno_core.provenance import code_commit
 from mufno_core.sweep.config import SCHEMA, TrialConfig
 from mufno_core.sweep.data import TrialData, load_trial_data, prepare_datasets
 from mufno_core.sweep.fingerprint import data_fingerprint
@@ -96,6 +98,7 @@ def _base_record(config: TrialConfig, device: str) -> dict[str, Any]:
         "host": socket.gethostname(),
         "version": __version__,
         "torch_version": torch.__version__,
+        "code_commit": code_commit(),
         "torch_threads": torch.get_num_threads(),
         "started_at": _now(),
     }
@@ -122,6 +125,9 @@ def build_model(config: TrialConfig, device: str) -> torch.nn.Module:
         from mufno_core.pino import Mollified
 
         model = Mollified(model, config.mollifier_scale)
+    if config.other_lr is not None:  # the trainer's LR is other_lr; the spectral layers get lr
+        for layer in spectral_layers(model):
+            layer.lr_factor *= config.lr / config.other_lr
     return model
 
 
@@ -130,7 +136,8 @@ def train_config(config: TrialConfig):
     from mufno_core.train import TrainConfig
 
     return TrainConfig(
-        lr=config.lr, beta1=config.beta1, beta2=config.beta2, batch_size=config.batch_size,
+        lr=config.lr if config.other_lr is None else config.other_lr, beta1=config.beta1,
+        beta2=config.beta2, batch_size=config.batch_size,
         steps=config.steps, epochs=config.epochs, clip_value=config.clip_value,
         clip_params=config.clip_params, lr_decay_every=config.lr_decay_every,
         lr_decay_gamma=config.lr_decay_gamma, seed=config.seed)

@@ -239,7 +239,8 @@ def record_is_current(record: dict[str, Any], data_fingerprint: str | None = Non
 
 RECORD_COLUMNS = ("mirrored", "status", "final_train_loss", "final_test_loss", "diverged", "diverged_step",
                   "steps_done", "wall_time", "steps_per_second", "n_parameters", "device", "version",
-                  "error", "results_version", "data_fingerprint", "cpu_model")
+                  "error", "results_version", "data_fingerprint", "cpu_model", "torch_version",
+                  "code_commit", "device_name")
 
 
 def records_to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:

@@ -1,0 +1,94 @@
+"""Rerun a random sample of stored trials and compare their loss histories with the records.
+
+    python -m mufno_core.sweep.verify results/study --sample 5 [--seed 0] [--data-dir data]
+
+On the CPU model that wrote the records the histories should match bit for bit; on another CPU
+they differ at round-off (the report gives the largest relative difference). A record trained as
+part of a stacked group is rerun the same way (its group rebuilt from the store) only when asked
+(``--stacked``); by default it is rerun one by one, which equals the stacked run to round-off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mufno_core.sweep.config import TrialConfig
+from mufno_core.sweep.runner import cpu_model, run_trial
+from mufno_core.sweep.store import DONE_STATUSES, iter_records
+
+
+def history_difference(stored: dict[str, Any], rerun: dict[str, Any]) -> float:
+    """Largest relative difference between two records' train and test loss histories
+    (0.0: bit-identical; inf: the histories have different lengths or one diverged)."""
+    worst = 0.0
+    for key in ("train_loss", "test_loss"):
+        a, b = stored["history"][key], rerun["history"][key]
+        if len(a) != len(b):
+            return math.inf
+        for x, y in zip(a, b):
+            if x == y or (math.isnan(x) and math.isnan(y)):
+                continue
+            worst = max(worst, abs(x - y) / max(abs(x), abs(y), 1e-30))
+    return worst
+
+
+def verify_sample(results: str | Path, sample: int = 5, seed: int = 0,
+                  data_dir: str = "data") -> pd.DataFrame:
+    """Rerun ``sample`` randomly chosen finished trials under ``results`` and compare histories.
+
+    Columns: trial_id, experiment, modes, lr, seed, stacked, cpu_model (of the record),
+    same_cpu (the record's CPU model is this one's), max_rel_diff, identical.
+    """
+    records = [r for r in iter_records(Path(results)) if r.get("status") in DONE_STATUSES
+               and "history" in r]
+    if not records:
+        raise ValueError(f"no finished trial records under {results}")
+    chosen = random.Random(seed).sample(records, min(sample, len(records)))
+    here = cpu_model()
+    rows = []
+    for record in chosen:
+        config = TrialConfig.from_dict(record["config"])
+        rerun = run_trial(config, data_dir=data_dir, device="cpu", num_threads=1)
+        diff = (history_difference(record, rerun) if rerun.get("status") in DONE_STATUSES
+                else math.inf)
+        rows.append({"trial_id": record["trial_id"], "experiment": config.experiment,
+                     "modes": config.modes, "lr": config.lr, "seed": config.seed,
+                     "stacked": bool(record.get("stacked")),
+                     "cpu_model": record.get("cpu_model", "unknown"),
+                     "same_cpu": record.get("cpu_model") == here,
+                     "max_rel_diff": diff, "identical": diff == 0.0})
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", help="a results store, or one experiment's folder in it")
+    parser.add_argument("--sample", type=int, default=5, help="trials to rerun (default 5)")
+    parser.add_argument("--seed", type=int, default=0, help="which random sample (default 0)")
+    parser.add_argument("--data-dir", default="data")
+    args = parser.parse_args(argv)
+    if args.sample < 1:
+        parser.error("--sample must be positive")
+    try:
+        table = verify_sample(args.results, args.sample, args.seed, args.data_dir)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(table.to_string(index=False))
+    identical = int(table["identical"].sum())
+    print(f"{identical} of {len(table)} reruns bit-identical to their records; largest relative "
+          f"difference {table['max_rel_diff'].max():.2e} (expected: 0 on the CPU model that wrote "
+          f"them, round-off elsewhere; stacked records are rerun one by one, equal to round-off)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Tables a reader can read: numbers to the digits that mean something, columns named in words.
+
+:func:`readable` turns an analysis DataFrame into strings (2–3 significant digits, scientific
+where the magnitude calls for it, intervals as ``a [lo, hi]``), renames columns with
+:data:`COLUMN_NAMES` and drops the index, so that a chapter prints it as it is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+COLUMN_NAMES: dict[str, str] = {
+    "parametrization": "parametrization",
+    "modes": "K",
+    "lr_opt": "optimal LR",
+    "lr_interval": "optimal LR [95% CI]",
+    "lr_grid_opt": "best grid LR",
+    "loss_opt": "loss at optimum",
+    "at_edge": "on grid edge",
+    "n_seeds": "seeds",
+    "n_diverged": "diverged runs",
+    "k_min": "K min",
+    "k_max": "K max",
+    "drift_interval": "drift lr*(K max)/lr*(K min) [95% CI]",
+    "moves": "interval excludes 1",
+    "theory_sp": "√log law for SP",
+    "edge": "on grid edge",
+    "alpha_interval": "exponent α [95% CI]",
+    "half_width": "CI half-width",
+    "theory": "theory",
+    "ks": "K values",
+    "beta_interval": "exponent β [95% CI]",
+    "growth": "growth K min → max",
+}
+
+PARAM_NAMES = {"sp": "SP", "mup": "μP"}
+
+
+def sig(x: float, digits: int = 2) -> str:
+    """``x`` to ``digits`` significant digits: fixed point for 1e-3 <= |x| < 1e4, else scientific."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if x == 0:
+        return "0"
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    magnitude = math.floor(math.log10(abs(x)))
+    if -3 <= magnitude < 4:
+        decimals = max(0, digits - 1 - magnitude)
+        return f"{x:.{decimals}f}"
+    return f"{x:.{digits - 1}e}"
+
+
+def interval(value: float, low: float, high: float, digits: int = 2, signed: bool = False) -> str:
+    """``value [low, high]`` with :func:`sig` (``signed``: always a sign, for exponents)."""
+    if signed:
+        return f"{value:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
+    return f"{sig(value, digits)} [{sig(low, digits)}, {sig(high, digits)}]"
+
+
+def readable(df: pd.DataFrame, columns: Sequence[str] | None = None, digits: int = 2,
+             names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """``df`` with numbers as short strings, booleans as yes/no, parametrizations as SP/μP,
+    interval columns joined (``lr_opt``/``lr_low``/``lr_high`` → ``lr_interval``, likewise
+    ``drift``, ``alpha``, ``beta``), columns named in words, and a plain 0…n index hidden by the
+    caller (``.style.hide()`` or ``to_string(index=False)``)."""
+    out = df.copy()
+    joins = {"lr_interval": ("lr_opt", "lr_low", "lr_high", False),
+             "drift_interval": ("drift", "drift_low", "drift_high", False),
+             "alpha_interval": ("alpha", "alpha_low", "alpha_high", True),
+             "beta_interval": ("beta", "beta_low", "beta_high", True)}
+    for name, (v, lo, hi, signed) in joins.items():
+        if {v, lo, hi} <= set(out.columns):
+            out[name] = [interval(a, b, c, digits, signed) for a, b, c in zip(out[v], out[lo], out[hi])]
+    if columns is not None:
+        out = out[list(columns)]
+    for column in out.columns:
+        if column == "parametrization":
+            out[column] = out[column].map(lambda p: PARAM_NAMES.get(p, p))
+        elif column == "ks":
+            out[column] = out[column].map(lambda ks: ", ".join(str(k) for k in ks))
+        elif out[column].dtype == bool:
+            out[column] = out[column].map(lambda b: "yes" if b else "no")
+        elif pd.api.types.is_integer_dtype(out[column]):
+            out[column] = out[column].astype(str)
+        elif pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column].map(lambda x: sig(x, digits))
+    out = out.rename(columns={**COLUMN_NAMES, **(names or {})})
+    return out.reset_index(drop=True)
+
+
+def show(df: pd.DataFrame):
+    """A Styler without the index, for a notebook cell's last line."""
+    return df.style.hide(axis="index")
