@@ -55,6 +55,69 @@ PAPER_END_TO_END = pd.DataFrame(
 
 NAMES = {"sp": "SP", "mup": "μP"}
 
+PAPER_LR_NUMBERS: dict[str, dict[str, tuple[int, int, float, float]]] = {
+    "navier_stokes_lr": {"sp": (3, 24, 1.8e-3, 7.4e-4)},
+}
+"""The paper's reported optima (K_min, K_max, lr*(K_min), lr*(K_max)) where it gives numbers; its
+μP optima are reported stable (α = 0) for Burgers, Darcy, Navier–Stokes and PINO."""
+
+
+def paper_alpha(experiment: str, parametrization: str, dim: int = 3) -> float:
+    """The exponent α implied by the paper's numbers: log(lr*₁/lr*₀) / log(log K₁ / log K₀)
+    (d cancels); 0 where it reports μP stable; NaN where it gives no number."""
+    numbers = PAPER_LR_NUMBERS.get(experiment, {}).get(parametrization)
+    if numbers is not None:
+        k0, k1, lr0, lr1 = numbers
+        return math.log(lr1 / lr0) / math.log(math.log(k1) / math.log(k0))
+    if parametrization == "mup" and experiment in PAPER:
+        return 0.0
+    return math.nan
+
+
+def exponent_sentence(row) -> str:
+    """One parametrization's exponent in words, from its 95% interval."""
+    name = NAMES.get(row.parametrization, row.parametrization)
+    interval = f"α = {row.alpha:+.2f} [{row.alpha_low:+.2f}, {row.alpha_high:+.2f}]"
+    if row.edge:
+        return f"{name} {interval}, but an optimum sits on the LR grid's edge: not located"
+    if row.excludes_zero:
+        moves = f"{name}'s optimum moves {'down' if row.alpha < 0 else 'up'} with K ({interval})"
+    else:
+        moves = f"{name}'s optimum does not move resolvably ({interval})"
+    if row.parametrization == "sp":
+        slope = "steeper" if row.alpha < -0.5 else "shallower"
+        law = ("consistent with the √log K law's −½" if not row.excludes_half
+               else f"the interval excludes the √log K law's −½ ({slope})")
+        return f"{moves}; {law}"
+    return moves
+
+
+def exponent_verdict(exponent: pd.DataFrame, drift: pd.DataFrame | None = None) -> str:
+    """A verdict on μTransfer of the LR from the exponents' intervals (all K), with the drift's."""
+    by = {row.parametrization: row for row in exponent.itertuples()}
+    if not {"sp", "mup"} <= by.keys():
+        return "Both SP and μP are needed for a verdict."
+    sp, mup = by["sp"], by["mup"]
+    if sp.edge or mup.edge:
+        return ("No verdict: an optimum lies on the edge of the LR grid, so an exponent is not "
+                "located. Widen the LR grid (parameter `lrs`).")
+    details = f"{exponent_sentence(sp)}. {exponent_sentence(mup)}."
+    sp_moves_down = sp.excludes_zero and sp.alpha < 0
+    if sp_moves_down and not mup.excludes_zero:
+        head = "Reproduced: under SP the optimal LR moves down as K grows, under μP it stays put."
+    elif not sp.excludes_zero and not mup.excludes_zero:
+        head = ("Not resolved: neither optimum moves beyond its uncertainty, so this run cannot "
+                "tell SP from μP.")
+    elif sp_moves_down and mup.excludes_zero:
+        head = (f"Partly reproduced: both optima move; μP's by {abs(mup.alpha):.2f} in α against "
+                f"SP's {abs(sp.alpha):.2f}.")
+    elif mup.excludes_zero and mup.alpha > 0:
+        head = ("Not reproduced at this scale: SP's optimum does not move down resolvably, while "
+                "μP's moves up — μP's 1/√log K correction is larger than what this model needs.")
+    else:
+        head = "Not reproduced: the optima do not move the way the theory says."
+    return f"{head} {details}"
+
 
 def drift_sentence(row: pd.Series) -> str:
     """One parametrization's LR drift in words, from its 95% interval."""
@@ -68,17 +131,28 @@ def drift_sentence(row: pd.Series) -> str:
     return f"{interval} over {span}: the optimum moves {direction}"
 
 
-def lr_comparison(experiment: str, drift: pd.DataFrame) -> pd.DataFrame:
-    """The table "what we measured / what the paper reports" for an LR-transfer experiment."""
+def lr_comparison(experiment: str, drift: pd.DataFrame,
+                  exponent: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The table "what we measured / what the paper reports" for an LR-transfer experiment
+    (with ``exponent``, from :func:`~mufno_core.sweep.analysis.lr_exponent`, its α too)."""
     paper = PAPER[experiment]
+    alphas = {} if exponent is None else {r.parametrization: r for r in exponent.itertuples()}
     rows = []
     for row in drift.sort_values("parametrization", ascending=False).itertuples():
-        rows.append({
+        entry = {
             "parametrization": NAMES[row.parametrization],
-            "we measured: lr*(K_min) → lr*(K_max)": f"{row.lr_opt_k_min:.2e} → {row.lr_opt_k_max:.2e}",
+            "we measured: lr*(K_min) → lr*(K_max)": f"{row.lr_opt_k_min:.2g} → {row.lr_opt_k_max:.2g}",
             "we measured: drift": drift_sentence(row),
-            "the paper reports": paper[row.parametrization],
-        })
+        }
+        if row.parametrization in alphas:
+            a = alphas[row.parametrization]
+            entry["we measured: α over all K"] = (f"{a.alpha:+.2f} [{a.alpha_low:+.2f}, "
+                                                  f"{a.alpha_high:+.2f}]")
+            entry["theory α"] = f"{a.theory:+.1f}"
+            implied = paper_alpha(experiment, row.parametrization)
+            entry["the paper's α"] = "not reported" if math.isnan(implied) else f"{implied:+.2f}"
+        entry["the paper reports"] = paper[row.parametrization]
+        rows.append(entry)
     return pd.DataFrame(rows).set_index("parametrization")
 
 

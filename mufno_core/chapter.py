@@ -1,0 +1,170 @@
+"""An LR-transfer chapter as library calls: run (or load) the sweep once, then one call per figure
+and table (d2l's pattern: the code lives here, tested; the notebook holds the prose).
+
+    ch = LRChapter.run("burgers_lr", "quick", "results/quick", executor="process", workers=2)
+    ch.overview(); ch.curves(); ch.optima_table(); ch.exponent_figure(); ch.exponent_table()
+    ch.drift_table(); ch.comparison(); ch.verdict()
+
+Every figure carries its provenance line (:func:`~mufno_core.provenance.provenance_line`) at its
+foot and every table as its caption.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mufno_core.provenance import provenance_line
+from mufno_core.report import exponent_verdict, lr_comparison
+from mufno_core.sweep import run_sweep
+from mufno_core.sweep.analysis import log_k_eff, lr_drift, lr_exponent, optimal_lr_per_k
+from mufno_core.sweep.errors import error_line
+from mufno_core.sweep.experiments import describe_preset
+from mufno_core.tables import readable
+
+PARAM_COLOURS = {"sp": "#c0392b", "mup": "#2471a3"}
+PARAM_NAMES = {"sp": "SP", "mup": "μP"}
+
+
+def with_caption(table: pd.DataFrame, caption: str):
+    """A Styler of ``table`` without its index, captioned (the provenance line)."""
+    return table.style.hide(axis="index").set_caption(caption)
+
+
+def add_provenance(fig, text: str):
+    """Write ``text`` at the foot of ``fig`` (small, grey) and return the figure."""
+    fig.text(0.005, -0.01, text, fontsize=7.5, color="0.35", ha="left", va="top", wrap=True)
+    return fig
+
+
+@dataclass
+class LRChapter:
+    """The sweep of one LR experiment at one preset, analysed once for all figures and tables."""
+
+    experiment: str
+    preset: str
+    df: pd.DataFrame
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        done = self.df[self.df["status"].isin(["ok", "diverged"])] if "status" in self.df else self.df
+        self.measured = done
+        self.optima = optimal_lr_per_k(done, keep_samples=True)
+        self.drift = lr_drift(done, optima=self.optima)
+        self.exponent = lr_exponent(done)
+        self.source = provenance_line(self.df, self.preset)
+
+    @classmethod
+    def run(cls, experiment: str, preset: str, results_dir: str, **kwargs: Any) -> LRChapter:
+        """Run (or resume) the sweep with :func:`~mufno_core.sweep.run_sweep` and analyse it.
+        Empty overrides (``modes=[]`` from a notebook parameter) mean "the preset's"."""
+        keys = ("modes", "lrs", "seeds")
+        overrides = {k: v for k, v in kwargs.items() if k in keys and v}
+        rest = {k: v for k, v in kwargs.items() if k not in keys}
+        df = run_sweep(experiment, preset, results_dir, progress=False, **rest, **overrides)
+        return cls(experiment, preset, df, overrides)
+
+    # --- words -------------------------------------------------------------------------------
+    def status(self) -> str:
+        """Trials, diverged runs, training time, and the errors first if there are any."""
+        real = self.df[~self.df["mirrored"]] if "mirrored" in self.df else self.df
+        line = (f"{len(real)} trials, {int(real['diverged'].sum())} diverged, "
+                f"{real['wall_time'].fillna(0).sum() / 60:.1f} core-minutes of training.")
+        errors = error_line(self.df)
+        return f"**{errors}**\n\n{line}" if errors else line
+
+    def overview(self):
+        """What the preset trains (K, LRs, seeds, width, budget), as a one-row table."""
+        info = describe_preset(self.experiment, self.preset, **self.overrides)
+        info["K"] = ", ".join(map(str, info["K"]))
+        table = pd.DataFrame([{k: v for k, v in info.items() if k not in ("experiment", "preset")}])
+        table = table.astype(str)
+        return with_caption(table, f"{self.experiment}, preset {self.preset}")
+
+    def verdict(self) -> str:
+        """The verdict from the exponent's and the drift's intervals (Markdown)."""
+        return f"**Verdict ({self.preset} preset).** {exponent_verdict(self.exponent, self.drift)}"
+
+    # --- tables ------------------------------------------------------------------------------
+    def optima_table(self):
+        columns = ["parametrization", "modes", "lr_interval", "lr_grid_opt", "loss_opt", "at_edge",
+                   "n_seeds", "n_diverged"]
+        return with_caption(readable(self.optima, columns), self.source)
+
+    def drift_table(self):
+        columns = ["parametrization", "k_min", "k_max", "drift_interval", "moves", "theory_sp",
+                   "edge"]
+        return with_caption(readable(self.drift, columns), self.source)
+
+    def exponent_table(self):
+        columns = ["parametrization", "ks", "alpha_interval", "half_width", "theory",
+                   "excludes_zero", "excludes_half"]
+        names = {"excludes_zero": "excludes 0 (no drift)", "excludes_half": "excludes −½ (√log law)"}
+        return with_caption(readable(self.exponent, columns, names=names), self.source)
+
+    def comparison(self):
+        return with_caption(lr_comparison(self.experiment, self.drift, self.exponent)
+                            .reset_index(), self.source)
+
+    # --- figures -----------------------------------------------------------------------------
+    def curves(self):
+        """Loss against LR, one curve per K, SP beside μP, each optimum starred with its CI."""
+        from mufno_core.sweep.plots import plot_lr_curves
+
+        return add_provenance(plot_lr_curves(self.measured, optima=self.optima), self.source)
+
+    def exponent_figure(self):
+        """lr*(K) against log K_eff on log–log axes: a straight line of slope α is the fit; the
+        dashed line is the theory's slope (−½ for SP, 0 for μP) through the fit's centre."""
+        return add_provenance(plot_exponent(self.optima, self.exponent, self.measured), self.source)
+
+
+def plot_exponent(optima: pd.DataFrame, exponent: pd.DataFrame, df: pd.DataFrame, ax=None):
+    """Optimal LR per K with its 95% CI against log K_eff (log axes), the fitted power law of
+    :func:`~mufno_core.sweep.analysis.lr_exponent`, and the theory's slope (dashed)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    from mufno_core.sweep.analysis import THEORY_ALPHA
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 4.0), constrained_layout=True)
+    else:
+        fig = ax.figure
+    dims = df.drop_duplicates("modes").set_index("modes")
+    for param in ("sp", "mup"):
+        part = optima[optima["parametrization"] == param].sort_values("modes")
+        fit = exponent[exponent["parametrization"] == param]
+        if part.empty or fit.empty:
+            continue
+        fit = fit.iloc[0]
+        x = np.array([log_k_eff(int(k), int(dims.loc[k].get("dim", 1)),
+                                dims.loc[k].get("time_modes_max")) for k in part["modes"]])
+        y = part["lr_opt"].to_numpy()
+        colour = PARAM_COLOURS[param]
+        shift = 1.02 if param == "mup" else 0.98  # keep the two sets of error bars apart
+        ax.errorbar(x * shift, y, yerr=[y - part["lr_low"], part["lr_high"] - y], fmt="o",
+                    color=colour, capsize=3, ms=5,
+                    label=f"{PARAM_NAMES[param]}: α = {fit.alpha:+.2f} "
+                          f"[{fit.alpha_low:+.2f}, {fit.alpha_high:+.2f}]")
+        centre_x, centre_y = np.exp(np.mean(np.log(x))), np.exp(np.mean(np.log(y)))
+        grid = np.geomspace(x.min(), x.max(), 50)
+        ax.plot(grid, centre_y * (grid / centre_x) ** fit.alpha, "-", color=colour, lw=1.5)
+        ax.plot(grid, centre_y * (grid / centre_x) ** THEORY_ALPHA[param], "--", color=colour,
+                lw=1, alpha=0.6)
+    ks = sorted(optima["modes"].unique())
+    ticks = [log_k_eff(int(k), int(dims.loc[k].get("dim", 1)), dims.loc[k].get("time_modes_max"))
+             for k in ks]
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(ticks, [f"K={k}" for k in ks])
+    ax.minorticks_off()
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.2g}"))
+    ax.set_xlabel("log K_eff = log(K₁⋯K_d)  (log axis)")
+    ax.set_ylabel("optimal base LR η*")
+    ax.legend(fontsize="small", title="fit (solid) · theory slope (dashed)", title_fontsize="small")
+    return fig
