@@ -243,45 +243,62 @@ def end_to_end_verdict(table: pd.DataFrame) -> str:
             f"and {transfer['cost_wall_vs_direct']:.2f}× the wall time of direct tuning.")
 
 
-def summarize_results(
-    results_dir: str, preset: str, grids: Mapping[str, Mapping[str, Any]] | None = None
-) -> pd.DataFrame:
-    """One row per experiment found in the results store: what was measured, the verdict, and what
-    the paper reports. Nothing is trained here.
+def grid_results(results_dir: str, experiment: str, preset: str,
+                 overrides: Mapping[str, Any] | None = None) -> pd.DataFrame | None:
+    """The measured trials of ``experiment``'s grid at ``preset`` in the store (None if absent).
 
-    Only the trials of each experiment's grid at ``preset`` count (``grids[experiment]`` holds
-    overrides of that grid, as passed to :func:`mufno_core.sweep.grid`), so that trials of an
-    earlier or another grid left in the store cannot change the answer; a warning says how many
-    were left out.
+    Only the trials of the grid count (``overrides`` as passed to :func:`mufno_core.sweep.grid`),
+    so that trials of an earlier or another grid left in the store cannot change the answer; a
+    warning says how many were left out. Error trials are not measurements and are dropped.
     """
     import warnings
     from pathlib import Path
 
-    from mufno_core.sweep import get_experiment, grid, grid_ids, load_results, lr_drift, optimal_hparam_per_k
+    from mufno_core.sweep import grid, grid_ids, load_results
+
+    folder = Path(results_dir) / experiment
+    if not folder.is_dir():
+        return None
+    df = load_results(folder)
+    df = df[(df["preset"] == preset) & (df["status"].fillna("done") != "error")]
+    ids = grid_ids(grid(experiment, preset, **(overrides or {})))
+    outside = int((~df["trial_id"].isin(ids)).sum())
+    if outside:
+        warnings.warn(f"{experiment}: {outside} stored trial(s) of preset {preset!r} are not in "
+                      f"its grid and were left out", stacklevel=3)
+    df = df[df["trial_id"].isin(ids)]
+    if df.empty or df["modes"].nunique() < 2:
+        return None
+    return df
+
+
+def summarize_results(
+    results_dir: str, preset: str, grids: Mapping[str, Mapping[str, Any]] | None = None
+) -> pd.DataFrame:
+    """One row per experiment found in the results store: what was measured, the verdict, and what
+    the paper reports. Nothing is trained here; the chapters' own functions and settings compute
+    every number, so the two agree (only the trials of each grid count, :func:`grid_results`).
+    """
+    from mufno_core.sweep import get_experiment, lr_drift, optimal_hparam_per_k
+    from mufno_core.sweep.analysis import lr_exponent
 
     rows = []
-    root = Path(results_dir)
     for experiment in PAPER:
-        folder = root / experiment
-        if not folder.is_dir():
-            continue
-        df = load_results(folder)
-        df = df[(df["preset"] == preset) & (df["status"].fillna("done") != "error")]
-        ids = grid_ids(grid(experiment, preset, **(grids or {}).get(experiment, {})))
-        outside = int((~df["trial_id"].isin(ids)).sum())
-        if outside:
-            warnings.warn(f"{experiment}: {outside} stored trial(s) of preset {preset!r} are not in "
-                          f"its grid and were left out", stacklevel=2)
-        df = df[df["trial_id"].isin(ids)]
-        if df.empty or df["modes"].nunique() < 2:
+        df = grid_results(results_dir, experiment, preset, (grids or {}).get(experiment))
+        if df is None:
             continue
         swept = get_experiment(experiment).swept
         if swept == "lr":
             drift = lr_drift(df)  # the chapters' settings, so that the numbers agree
-            measured = "; ".join(f"{NAMES[r.parametrization]} {drift_sentence(r)}"
-                                 for r in drift.sort_values("parametrization", ascending=False)
-                                 .itertuples())
-            verdict = lr_verdict(drift)
+            exponent = lr_exponent(df)
+            measured = "; ".join(
+                f"{NAMES[r.parametrization]} drift {drift_sentence(r)}"
+                for r in drift.sort_values("parametrization", ascending=False).itertuples())
+            measured += "; " + "; ".join(
+                f"{NAMES[r.parametrization]} α = {r.alpha:+.2f} [{r.alpha_low:+.2f}, "
+                f"{r.alpha_high:+.2f}]"
+                for r in exponent.sort_values("parametrization", ascending=False).itertuples())
+            verdict = exponent_verdict(exponent, drift).split(". ")[0].rstrip(".") + "."
         else:
             optima = optimal_hparam_per_k(df, swept)
             measured = "; ".join(
@@ -290,8 +307,70 @@ def summarize_results(
                             for r in optima[optima.parametrization == p].itertuples())
                 for p in ("sp", "mup"))
             verdict = hparam_verdict(optima, swept, sorted(df[swept].unique()))
-        rows.append({"experiment": experiment, "trials": len(df), "we measured": measured,
-                     "verdict": verdict,
+        rows.append({"experiment": experiment, "trials": int((~df["mirrored"]).sum()),
+                     "we measured": measured, "verdict": verdict,
                      "the paper reports": f"SP: {PAPER[experiment]['sp']}; μP: {PAPER[experiment]['mup']}"})
     return pd.DataFrame(rows, columns=["experiment", "trials", "we measured", "verdict",
                                        "the paper reports"])
+
+
+def exponents_of_store(results_dir: str, preset: str,
+                       grids: Mapping[str, Mapping[str, Any]] | None = None) -> pd.DataFrame:
+    """:func:`~mufno_core.sweep.analysis.lr_exponent` of every LR experiment in the store (the
+    chapters' settings), with the paper's implied α (``paper``) beside the theory's."""
+    from mufno_core.sweep import get_experiment
+    from mufno_core.sweep.analysis import lr_exponent
+
+    frames = []
+    for experiment in PAPER:
+        if get_experiment(experiment).swept != "lr":
+            continue
+        df = grid_results(results_dir, experiment, preset, (grids or {}).get(experiment))
+        if df is None:
+            continue
+        fit = lr_exponent(df)
+        fit["paper"] = [paper_alpha(experiment, p) for p in fit["parametrization"]]
+        frames.append(fit)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+EXPERIMENT_LABELS = {"burgers_lr": "Burgers (FNO-1D)", "darcy_lr": "Darcy (FNO-2D)",
+                     "navier_stokes_lr": "Navier–Stokes (FNO-3D)", "pino_darcy": "PINO Darcy (FNO-2D)"}
+
+
+def plot_exponent_summary(exponents: pd.DataFrame, ax=None):
+    """The book's answer at a glance: α of every LR experiment, SP and μP side by side with their
+    95% intervals, the theory's values (−½ SP, 0 μP) as lines and the paper's as crosses."""
+    import matplotlib.pyplot as plt
+
+    experiments = [e for e in EXPERIMENT_LABELS if e in set(exponents["experiment"])]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.2, 0.9 + 0.85 * len(experiments)), constrained_layout=True)
+    else:
+        fig = ax.figure
+    colours = {"sp": "#c0392b", "mup": "#2471a3"}
+    offsets = {"sp": 0.15, "mup": -0.15}
+    labelled: set[str] = set()
+
+    def label(text: str) -> str | None:
+        if text in labelled:
+            return None
+        labelled.add(text)
+        return text
+
+    for y, experiment in enumerate(reversed(experiments)):
+        for r in exponents[exponents["experiment"] == experiment].itertuples():
+            yy = y + offsets[r.parametrization]
+            ax.errorbar([r.alpha], [yy], xerr=[[r.alpha - r.alpha_low], [r.alpha_high - r.alpha]],
+                        fmt="o", color=colours[r.parametrization], capsize=3, ms=6,
+                        label=label(f"{NAMES[r.parametrization]} (measured, 95% CI)"))
+            if not math.isnan(r.paper):
+                ax.plot([r.paper], [yy], "x", color="black", ms=8, mew=1.8,
+                        label=label("the paper's value"))
+    ax.axvline(-0.5, color=colours["sp"], ls="--", lw=1, label="theory SP: −½")
+    ax.axvline(0.0, color=colours["mup"], ls="--", lw=1, label="theory μP: 0")
+    ax.set_yticks(range(len(experiments)), [EXPERIMENT_LABELS[e] for e in reversed(experiments)])
+    ax.set_ylim(-0.6, len(experiments) - 0.4)
+    ax.set_xlabel("exponent α of the optimal LR, η*(K) ∝ (log K)^α")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return fig
