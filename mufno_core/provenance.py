@@ -55,3 +55,20 @@ def provenance_line(df: pd.DataFrame, preset: str | None = None) -> str:
     return (f"Source: {len(real)} trials of the {preset} preset ({real['seed'].nunique()} seeds, "
             f"K {', '.join(map(str, ks))}) · {hardware} · torch {_distinct(real, 'torch_version')} · "
             f"code {_distinct(real, 'code_commit')} · {minutes:.1f} core-min of training")
+
+
+def cpu_or_gpu_name() -> str:
+    """The CPU model of this machine (or the CUDA device's name when one is in use)."""
+    import torch
+
+    from mufno_core.sweep.runner import cpu_model
+
+    return torch.cuda.get_device_name() if torch.cuda.is_available() else cpu_model()
+
+
+def run_provenance(description: str, seconds: float) -> str:
+    """The provenance line of a result computed in the notebook itself (not from trial records)."""
+    import torch
+
+    return (f"Source: {description}, computed here · {cpu_or_gpu_name()} · torch {torch.__version__}"
+            f" · code {code_commit()} · {seconds:.0f} s")

@@ -51,7 +51,9 @@ def sig(x: float, digits: int = 2) -> str:
         return "∞" if x > 0 else "−∞"
     magnitude = math.floor(math.log10(abs(x)))
     if -3 <= magnitude < 4:
-        decimals = max(0, digits - 1 - magnitude)
+        decimals = digits - 1 - magnitude
+        if decimals < 0:  # 1234.5 -> 1200
+            return f"{round(x, decimals):.0f}"
         return f"{x:.{decimals}f}"
     return f"{x:.{digits - 1}e}"
 
