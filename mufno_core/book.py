@@ -5,8 +5,11 @@ source (without outputs) is ``notebooks/<name>.ipynb``; it is executed, in table
 into ``<executed>/<name>.ipynb`` with the parameters ``preset`` and ``results_dir`` injected (only
 those the notebook declares in its ``parameters`` cell). The site is built from a staging copy of
 the book sources in ``<build>/src`` in which the executed copies sit at ``notebooks/<name>.ipynb``:
-the page paths then match the repository, so the Colab/Binder launch buttons open the notebook
-that is in git.
+the page paths then match the repository. Staging also writes the site configuration
+(:func:`mufno_core.launch.site_config`: launch and repository buttons only when ``repository.url`` is
+set), puts a "Run it yourself" note under each chapter's title (the offline command; Binder and the
+pinned install cell only with a configured repository) and refuses a notebook that installs code
+from any other address.
 
 A notebook that needs data sets lists them in its metadata, ``{"mufno": {"datasets": ["darcy"]}}``;
 :func:`ensure_datasets` creates them (through ``mufno_core.data.ensure_dataset``) before the run.
@@ -22,8 +25,10 @@ from pathlib import Path
 
 import yaml
 
+from mufno_core.launch import Repository, foreign_installs, install_cell, run_note, site_config
+
 NOTEBOOK_DIR = "notebooks"
-BOOK_SOURCES = ("_config.yml", "_toc.yml", "book")
+BOOK_SOURCES = ("_toc.yml", "book", "_static")  # _config.yml is written by site_config
 KERNEL = "mufno"
 
 
@@ -157,17 +162,58 @@ def execute_all(
     return timings
 
 
+def _cell(cell_type: str, source: str, cell_id: str, tags: list[str]) -> dict:
+    cell = {"cell_type": cell_type, "id": cell_id, "metadata": {"tags": tags}, "source": source}
+    if cell_type == "code":
+        cell.update(execution_count=None, outputs=[])
+    return cell
+
+
+def stage_notebook(notebook: dict, name: str, repo: Repository) -> dict:
+    """The executed notebook as the site shows it: the "Run it yourself" note after the first
+    markdown cell (the title) and, with a configured repository, the pinned install cell before
+    the first code cell. Raises ValueError if the notebook installs code from another address."""
+    foreign = foreign_installs(notebook, repo)
+    if foreign:
+        raise ValueError(
+            f"notebooks/{name}.ipynb installs code from an address that is not repository.url in "
+            f"_config.yml: {foreign}. Delete that cell: the build writes the install cell itself, "
+            "and only for a configured repository")
+    staged = dict(notebook)
+    cells = list(notebook.get("cells", []))
+    with_ids = (notebook.get("nbformat", 4), notebook.get("nbformat_minor", 0)) >= (4, 5)
+    added = []
+    if repo.configured:
+        added.append(_cell("code", install_cell(repo), "mufno-install", ["hide-input"]))
+    note = _cell("markdown", run_note(name, repo), "mufno-run-note", [])
+    if not with_ids:
+        for cell in (*added, note):
+            cell.pop("id")
+    first_md = next((i for i, c in enumerate(cells) if c.get("cell_type") == "markdown"), -1)
+    cells.insert(first_md + 1, note)
+    first_code = next((i for i, c in enumerate(cells) if c.get("cell_type") == "code"), len(cells))
+    cells[first_code:first_code] = added
+    staged["cells"] = cells
+    return staged
+
+
 def assemble_source(executed_dir: str | Path, build_dir: str | Path, root: str | Path = ".") -> Path:
-    """Copy the book sources and the executed notebooks into ``<build_dir>/src``; returns that folder."""
+    """Stage the book sources, the site configuration and the executed notebooks (with their "Run it
+    yourself" note, :func:`stage_notebook`) into ``<build_dir>/src``; returns that folder."""
     root, src = Path(root), Path(build_dir) / "src"
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)
+    with open(root / "_config.yml", encoding="utf-8") as f:
+        config = yaml.safe_load(f) or {}
+    repo = Repository.from_config(config)
+    (src / "_config.yml").write_text(yaml.safe_dump(site_config(config), sort_keys=False,
+                                                    allow_unicode=True), encoding="utf-8")
     for item in BOOK_SOURCES:
         path = root / item
         if path.is_dir():
             shutil.copytree(path, src / item, ignore=shutil.ignore_patterns("executed", ".*"))
-        else:
+        elif path.exists():
             shutil.copy2(path, src / item)
     missing = []
     for name in toc_notebooks(root / "_toc.yml"):
@@ -176,7 +222,10 @@ def assemble_source(executed_dir: str | Path, build_dir: str | Path, root: str |
             missing.append(str(executed))
             continue
         (src / NOTEBOOK_DIR).mkdir(exist_ok=True)
-        shutil.copy2(executed, src / NOTEBOOK_DIR / executed.name)
+        notebook = json.loads(executed.read_text(encoding="utf-8"))
+        staged = stage_notebook(notebook, name, repo)
+        (src / NOTEBOOK_DIR / executed.name).write_text(json.dumps(staged, indent=1, ensure_ascii=False),
+                                                        encoding="utf-8")
     if missing:
         raise FileNotFoundError(
             f"executed notebooks missing: {', '.join(missing)} (run `make notebooks` first)"

@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         html = build_site(args.executed, args.build, strict=not args.no_strict)
-    except (FileNotFoundError, RuntimeError) as err:
+    except (FileNotFoundError, RuntimeError, ValueError) as err:
         print(f"site: error: {err}", file=sys.stderr)
         return 1
     print(f"site: built {html}/index.html in {time.perf_counter() - start:.1f} s")

@@ -93,3 +93,113 @@ def test_assemble_source_stages_executed_notebooks(tree, tmp_path):
                                                                      "second.ipynb"]
     assert (src / "book" / "intro.md").exists() and not (src / "book" / "executed").exists()
     assert (src / "_toc.yml").read_text() == TOC
+
+
+# --- the one repository setting: buttons, install cells, the offline note -----------------------
+from mufno_core.book import stage_notebook  # noqa: E402
+from mufno_core.launch import Repository, foreign_installs, install_cell, site_config  # noqa: E402
+
+PLACEHOLDER_INSTALL = '%pip install --quiet "mufno @ git+https://github.com/mufno/mufno"'
+CONFIG = {"title": "t", "repository": {"url": "", "tag": "", "path_to_book": ""},
+          "launch_buttons": {"notebook_interface": "classic", "binderhub_url": "https://mybinder.org",
+                             "colab_url": "https://colab.research.google.com"},
+          "html": {"use_repository_button": True, "home_page_in_navbar": True}}
+
+
+def notebook(*sources, minor=5):
+    cells = [{"cell_type": "markdown", "id": "title", "metadata": {}, "source": "# Title\n\nText."}]
+    cells += [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "source": s, "outputs": [],
+               "execution_count": None} for i, s in enumerate(sources)]
+    return {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": minor}
+
+
+def test_without_a_repository_no_button_links_anywhere():
+    config = site_config(CONFIG)
+    assert "url" not in config["repository"] and "tag" not in config["repository"]
+    assert not any(k in config["launch_buttons"] for k in ("binderhub_url", "colab_url", "jupyterhub_url"))
+    assert config["html"]["use_repository_button"] is False
+    assert config["html"]["home_page_in_navbar"] is True  # the rest is kept
+    assert CONFIG["html"]["use_repository_button"] is True  # the input is not changed
+
+
+def test_a_configured_repository_pins_its_tag():
+    config = site_config({**CONFIG, "repository": {"url": "https://github.com/org/repo/", "tag": "v1.2"}})
+    assert config["repository"] == {"url": "https://github.com/org/repo", "branch": "v1.2"}
+    assert config["launch_buttons"]["binderhub_url"] == "https://mybinder.org"
+    assert "colab_url" not in config["launch_buttons"]  # Colab would open a notebook without install
+    assert config["html"]["use_repository_button"] is True
+    repo = Repository.from_config({"repository": {"url": "https://github.com/org/repo", "tag": "v1.2"}})
+    assert '"mufno @ git+https://github.com/org/repo@v1.2"' in install_cell(repo)
+
+
+@pytest.mark.parametrize("section", [
+    {"url": "https://github.com/org/repo", "tag": ""},        # not pinned
+    {"url": "https://github.com/org/repo", "tag": "main"},    # a moving branch
+    {"url": "http://github.com/org/repo", "tag": "v1"},       # not https
+    {"url": "https://github.com/org/repo; rm -rf /", "tag": "v1"},
+    {"url": "https://github.com/org/repo", "tag": "v1\"; import os"},
+])
+def test_an_unpinned_or_odd_repository_setting_is_refused(section):
+    with pytest.raises(ValueError, match="repository"):
+        Repository.from_config({"repository": section})
+    with pytest.raises(ValueError):
+        site_config({**CONFIG, "repository": section})
+
+
+def test_an_install_from_another_address_is_found():
+    repo = Repository("https://github.com/org/repo", "v1")
+    placeholder = notebook("import sys\nif 'google.colab' in sys.modules:\n    " + PLACEHOLDER_INSTALL)
+    assert foreign_installs(placeholder, Repository()) == [PLACEHOLDER_INSTALL]
+    assert foreign_installs(placeholder, repo) == [PLACEHOLDER_INSTALL]
+    own = notebook('%pip install "mufno @ git+https://github.com/org/repo@v1"')
+    assert foreign_installs(own, repo) == []
+    assert foreign_installs(own, Repository()) != []  # not configured: no address is ours
+    assert foreign_installs(notebook("!pip install numpy", "x = 'https://example.org'"), repo) == []
+
+
+def test_staging_adds_the_offline_note_and_the_install_cell_only_when_configured():
+    source = notebook("preset = 'quick'", "import mufno_core")
+    staged = stage_notebook(source, "theory", Repository())
+    kinds = [c["cell_type"] for c in staged["cells"]]
+    assert kinds == ["markdown", "markdown", "code", "code"]
+    note = staged["cells"][1]["source"]
+    assert "Run it yourself" in note
+    assert ".venv/bin/papermill notebooks/theory.ipynb out.ipynb -k mufno -p preset quick" in note
+    assert "http" not in note and "pip install" not in note and "Binder" not in note
+    assert len(source["cells"]) == 3  # the executed notebook itself is untouched
+    staged = stage_notebook(source, "theory", Repository("https://github.com/org/repo", "v1"))
+    install = staged["cells"][2]
+    assert install["cell_type"] == "code" and "git+https://github.com/org/repo@v1" in install["source"]
+    assert "Binder" in staged["cells"][1]["source"]
+    assert [c.get("id") for c in staged["cells"]][:3] == ["title", "mufno-run-note", "mufno-install"]
+    old = stage_notebook(notebook("x = 1", minor=4), "theory", Repository())
+    assert all("id" not in c for c in old["cells"][1:2])
+
+
+def test_staging_refuses_a_placeholder_install(tree, tmp_path):
+    executed = tmp_path / "executed"
+    executed.mkdir()
+    for name in ("second", "nested", "first"):
+        write_notebook(executed / f"{name}.ipynb")
+    data = json.loads((executed / "nested.ipynb").read_text())
+    data["cells"].append({"cell_type": "code", "metadata": {}, "source": PLACEHOLDER_INSTALL,
+                          "outputs": [], "execution_count": None})
+    (executed / "nested.ipynb").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="nested.ipynb installs code"):
+        assemble_source(executed, tmp_path / "build", tree)
+
+
+def test_the_repository_config_is_unset_and_no_notebook_installs_from_elsewhere():
+    import yaml
+
+    with open("_config.yml", encoding="utf-8") as f:
+        config = yaml.safe_load(f)
+    repo = Repository.from_config(config)
+    assert "mufno/mufno" not in json.dumps(config)
+    offenders = {}
+    for name in toc_notebooks("_toc.yml"):
+        with open(f"notebooks/{name}.ipynb", encoding="utf-8") as f:
+            found = foreign_installs(json.load(f), repo)
+        if found:
+            offenders[name] = found
+    assert not offenders, f"notebooks that install from an unconfigured address: {offenders}"

@@ -35,33 +35,38 @@ class Study:
     experiment: str
     question: str
     overrides: dict[str, Any] = field(default_factory=dict)
-    cpu_minutes: float = 0.0
-    """Wall minutes it took on 2 CPU cores (process executor, 2 workers), as measured."""
+    smoke_overrides: dict[str, Any] = field(default_factory=dict)
+    """The same question at toy size, so that the smoke book (and the tests) run its code path."""
 
 
 STUDIES: dict[str, Study] = {s.name: s for s in (
     Study("burgers_width32", "burgers_lr",
           "Does SP's exponent move toward −½ when the width doubles (16 → 32)?",
-          {"width": 32, "seeds": SEEDS8, "parametrizations": ("sp",)}),
+          {"width": 32, "seeds": SEEDS8, "parametrizations": ("sp",)},
+          {"width": 12, "parametrizations": ("sp",)}),
     Study("burgers_steps1000", "burgers_lr",
           "Does SP's exponent move toward −½ with longer training (300 → 1000 steps)?",
-          {"steps": 1000, "seeds": SEEDS8, "parametrizations": ("sp",)}),
+          {"steps": 1000, "seeds": SEEDS8, "parametrizations": ("sp",)},
+          {"steps": 8, "parametrizations": ("sp",)}),
     Study("burgers_spectral_lr", "burgers_lr",
           "With lifting, skips and projection held at SP's K = 3 optimum, where does the optimum "
           "of the spectral weights' LR alone go?",
-          {"other_lr": SP_OTHER_LR, "seeds": SEEDS8, "lrs": lr_grid(-32, -16)[::2]}),
+          {"other_lr": SP_OTHER_LR, "seeds": SEEDS8, "lrs": lr_grid(-32, -16)[::2]},
+          {"other_lr": 1e-2}),
 )}
 
 
 def run_study(name: str, results_dir: str = STUDY_RESULTS, executor: str = "process",
-              workers: int | None = 2, progress: bool = False, **kwargs: Any) -> pd.DataFrame:
+              workers: int | None = 2, progress: bool = False, preset: str = "quick",
+              **kwargs: Any) -> pd.DataFrame:
     """The records of study ``name`` (run where missing) as :func:`~mufno_core.sweep.run_sweep`
-    returns them."""
+    returns them: at the quick preset (the study itself) or at smoke (its toy-size version)."""
     from mufno_core.sweep import run_sweep
 
     study = STUDIES[name]
-    return run_sweep(study.experiment, "quick", results_dir, executor=executor, workers=workers,
-                     progress=progress, **{**study.overrides, **kwargs})
+    overrides = study.smoke_overrides if preset == "smoke" else study.overrides
+    return run_sweep(study.experiment, preset, results_dir, executor=executor, workers=workers,
+                     progress=progress, **{**overrides, **kwargs})
 
 
 def main(argv: list[str] | None = None) -> int:
