@@ -1,0 +1,96 @@
+"""The √log K chapter's library: growth exponents side by side, scale effects, the conclusion;
+the studies, the verify command, and sweeping the spectral LR alone (other_lr)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mufno_core import sqrt_log
+from mufno_core.mup import make_adam, spectral_layers
+from mufno_core.spectral import last_axis_by_matmul, prime_factors
+from mufno_core.sweep.analysis import lr_exponent
+from mufno_core.sweep.coverage import SyntheticSweep, synthetic_sweep
+from mufno_core.sweep.experiments import grid
+from mufno_core.sweep.runner import build_model, train_config
+from mufno_core.sweep.studies import STUDIES
+from mufno_core.sweep.verify import history_difference
+
+
+def sp_fit(alpha: float, seed: int) -> pd.Series:
+    df = synthetic_sweep(SyntheticSweep(alpha=alpha, seeds=10), np.random.default_rng(seed))
+    return lr_exponent(df).iloc[0]
+
+
+def test_scale_effect_resolves_a_move_toward_minus_half_and_not_a_null_one():
+    base = sp_fit(-0.1, 0)
+    effect = sqrt_log.scale_effect(base, {"steeper": sp_fit(-0.5, 1), "same": sp_fit(-0.1, 2)})
+    rows = effect.set_index("variant")
+    assert rows.loc["steeper", "verdict"] == "toward −½"
+    assert rows.loc["steeper", "change_low"] <= -0.4 <= rows.loc["steeper", "change_high"]
+    assert rows.loc["same", "verdict"] == "no resolved change"
+
+
+def test_growth_exponents_put_every_measurement_against_one_half():
+    norms = pd.DataFrame({"dim": [1], "width": [1], "beta": [0.45], "beta_low": [0.3], "beta_high": [0.6]})
+    updates = pd.DataFrame({"dim": [1, 1], "parametrization": ["sp", "mup"], "beta": [0.1, -0.8],
+                            "beta_low": [0.0, -1.0], "beta_high": [0.2, -0.6]})
+    lrs = pd.DataFrame({"experiment": ["burgers_lr", "burgers_lr"], "parametrization": ["sp", "mup"],
+                        "alpha": [-0.1, 0.2], "alpha_low": [-0.2, 0.1], "alpha_high": [0.0, 0.3]})
+    table = sqrt_log.growth_exponents(norms, updates, lrs)
+    assert len(table) == 3  # μP rows are not growth measurements
+    lr_row = table[table["measurement"] == "SP optimal LR, −α"].iloc[0]
+    assert (lr_row.growth, lr_row.low, lr_row.high) == pytest.approx((0.1, 0.0, 0.2))
+    assert table["consistent"].tolist() == [True, False, False]
+    assert table["below"].tolist() == [False, True, True]
+    text = sqrt_log.conclusion(table, None, None)
+    assert "1 of 1 intervals hold ½" in text and "0 of 1 intervals hold ½, 1 lie below it" in text
+
+
+def test_studies_are_variants_of_the_quick_burgers_grid():
+    for study in STUDIES.values():
+        configs = grid(study.experiment, "quick", **study.overrides)
+        assert len({c.seed for c in configs}) >= 8
+        assert len(grid(study.experiment, "smoke", **study.smoke_overrides)) > 0
+    spectral = grid("burgers_lr", "quick", **STUDIES["burgers_spectral_lr"].overrides)
+    assert {c.other_lr for c in spectral} == {10 ** (-26 / 8)}
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_other_lr_moves_only_the_spectral_learning_rate(dim):
+    config = grid("synthetic_lr", "smoke", modes=[2, 4])[-1].with_(dim=dim, parametrization="mup", modes=4,
+                                                                    base_modes=2)
+    fixed = config.with_(other_lr=1e-3, lr=4e-3)
+    optimizer = make_adam(build_model(fixed, "cpu"), train_config(fixed).lr)
+    rates = {group["name"]: group["lr"] for group in optimizer.param_groups}
+    c_k = math.sqrt(math.log(2) / math.log(4))  # μP relative to K0 = 2; d cancels
+    assert rates == pytest.approx({"spectral": 4e-3 * c_k, "other": 1e-3})
+    assert fixed.trial_id() != config.trial_id()
+    assert fixed.group_key() != fixed.with_(lr=1e-2).group_key()  # lr lives in the model: not stacked
+    assert config.group_key() == config.with_(lr=1e-2).group_key()
+    assert all(layer.lr_factor == pytest.approx(c_k) for layer in spectral_layers(build_model(config, "cpu")))
+
+
+def test_history_difference_is_zero_only_for_identical_histories():
+    a = {"history": {"train_loss": [1.0, 0.5], "test_loss": [1.0, 0.6]}}
+    assert history_difference(a, a) == 0.0
+    b = {"history": {"train_loss": [1.0, 0.5 * (1 + 1e-6)], "test_loss": [1.0, 0.6]}}
+    assert history_difference(a, b) == pytest.approx(1e-6, rel=1e-3)
+    assert history_difference(a, {"history": {"train_loss": [1.0], "test_loss": [1.0]}}) == math.inf
+
+
+@pytest.mark.parametrize("n, factors", [(29, [29]), (1024, [2] * 10), (10, [2, 5]), (31, [31]),
+                                        (12, [2, 2, 3])])
+def test_prime_factors(n, factors):
+    assert prime_factors(n) == factors
+
+
+def test_last_axis_rule_equals_the_power_of_two_rule_and_prefers_gemm_on_prime_grids():
+    for m in range(3, 12):
+        n = 2**m
+        for k in range(1, n // 2 + 1):
+            assert last_axis_by_matmul(k, n) == (2 * k <= 4 * math.log2(n))
+    assert last_axis_by_matmul(12, 29) and last_axis_by_matmul(14, 31)
