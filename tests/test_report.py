@@ -104,7 +104,7 @@ def test_summary_of_a_store_with_a_known_answer(tmp_path):
         summary = summarize_results(str(tmp_path), "smoke", grids)
     row = summary.set_index("experiment").loc["navier_stokes_lr"]
     assert row["verdict"].startswith("Reproduced")
-    assert "SP 0.41×" in row["we measured"]
+    assert "SP drift 0.41×" in row["we measured"] and "SP α = " in row["we measured"]
     assert row["trials"] == 2 * 2 * 17 * 3  # parametrization × K × LR × seed
     with pytest.warns(UserWarning, match="junk.json"):
         assert summarize_results(str(tmp_path), "quick", grids).empty  # presets are not mixed
