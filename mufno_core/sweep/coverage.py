@@ -88,3 +88,17 @@ def coverage_table(alphas: Sequence[float] = (-0.5, 0.0), seeds: Sequence[int] =
             rows.append({"true α": alpha, "seeds": n,
                          **exponent_coverage(SyntheticSweep(alpha=alpha, seeds=n), repeats, n_boot)})
     return pd.DataFrame(rows)
+
+
+def main() -> None:
+    """``python -m mufno_core.sweep.coverage [REPEATS]``: the coverage table, printed."""
+    import sys
+
+    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    table = coverage_table(repeats=repeats)
+    columns = ["true α", "seeds", "coverage", "coverage_se", "mean_alpha", "mean_half_width"]
+    print(table[columns].round(3).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
