@@ -331,7 +331,12 @@ def exponents_of_store(results_dir: str, preset: str,
         fit = lr_exponent(df)
         fit["paper"] = [paper_alpha(experiment, p) for p in fit["parametrization"]]
         frames.append(fit)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not frames:
+        return pd.DataFrame(columns=["experiment", "parametrization", "alpha", "alpha_low",
+                                     "alpha_high", "alpha_se", "half_width", "theory", "ks",
+                                     "n_seeds", "consistent", "excludes_zero", "excludes_half",
+                                     "edge", "paper"])
+    return pd.concat(frames, ignore_index=True)
 
 
 EXPERIMENT_LABELS = {"burgers_lr": "Burgers (FNO-1D)", "darcy_lr": "Darcy (FNO-2D)",
