@@ -52,9 +52,9 @@ from torch import nn
 from torch.func import functional_call, stack_module_state
 from tqdm import tqdm
 
-from mufno_core.losses import relative_l2
+from mufno_core.losses import Decode, LossFn, relative_l2
 from mufno_core.mup import model_lr_factor, spectral_layers
-from mufno_core.train import Decode, History, LossFn, TrainConfig, check_training_data
+from mufno_core.train import History, TrainConfig, check_training_data
 
 MEMBER_FIELDS = ("lr", "seed", "beta1", "beta2", "eps", "weight_decay")
 """The TrainConfig fields that may differ between stacked members; all others must agree."""

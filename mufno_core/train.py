@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -18,12 +17,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from mufno_core.losses import relative_l2
+from mufno_core.losses import Decode, LossFn, relative_l2
 from mufno_core.mup import make_adam, spectral_layers
-
-LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
-"""``loss_fn(model, inputs, targets)``: the training loss of one batch (it runs the model itself)."""
-Decode = Callable[[torch.Tensor], torch.Tensor]
 
 
 @dataclass

@@ -9,15 +9,13 @@ file) before any training.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
+from mufno_core.losses import Decode
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.synthetic import synthetic_dataset
-
-Decode = Callable[[torch.Tensor], torch.Tensor]
 
 SYNTHETIC_RESOLUTION = {1: 64, 2: 16, 3: 8}
 """Grid points per axis of the synthetic problem in 1, 2 and 3 dimensions."""

@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mufno_core.data.presets import PRESETS
 from mufno_core.sweep.config import TrialConfig
 
-PRESETS = ("smoke", "quick", "gpu", "paper")
 AXIS_OF_FIELD = {"modes": "modes", "lr": "lrs", "seed": "seeds", "batch_size": "batch_sizes",
                  "beta2": "beta2s", "parametrization": "parametrizations"}
 
