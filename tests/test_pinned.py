@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from mufno_core.sweep.experiments import grid
-from mufno_core.sweep.runner import run_group_stacked, run_trial
+from mufno_core.sweep.trial import run_group_stacked, run_trial
 
 PINNED_IDS = [
     (lambda: grid("burgers_lr", "quick")[0], "bd2a4e3173973b17"),

@@ -14,8 +14,9 @@ import pytest
 
 from mufno_core.sweep import grid, load_results
 from mufno_core.sweep.config import TrialConfig
-from mufno_core.sweep.runner import run_sweep_trials, run_trial
+from mufno_core.sweep.executors import run_sweep_trials
 from mufno_core.sweep.store import ResultsStore, StoreWarning, read_record, write_json_atomic
+from mufno_core.sweep.trial import run_trial
 
 ROOT = Path(__file__).resolve().parents[1]
 

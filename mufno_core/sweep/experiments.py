@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mufno_core.data.presets import PRESETS
+from mufno_core.data.presets import PRESETS  # noqa: F401  (re-exported: every experiment has these)
 from mufno_core.sweep.config import TrialConfig
 
 AXIS_OF_FIELD = {"modes": "modes", "lr": "lrs", "seed": "seeds", "batch_size": "batch_sizes",
@@ -308,11 +308,6 @@ def get_experiment(name: str) -> Experiment:
         return EXPERIMENTS[name]
     except KeyError:
         raise ValueError(f"unknown experiment {name!r}; experiments: {', '.join(EXPERIMENTS)}") from None
-
-
-def list_experiments() -> list[tuple[str, str, str, int]]:
-    """(experiment, preset, swept, number of trials) for every experiment and preset."""
-    return [(e.name, p, e.swept, e.presets[p].size()) for e in EXPERIMENTS.values() for p in e.presets]
 
 
 def describe_preset(experiment: str, preset: str, **overrides: Any) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from mufno_core.sweep.config import SCHEMA, TrialConfig
+from mufno_core.sweep.experiments import EXPERIMENTS
 
 DONE_STATUSES = ("ok", "diverged")
 """A trial with one of these statuses is finished; an "error" record is retried on the next run."""
@@ -119,14 +120,6 @@ def read_record(path: Path) -> dict[str, Any]:
     return record
 
 
-def _known_experiments() -> set[str]:
-    try:
-        from mufno_core.sweep.experiments import EXPERIMENTS
-    except ImportError:  # pragma: no cover
-        return set()
-    return set(EXPERIMENTS)
-
-
 def _foreign(file: Path, record: dict[str, Any], folders: set[str]) -> str | None:
     """Why a record does not belong in the experiment folder it was found in (None: it does)."""
     experiment = record["config"]["experiment"]
@@ -151,7 +144,7 @@ def iter_records(path: str | Path) -> Iterator[dict[str, Any]]:
     else:
         raise FileNotFoundError(f"no results at {path}")
     bad: list[str] = []
-    folders = _known_experiments() if walked else set()
+    folders = set(EXPERIMENTS) if walked else set()
     seen: set[str] = set()
     renamed: list[tuple[Path, dict[str, Any]]] = []
     for file in files:

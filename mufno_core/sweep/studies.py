@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from mufno_core.sweep import run_sweep
 from mufno_core.sweep.experiments import SEEDS8, lr_grid
 
 STUDY_RESULTS = "results/study"
@@ -57,8 +58,6 @@ def run_study(name: str, results_dir: str = STUDY_RESULTS, executor: str = "proc
               workers: int | None = 2, progress: bool = False, **kwargs: Any) -> pd.DataFrame:
     """The records of study ``name`` (run where missing) as :func:`~mufno_core.sweep.run_sweep`
     returns them."""
-    from mufno_core.sweep import run_sweep
-
     study = STUDIES[name]
     return run_sweep(study.experiment, "quick", results_dir, executor=executor, workers=workers,
                      progress=progress, **{**study.overrides, **kwargs})
