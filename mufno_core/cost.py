@@ -68,8 +68,3 @@ def training_step_flops(model: nn.Module, inputs: torch.Tensor, targets: torch.T
         relative_l2(model(inputs), targets).backward()
     model.zero_grad(set_to_none=True)
     return int(counter.get_total_flops())
-
-
-def training_run_flops(step_flops: int, steps: int) -> int:
-    """FLOPs of a whole run: per-step FLOPs × steps (every step sees a full batch)."""
-    return int(step_flops) * int(steps)
