@@ -265,11 +265,11 @@ def mirror_base_trials(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     mirrors = []
     for r in records:
         c = r["config"]
-        if (c["parametrization"] == "sp" and c["modes"] == c["base_modes"]
-                and c["experiment"] in has_mup):
-            mup = {**c, "parametrization": "mup"}
-            if TrialConfig.from_dict(mup).trial_id() not in ids:
-                mirrors.append({**r, "config": mup, "mirrored": True})
+        if c["experiment"] not in has_mup:
+            continue
+        mup = TrialConfig.from_dict(c).mirrored_mup()
+        if mup is not None and mup.trial_id() not in ids:
+            mirrors.append({**r, "config": {**c, "parametrization": "mup"}, "mirrored": True})
     return records + mirrors
 
 
