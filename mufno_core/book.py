@@ -25,7 +25,9 @@ from pathlib import Path
 
 import yaml
 
+from mufno_core.data import ensure_dataset
 from mufno_core.launch import Repository, foreign_installs, install_cell, run_note, site_config
+from mufno_core.sweep.malloc import keep_freed_memory
 
 NOTEBOOK_DIR = "notebooks"
 BOOK_SOURCES = ("_toc.yml", "book", "_static")  # _config.yml is written by site_config
@@ -79,19 +81,12 @@ def datasets_needed(names: Iterable[str], root: str | Path = ".") -> list[str]:
 def ensure_datasets(datasets: Iterable[str], preset: str, data_dir: str | Path = "data") -> list[Path]:
     """Create the data sets (if missing) with ``mufno_core.data.ensure_dataset``; returns their paths.
 
-    Prints a message and returns ``[]`` when nothing is needed or the data module is not installed.
+    Prints a message and returns ``[]`` when nothing is needed.
     """
     datasets = list(datasets)
     if not datasets:
         print("data: no notebook of the book declares a data set; nothing to do")
         return []
-    try:
-        from mufno_core.data import ensure_dataset
-    except ModuleNotFoundError as err:
-        if err.name and "mufno_core.data".startswith(err.name):
-            print(f"data: mufno_core.data is not available yet; skipping {', '.join(datasets)}")
-            return []
-        raise
     paths = []
     for dataset in datasets:
         start = time.perf_counter()
@@ -147,8 +142,6 @@ def execute_all(
     names: Iterable[str] | None = None,
 ) -> dict[str, float]:
     """Execute the notebooks of the table of contents (or ``names``) in order; seconds per notebook."""
-    from mufno_core.sweep.malloc import keep_freed_memory
-
     names = toc_notebooks(Path(root) / "_toc.yml") if names is None else list(names)
     keep_freed_memory()  # the kernels, and the sweep workers they start, inherit the setting
     timings = {}

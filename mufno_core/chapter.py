@@ -20,9 +20,10 @@ import pandas as pd
 from mufno_core.provenance import provenance_line
 from mufno_core.report import exponent_verdict, lr_comparison
 from mufno_core.sweep import run_sweep
-from mufno_core.sweep.analysis import log_k_eff, lr_drift, lr_exponent, optimal_lr_per_k
+from mufno_core.sweep.analysis import THEORY_ALPHA, log_k_eff, lr_drift, lr_exponent, optimal_lr_per_k
 from mufno_core.sweep.errors import error_line
 from mufno_core.sweep.experiments import describe_preset
+from mufno_core.sweep.plots import plot_lr_curves
 from mufno_core.tables import readable
 
 PARAM_COLOURS = {"sp": "#c0392b", "mup": "#2471a3"}
@@ -112,8 +113,6 @@ class LRChapter:
     # --- figures -----------------------------------------------------------------------------
     def curves(self):
         """Loss against LR, one curve per K, SP beside μP, each optimum starred with its CI."""
-        from mufno_core.sweep.plots import plot_lr_curves
-
         return add_provenance(plot_lr_curves(self.measured, optima=self.optima), self.source)
 
     def exponent_figure(self):
@@ -127,8 +126,6 @@ def plot_exponent(optima: pd.DataFrame, exponent: pd.DataFrame, df: pd.DataFrame
     :func:`~mufno_core.sweep.analysis.lr_exponent`, and the theory's slope (dashed)."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter, LogLocator
-
-    from mufno_core.sweep.analysis import THEORY_ALPHA
 
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.4, 4.0), constrained_layout=True)

@@ -9,6 +9,8 @@ import argparse
 import importlib
 import sys
 
+from mufno_core import __version__
+
 COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("mufno_core.data.cli", "generate a data set (Burgers, Darcy, Navier–Stokes) as HDF5"),
     "sweep": ("mufno_core.sweep.cli", "run a resumable hyperparameter sweep"),
@@ -16,18 +18,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mufno_core import __version__
-
     parser = argparse.ArgumentParser(prog="mufno", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"mufno {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if err.name and module_name.startswith(err.name):
-                continue  # command not part of this build
-            raise
+        module = importlib.import_module(module_name)
         module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))
         sub.choices[name].set_defaults(run=module.run)
     return parser

@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from mufno_core.losses import relative_l2
+
 aten = torch.ops.aten
 
 
@@ -62,14 +64,7 @@ def _custom_mapping() -> dict:
 def training_step_flops(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> int:
     """FLOPs of one forward + backward pass on this batch (the Adam update is not counted:
     it is a few FLOPs per parameter, negligible next to the FFTs and the contractions)."""
-    from mufno_core.losses import relative_l2
-
     with FlopCounterMode(display=False, custom_mapping=_custom_mapping()) as counter:
         relative_l2(model(inputs), targets).backward()
     model.zero_grad(set_to_none=True)
     return int(counter.get_total_flops())
-
-
-def training_run_flops(step_flops: int, steps: int) -> int:
-    """FLOPs of a whole run: per-step FLOPs × steps (every step sees a full batch)."""
-    return int(step_flops) * int(steps)

@@ -11,46 +11,28 @@ Both procedures are read off one LR sweep (parametrization × K × LR × seed) o
 
 The best LR is the grid point with the lowest seed-mean log-loss (diverged runs count as failures,
 as in :mod:`mufno_core.sweep.analysis`); the test error is the seed mean ± std at that LR. Cost is
-measured twice: the wall time the runs took, and their FLOPs (:mod:`mufno_core.cost`), since wall
-times of small runs on a shared CPU are noisy.
+measured twice: the wall time the runs took, and their FLOPs
+(:func:`~mufno_core.sweep.budget.step_flops`), since wall times of small runs on a shared CPU are
+noisy.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-import torch
 
-from mufno_core.cost import training_step_flops
 from mufno_core.sweep.analysis import DEFAULT_METRIC, loss_table
+from mufno_core.sweep.budget import step_flops
 from mufno_core.sweep.config import TrialConfig
-from mufno_core.sweep.runner import build_model
+from mufno_core.sweep.data import load_trial_data
 
 
 def row_config(row) -> TrialConfig:
     """The :class:`TrialConfig` of one row of a results frame."""
     fields = TrialConfig.__dataclass_fields__
     return TrialConfig(**{name: _plain(getattr(row, name)) for name in fields if hasattr(row, name)})
-
-
-@functools.lru_cache(maxsize=64)
-def _model_step_flops(config: TrialConfig, grid: tuple[int, ...]) -> int:
-    model = build_model(config, "meta")
-    x = torch.empty(config.batch_size, config.in_channels, *grid, device="meta")
-    y = torch.empty(config.batch_size, config.out_channels, *grid, device="meta")
-    return training_step_flops(model, x, y)
-
-
-def step_flops(config: TrialConfig, grid: tuple[int, ...]) -> int:
-    """FLOPs of one training step of the trial's model on one batch, counted on the meta device
-    (no memory is allocated, so even the 906M-parameter FNO-3D is counted in a second)."""
-    # only the model and the batch shape matter: normalise the rest so the cache is shared
-    shape_only = replace(config, lr=1.0, seed=0, beta2=0.999, beta1=0.9)
-    return _model_step_flops(shape_only, tuple(grid))
 
 
 def run_flops(rows: pd.DataFrame, grid: tuple[int, ...]) -> float:
@@ -127,8 +109,6 @@ def end_to_end(
 
 def sample_grid(df: pd.DataFrame, data_dir: str = "data") -> tuple[int, ...]:
     """The spatial grid of one input sample of the sweep's data set (loaded as the trials load it)."""
-    from mufno_core.sweep.data import load_trial_data
-
     config = row_config(next(df.itertuples()))
     return tuple(int(n) for n in load_trial_data(config, data_dir).x_train.shape[2:])
 

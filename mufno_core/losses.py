@@ -1,8 +1,17 @@
-"""Losses: the relative L2 error used throughout the FNO literature."""
+"""Losses: the relative L2 error used throughout the FNO literature, and the types of a loss."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
+from torch import nn
+
+Decode = Callable[[torch.Tensor], torch.Tensor]
+"""The inverse of a data normaliser: normalised tensor -> physical units."""
+
+LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+"""``loss_fn(model, inputs, targets)``: the training loss of one batch (it runs the model itself)."""
 
 
 def relative_l2(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:

@@ -154,9 +154,9 @@ def make_adam(
     ``fused=None`` uses PyTorch's fused Adam kernel wherever it applies (real floating-point
     parameters on the CPU or CUDA, which holds for :class:`~mufno_core.model.FNO`: its spectral
     weights are stored as real (re, im) pairs). It makes one pass over parameters, gradients and
-    moments instead of several, the lever for large models (an Adam step 6.9× faster than the
-    foreach one on FNO-3D K=12 width 32 on 2 CPU cores, ``benchmarks/bench_adam.py``); the update
-    is Adam's, equal to the unfused one to round-off.
+    moments instead of several, the lever for large models (measured against the foreach Adam in
+    ``benchmarks/README.md``, ``bench_adam.py``); the update is Adam's, equal to the unfused one to
+    round-off.
     """
     factor = model_lr_factor(model)
     if fused is None:

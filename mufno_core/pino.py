@@ -39,10 +39,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mufno_core.losses import darcy_pde_loss, relative_l2
+from mufno_core.losses import Decode, LossFn, darcy_pde_loss, relative_l2
 
-LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
-Decode = Callable[[torch.Tensor], torch.Tensor]
 Interpolation = Literal["bilinear", "nearest"]
 Model = nn.Module | Callable[[torch.Tensor], torch.Tensor]
 

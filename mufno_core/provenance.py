@@ -7,10 +7,12 @@ Every trial record stores ``code_commit`` (:func:`code_commit`), ``cpu_model``, 
 from __future__ import annotations
 
 import functools
+import platform
 import subprocess
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -57,18 +59,24 @@ def provenance_line(df: pd.DataFrame, preset: str | None = None) -> str:
             f"code {_distinct(real, 'code_commit')} · {minutes:.1f} core-min of training")
 
 
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo "model name"; else platform.processor())."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def cpu_or_gpu_name() -> str:
     """The CPU model of this machine (or the CUDA device's name when one is in use)."""
-    import torch
-
-    from mufno_core.sweep.runner import cpu_model
-
     return torch.cuda.get_device_name() if torch.cuda.is_available() else cpu_model()
 
 
 def run_provenance(description: str, seconds: float) -> str:
     """The provenance line of a result computed in the notebook itself (not from trial records)."""
-    import torch
-
     return (f"Source: {description}, computed here · {cpu_or_gpu_name()} · torch {torch.__version__}"
             f" · code {code_commit()} · {seconds:.0f} s")

@@ -9,9 +9,9 @@ m_in × m_out matrix per kept mode, 2^(d-1) · K^d · m_in · m_out complex entr
 Only the kept modes are ever used, so the transforms are products with truncated DFT matrices
 (n × 2K per axis, cached per grid) instead of full FFTs: the same numbers up to rounding, but
 plain GEMMs forward and backward, with no full-size complex spectrum to allocate, zero-fill and
-scatter into (profile: those, and the backward of rfftn, a zero-padded full complex FFT,
-dominated the FFT version on the CPU). Where K is a large fraction of the last axis (e.g. K = 512
-of 1024 points) the last axis goes through the rFFT instead, which then does far less work.
+scatter into (why that matters, profiled: ``benchmarks/README.md``). Where K is a large fraction
+of the last axis (e.g. K = 512 of 1024 points) the last axis goes through the rFFT instead, which
+then does far less work (:func:`last_axis_by_matmul`).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Train the members of a sweep that share a K as one stacked model, vectorised over members.
 
 A sweep trains many copies of one architecture that differ only in (lr, seed, β1, β2, eps,
-weight_decay). On a GPU a small FNO is launch-bound (a step costs a few ms whatever its size), so
-M members run as one model with a leading member axis should cost little more than one member
-(the GPU measurement is still to be made, ``benchmarks/README_stacked.md``):
+weight_decay). Where a step of a small FNO is bound by kernel launches rather than arithmetic (a
+GPU), M members run as one model with a leading member axis cost little more than one member
+(measurements: ``benchmarks/README_stacked.md``):
 
 * every member is built as in the one-by-one run (``torch.manual_seed(seed_i); make_model()``),
   then its parameters are laid side by side in one flat buffer of shape (M, N) (complex weights as
@@ -30,8 +30,9 @@ Usage (the sweep engine calls this for a group of trials that share everything e
                               [TrainConfig(lr=lr, seed=s, steps=500) for lr in lrs for s in seeds])
 
 Member i matches ``torch.manual_seed(seed_i); model = make_model(); train(model, …, configs[i])``
-up to round-off (the batched kernels sum in another order; float64 agrees to ~1e-12). Use it where
-it wins, :func:`should_stack`: on the GPU, not on the CPU (see ``benchmarks/README_stacked.md``).
+up to round-off (the batched kernels sum in another order; float64 agrees to ~1e-12). Whether a
+sweep stacks is its preset's choice (:attr:`~mufno_core.sweep.experiments.Preset.stack`, ``mufno
+sweep --stack``).
 
 Limits: a custom ``loss_fn`` (PINO's physics loss) must be vmappable tensor code; all members
 share one device and one precision; memory grows with M (a step holds M × batch samples'
@@ -45,27 +46,22 @@ import dataclasses
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state
 from tqdm import tqdm
 
-from mufno_core.losses import relative_l2
+from mufno_core.losses import Decode, LossFn, relative_l2
 from mufno_core.mup import model_lr_factor, spectral_layers
-from mufno_core.train import Decode, History, LossFn, TrainConfig, check_training_data
+from mufno_core.train import History, TrainConfig, batches, check_training_data, is_divergence
 
 MEMBER_FIELDS = ("lr", "seed", "beta1", "beta2", "eps", "weight_decay")
 """The TrainConfig fields that may differ between stacked members; all others must agree."""
 
 EVAL_BATCH = 100  # samples per evaluation call, as mufno_core.train.evaluate
 EVAL_MEMBERS = 8  # members per evaluation call: bounds the memory of M × EVAL_BATCH samples
-
-
-def should_stack(device: torch.device | str) -> bool:
-    """Stack a sweep's members only on CUDA: there it wins, on the CPU it loses (see the benchmark)."""
-    return torch.device(device).type == "cuda"
 
 
 def check_stackable(configs: Sequence[TrainConfig]) -> None:
@@ -222,16 +218,6 @@ class StackedAdam:
         theta[:, s:].addcdiv_(step_size[:, 1:2] * m[:, s:], denom[:, s:])
 
 
-def _batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
-    """The batch order of :func:`~mufno_core.train.train`: a fresh permutation every epoch."""
-    if not 1 <= batch_size <= n:
-        raise ValueError(f"batch_size={batch_size} is larger than the training set ({n} samples)")
-    while True:
-        order = torch.randperm(n, generator=generator)
-        for start in range(0, n - batch_size + 1 or 1, batch_size):
-            yield order[start : start + batch_size]
-
-
 def train_stacked(
     make_model: Callable[[], nn.Module],
     train_data: tuple[torch.Tensor, torch.Tensor],
@@ -310,7 +296,7 @@ def train_models_stacked(
         return [value / len(x_test) for value in totals]
 
     generators = [torch.Generator().manual_seed(c.seed) for c in configs]
-    batch_iters = [_batches(len(x_train), shared.batch_size, g) for g in generators]
+    batch_iters = [batches(len(x_train), shared.batch_size, g) for g in generators]
     clip = shared.clip_value
     clip_columns = slice(None) if shared.clip_params == "all" else slice(0, flat.n_spectral)
     alive = [True] * members
@@ -330,7 +316,7 @@ def train_models_stacked(
                 if not alive[i]:
                     continue
                 first_loss[i] = value if first_loss[i] is None else first_loss[i]
-                if not math.isfinite(value) or value > shared.divergence_factor * max(first_loss[i], 1.0):
+                if is_divergence(value, first_loss[i], shared.divergence_factor):
                     alive[i] = False
                     histories[i].diverged, histories[i].diverged_step = True, step
                     optimizer.freeze(i)
@@ -349,20 +335,12 @@ def train_models_stacked(
             if step % eval_every == 0 or step == total:
                 tests = evaluate_members() if test_data is not None else [math.nan] * members
                 for i in (i for i in range(members) if alive[i]):
-                    h = histories[i]
-                    h.step.append(step)
-                    h.train_loss.append(running[i] / count[i])
-                    h.test_loss.append(tests[i])
+                    histories[i].log(step, running[i] / count[i], tests[i])
                     running[i], count[i] = 0.0, 0
             bar.update(1)
     bar.close()
     wall = (time.perf_counter() - start_time) / members
     flat.write_back(models)
     for h in histories:
-        h.wall_time = wall
-        h.steps_per_second = h.steps_done / max(wall, 1e-9)
-        if h.diverged:
-            h.final_train_loss = h.final_test_loss = math.nan
-        elif h.train_loss:
-            h.final_train_loss, h.final_test_loss = h.train_loss[-1], h.test_loss[-1]
+        h.finish(wall)
     return histories

@@ -29,6 +29,7 @@ import torch
 from scipy.special import log_ndtr
 
 from mufno_core.spectral import SpectralConv
+from mufno_core.sweep.analysis import slope, student_t
 
 THEORY_PRESETS: dict[str, dict] = {
     # modes_by_dim: the K swept per dimension d; widths: m; n_draws: independent layers per point
@@ -246,8 +247,6 @@ def norm_exponent(norms: pd.DataFrame, n_boot: int = 1000, seed: int = 0,
     independently at every K). ``predicted_beta`` is the same fit to the prediction column (the
     exact finite-n E max for m = 1), ``asymptotic`` the √log law's ½.
     """
-    from mufno_core.sweep.analysis import slope, student_t
-
     rng = np.random.default_rng(seed)
     rows = []
     for (dim, width), part in norms.groupby(["dim", "width"]):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -18,12 +18,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from mufno_core.losses import relative_l2
+from mufno_core.losses import Decode, LossFn, relative_l2
 from mufno_core.mup import make_adam, spectral_layers
-
-LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
-"""``loss_fn(model, inputs, targets)``: the training loss of one batch (it runs the model itself)."""
-Decode = Callable[[torch.Tensor], torch.Tensor]
 
 
 @dataclass
@@ -96,6 +92,39 @@ class History:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def log(self, step: int, train_loss: float, test_loss: float) -> None:
+        """One evaluation point: the step, the mean training loss since the last one, the test loss."""
+        self.step.append(step)
+        self.train_loss.append(train_loss)
+        self.test_loss.append(test_loss)
+
+    def finish(self, wall_time: float) -> None:
+        """Set the wall time, the speed and the final losses (NaN for a diverged run: its last
+        logged losses are not those of a trained model)."""
+        self.wall_time = wall_time
+        self.steps_per_second = self.steps_done / max(wall_time, 1e-9)
+        if self.diverged:
+            self.final_train_loss = self.final_test_loss = math.nan
+        elif self.train_loss:
+            self.final_train_loss, self.final_test_loss = self.train_loss[-1], self.test_loss[-1]
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """The batch order of training: index batches of a fresh permutation of the ``n`` samples every
+    epoch (drawn from ``generator``), the last incomplete batch of an epoch dropped."""
+    if not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size={batch_size} is larger than the training set ({n} samples)")
+    while True:
+        order = torch.randperm(n, generator=generator)
+        for start in range(0, n - batch_size + 1 or 1, batch_size):
+            yield order[start : start + batch_size]
+
+
+def is_divergence(loss: float, first_loss: float, factor: float) -> bool:
+    """Whether a run whose first batch loss was ``first_loss`` has diverged at batch loss ``loss``:
+    NaN/inf, or more than ``factor`` × max(first loss, 1)."""
+    return not math.isfinite(loss) or loss > factor * max(first_loss, 1.0)
 
 
 def clip_gradients_elementwise(params: list[nn.Parameter], value: float) -> None:
@@ -209,25 +238,19 @@ def train(
     history = History(n_parameters=sum(
         p.numel() * (2 if p.is_complex() else 1) for p in model.parameters()))
 
-    def batches():
-        while True:
-            order = torch.randperm(len(x_train), generator=generator)
-            for start in range(0, len(order) - config.batch_size + 1 or 1, config.batch_size):
-                yield order[start : start + config.batch_size]
-
     model.train()
     first_loss: float | None = None
     running, count = 0.0, 0
     start_time = time.perf_counter()
     bar = tqdm(total=total, disable=not progress, desc="train", leave=False)
-    batch_iter = batches()
+    batch_iter = batches(len(x_train), config.batch_size, generator)
     for step in range(1, total + 1):
         index = next(batch_iter).to(x_train.device)
         xb, yb = x_train[index], y_train[index]
         loss = loss_fn(model, xb, yb)
         value = loss.item()
         first_loss = value if first_loss is None else first_loss
-        if not math.isfinite(value) or value > config.divergence_factor * max(first_loss, 1.0):
+        if is_divergence(value, first_loss, config.divergence_factor):
             history.diverged, history.diverged_step = True, step
             break
         optimizer.zero_grad(set_to_none=True)
@@ -240,19 +263,11 @@ def train(
         running, count = running + value, count + 1
         history.steps_done = step
         if step % eval_every == 0 or step == total:
-            history.step.append(step)
-            history.train_loss.append(running / count)
-            history.test_loss.append(
-                evaluate(model, *test_data, decode=decode) if test_data is not None else math.nan)
+            history.log(step, running / count, evaluate(model, *test_data, decode=decode)
+                        if test_data is not None else math.nan)
             running, count = 0.0, 0
             bar.set_postfix(train=f"{history.train_loss[-1]:.3g}", test=f"{history.test_loss[-1]:.3g}")
         bar.update(1)
     bar.close()
-    history.wall_time = time.perf_counter() - start_time
-    history.steps_per_second = history.steps_done / max(history.wall_time, 1e-9)
-    if history.diverged:
-        history.final_train_loss = history.final_test_loss = math.nan
-    elif history.train_loss:
-        history.final_train_loss = history.train_loss[-1]
-        history.final_test_loss = history.test_loss[-1]
+    history.finish(time.perf_counter() - start_time)
     return history

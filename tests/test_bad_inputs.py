@@ -29,10 +29,10 @@ from mufno_core.losses import relative_l2
 from mufno_core.model import FNO
 from mufno_core.mup import transfer_init_var, transfer_lr
 from mufno_core.stacked import train_stacked
-from mufno_core.sweep import grid
+from mufno_core.sweep import grid, trial
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.errors import error_groups, error_line
-from mufno_core.sweep.runner import connect_dask, run_sweep_trials
+from mufno_core.sweep.executors import connect_dask, run_sweep_trials
 from mufno_core.sweep.store import ResultsStore, StoreWarning, load_results
 from mufno_core.sweep.validate import SweepConfigError, check_device, validate_trials
 from mufno_core.train import TrainConfig, train
@@ -299,12 +299,10 @@ def test_error_line():
 
 
 def test_cli_summary_says_why_trials_failed(tmp_path, capsys, monkeypatch):
-    from mufno_core.sweep import runner
-
     def broken_model(config, device):
         raise RuntimeError("the model could not be built (a test fault)")
 
-    monkeypatch.setattr(runner, "build_model", broken_model)
+    monkeypatch.setattr(trial, "build_model", broken_model)
     argv = [*SWEEP[:-1], "2", "--results", str(tmp_path)]
     assert main(argv) == 1
     out = capsys.readouterr().out

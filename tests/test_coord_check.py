@@ -1,5 +1,6 @@
 """The coord check over K: hooks, update sizes, and μP's c(K) shrinking the spectral updates."""
 
+import pandas as pd
 import pytest
 import torch
 
@@ -53,6 +54,23 @@ def test_mup_equals_sp_at_base_and_shrinks_spectral_updates_at_larger_k(dim):
     assert ratio[2] == pytest.approx(1.0, rel=1e-5)
     # c(4)/c(2) = sqrt(log 2 / log 4) ≈ 0.71: μP's update of the first spectral layer must shrink
     assert 0.4 < ratio[4] < 0.9
+
+
+def test_update_growth_measures_a_known_power_of_k():
+    """Updates that grow as 3 · K^0.5 (seed 0) and 5 · K^0.5 (seed 1): the seed mean 4 · K^0.5
+    grows by (8/2)^0.5 = 2 from K = 2 to 8, a power 0.5 of K; a flat layer has growth 1, power 0;
+    step 0 (no update yet) is left out."""
+    rows = [{"dim": 1, "parametrization": "sp", "step": step, "layer": layer, "modes": k,
+             "seed": seed, "mean_abs_delta": 0.0 if step == 0 else scale * k ** power}
+            for step in (0, 1) for k in (2, 4, 8) for seed, scale in ((0, 3.0), (1, 5.0))
+            for layer, power in (("spectral 1", 0.5), ("lifting", 0.0))]
+    growth = update_growth(pd.DataFrame(rows)).set_index("layer")
+    assert set(growth["step"]) == {1}
+    assert growth.loc["spectral 1", "growth"] == pytest.approx(2.0)
+    assert growth.loc["spectral 1", "power_of_K"] == pytest.approx(0.5)
+    assert growth.loc["lifting", "growth"] == pytest.approx(1.0)
+    assert growth.loc["lifting", "power_of_K"] == pytest.approx(0.0, abs=1e-12)
+    assert growth.loc["spectral 1", "K"] == "2 → 8"
 
 
 def test_update_growth_and_factor_table():

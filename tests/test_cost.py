@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mufno_core import FNO
-from mufno_core.cost import training_run_flops, training_step_flops
+from mufno_core.cost import training_step_flops
 
 GRIDS = {1: (64,), 2: (24, 24), 3: (12, 12, 8)}
 
@@ -34,7 +34,3 @@ def test_complex_products_count_four_real_ones():
     with FlopCounterMode(display=False, custom_mapping=_custom_mapping()) as counter:
         torch.fft.rfft(torch.randn(4, 1024))
     assert counter.get_total_flops() == int(2.5 * 4 * 1024 * 10)
-
-
-def test_run_flops():
-    assert training_run_flops(1000, 30) == 30_000

@@ -202,7 +202,7 @@ def test_pino_loss_rejects_bad_arguments() -> None:
 def test_the_sweep_runner_trains_a_pino_trial() -> None:
     """The pino_darcy experiment's wiring (Mollified + make_pino_loss), on the built-in 2-D data."""
     from mufno_core.sweep import grid, run_trial
-    from mufno_core.sweep.runner import build_model
+    from mufno_core.sweep.trial import build_model
 
     config = grid("pino_darcy", "smoke")[0].with_(dataset="synthetic", n_train=8, n_test=4)
     assert config.pde_weight > 0
@@ -238,7 +238,8 @@ def test_stacked_pino_training_equals_one_by_one() -> None:
 
 def test_the_sweep_runner_stacks_pino_trials() -> None:
     from mufno_core.sweep import grid
-    from mufno_core.sweep.runner import group_trials, run_unit
+    from mufno_core.sweep.executors import group_trials
+    from mufno_core.sweep.trial import run_unit
 
     configs = [c.with_(dataset="synthetic", n_train=8, n_test=4)
                for c in grid("pino_darcy", "smoke") if c.modes == 4 and c.parametrization == "mup"]

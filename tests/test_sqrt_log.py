@@ -15,8 +15,8 @@ from mufno_core.spectral import last_axis_by_matmul, prime_factors
 from mufno_core.sweep.analysis import lr_exponent
 from mufno_core.sweep.coverage import SyntheticSweep, synthetic_sweep
 from mufno_core.sweep.experiments import grid
-from mufno_core.sweep.runner import build_model, train_config
 from mufno_core.sweep.studies import STUDIES
+from mufno_core.sweep.trial import build_model, train_config
 from mufno_core.sweep.verify import history_difference
 
 

@@ -12,7 +12,6 @@ from mufno_core.stacked import (
     StackedAdam,
     build_members,
     check_stackable,
-    should_stack,
     train_models_stacked,
     train_stacked,
 )
@@ -150,8 +149,3 @@ def test_configs_that_differ_in_a_shared_field_are_refused(field, value):
     with pytest.raises(ValueError, match=field):
         train_stacked(model_factory(1, torch.float32), *smoothing_problem(1, torch.float32), configs,
                       progress=False)
-
-
-def test_should_stack_only_on_cuda():
-    assert should_stack(torch.device("cuda", 0)) and should_stack("cuda")
-    assert not should_stack("cpu") and not should_stack(torch.device("cpu"))

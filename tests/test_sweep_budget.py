@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mufno_core.end_to_end import step_flops
 from mufno_core.sweep import grid
-from mufno_core.sweep.budget import sweep_flops, trial_flops, trial_grid, trial_steps
+from mufno_core.sweep.budget import step_flops, sweep_flops, trial_flops, trial_grid, trial_steps
 from mufno_core.sweep.data import load_trial_data
 
 BY_DIM = {1: "burgers_lr", 2: "darcy_lr", 3: "navier_stokes_lr"}

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from mufno_core.sweep import grid, load_results
-from mufno_core.sweep.runner import group_trials, run_sweep_trials, run_trial, run_unit, stacking_available
+from mufno_core.sweep import grid, load_results, trial
+from mufno_core.sweep.executors import _run_process_pool, group_trials, run_sweep_trials
 from mufno_core.sweep.store import ResultsStore
+from mufno_core.sweep.trial import run_trial, run_unit
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = grid("synthetic_lr", "smoke", modes=(2, 4), seeds=(0,), lrs=(1e-2, 1e3), parametrizations=("mup",))
@@ -63,7 +64,6 @@ def test_unknown_executor_is_a_clear_error(tmp_path):
         run_sweep_trials(CONFIGS, ResultsStore(tmp_path, "x"), executor="slurm")
 
 
-@pytest.mark.skipif(not stacking_available(), reason="mufno_core.stacked is not in this build")
 def test_stack_hook_matches_one_by_one():
     configs = [c for c in CONFIGS if c.modes == 2]  # one group: same K, two LRs
     assert len(group_trials(configs)) == 1
@@ -77,13 +77,11 @@ def test_stack_hook_matches_one_by_one():
 
 def test_stacked_group_out_of_memory_is_split_until_it_fits(monkeypatch):
     """A group too large for the GPU is halved (and halved again), never run one by one."""
-    from mufno_core.sweep import runner
-
     configs = grid("synthetic_lr", "smoke", modes=(2,), seeds=(0, 1), lrs=(1e-3, 1e-2, 3e-2),
                    parametrizations=("mup",))
     assert len(group_trials(configs)) == 1 and len(configs) == 6
     sizes = []
-    real = runner.run_group_stacked
+    real = trial.run_group_stacked
 
     def at_most_two(group, *args):
         sizes.append(len(group))
@@ -91,7 +89,7 @@ def test_stacked_group_out_of_memory_is_split_until_it_fits(monkeypatch):
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
         return real(group, *args)
 
-    monkeypatch.setattr(runner, "run_group_stacked", at_most_two)
+    monkeypatch.setattr(trial, "run_group_stacked", at_most_two)
     records = run_unit(configs, stack=True)
     assert sizes == [6, 3, 2, 3, 2]  # 6 -> 3 + 3 -> (1 + 2) + (1 + 2); single members run plainly
     assert [r["trial_id"] for r in records] == [c.trial_id() for c in configs]
@@ -119,8 +117,6 @@ def _always_die(unit, marker, device, threads, stack):
 @pytest.mark.slow
 @pytest.mark.parametrize("work,status", [(_die_once, "ok"), (_always_die, "error")])
 def test_a_dead_workers_trials_are_retried_once(work, status, tmp_path, capsys):
-    from mufno_core.sweep.runner import _run_process_pool
-
     units = [[c] for c in CONFIGS[:2]]
     records = []
     _run_process_pool(units, records.extend, 1, str(tmp_path / "marker"), "cpu", False, work=work)

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from mufno_core.sweep import grid, load_results
+from mufno_core.sweep import grid, grid_ids, load_results
 from mufno_core.sweep.config import TrialConfig
-from mufno_core.sweep.runner import run_sweep_trials, run_trial
+from mufno_core.sweep.executors import run_sweep_trials
 from mufno_core.sweep.store import ResultsStore, StoreWarning, read_record, write_json_atomic
+from mufno_core.sweep.trial import run_trial
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -199,3 +200,17 @@ def test_a_record_binds_to_its_data_and_code(tmp_path, monkeypatch):
     del rec["data_fingerprint"], rec["results_version"]
     synthetic.write(rec)
     assert synthetic.done_ids() == {rec["trial_id"]}
+
+
+def test_one_rule_says_which_sp_trial_stands_for_mup():
+    configs = grid("synthetic_lr", "smoke", lrs=(1e-2,), seeds=(0,))
+    sp_base = [c for c in configs if c.parametrization == "sp" and c.modes == c.base_modes]
+    assert len(sp_base) == 1 and sp_base[0].at_base_modes()
+    mup = sp_base[0].mirrored_mup()
+    assert mup is not None and mup.is_mirrored_by_sp() and mup.parametrization == "mup"
+    assert [c.mirrored_mup() for c in configs if c is not sp_base[0]] == [None, None]
+    assert not any(c.is_mirrored_by_sp() for c in configs)  # the grid leaves it out ...
+    assert grid_ids(configs) == {c.trial_id() for c in configs} | {mup.trial_id()}  # ... selects it
+    only_mup = grid("synthetic_lr", "smoke", lrs=(1e-2,), seeds=(0,), parametrizations=("mup",))
+    assert [c.is_mirrored_by_sp() for c in only_mup] == [True, False]  # no SP trial: run it
+    assert grid_ids(only_mup) == {c.trial_id() for c in only_mup}

@@ -124,11 +124,17 @@ def test_clipping_bounds_the_first_adam_free_step():
     """With clipping every first-step gradient entry is within ±c (checked through a hook)."""
     train_data, test_data = smoothing_problem(1)
     model = small_fno(1)
-    seen = []
+    raw = []  # the largest entry of each gradient as backward leaves it, before clipping
+
+    def largest_entry(p):
+        raw.append(float((torch.view_as_real(p.grad) if p.grad.is_complex() else p.grad).abs().max()))
+
     for p in model.parameters():
-        p.register_post_accumulate_grad_hook(lambda p: seen.append(p))
+        p.register_post_accumulate_grad_hook(largest_entry)
     train(model, train_data, None, TrainConfig(lr=1e-3, steps=1, batch_size=4, clip_value=1e-4),
           progress=False)
+    assert len(raw) == len(list(model.parameters()))  # one backward reached every parameter
+    assert max(raw) > 1e-4  # so clipping had something to clip
     for p in model.parameters():
         grad = torch.view_as_real(p.grad) if p.grad.is_complex() else p.grad
         assert grad.abs().max() <= 1e-4 + 1e-12

@@ -30,8 +30,8 @@ from mufno_core.data.presets import PDES, TABLE, dataset_spec
 INPUT_NDIM = {"burgers": 2, "darcy": 3, "navier_stokes": 4}  # stored, samples first
 NORMALIZE = {"burgers": (False, True), "darcy": (True, True), "navier_stokes": (True, True)}
 """(normalise inputs, normalise targets) per PDE. As in the FNO scripts, except Burgers' targets:
-u(·,1) at ν = 0.1 is ~50× smaller than u(·,0), and at the short budgets of the sweeps an FNO spends
-them learning that scale (300 steps, width 16: rel. L2 0.11–0.17 raw vs 0.015 normalised)."""
+u(·,1) at ν = 0.1 is ~50× smaller than u(·,0), and at the short budgets of the sweeps an FNO would
+spend them learning that scale (the measurement: ``benchmarks/README.md``)."""
 
 
 def generate_command(path: str | Path) -> str:

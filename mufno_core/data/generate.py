@@ -29,6 +29,8 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
+from mufno_core import __version__
+from mufno_core.data.dataset import check_file
 from mufno_core.data.presets import DatasetSpec, dataset_spec
 from mufno_core.pde import burgers, darcy, grf, navier_stokes
 
@@ -87,8 +89,6 @@ def _shapes(spec: DatasetSpec) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 
 def _attributes(spec: DatasetSpec, command: str) -> dict[str, object]:
-    from mufno_core import __version__
-
     attrs: dict[str, object] = {
         "name": spec.name, "preset": spec.preset, "pde": spec.pde, "seed": spec.seed,
         "n_train": spec.n_train, "n_test": spec.n_test, "resolution": spec.resolution,
@@ -207,7 +207,5 @@ def ensure_dataset(name: str, preset: str, data_dir: str | Path = "data", worker
     path = spec.path(data_dir)
     if not path.exists():
         generate_dataset(spec, path, workers=workers, progress=progress)
-    from mufno_core.data.dataset import check_file
-
     check_file(path)
     return path

@@ -4,9 +4,9 @@ Each row is stored at ``resolution`` points per axis after solving at ``solve_re
 keeping every r-th point (periodic grids: solve = r·res; Darcy's closed grid: solve − 1 = r·(res − 1)),
 as the original data sets were subsampled (Burgers 8192 → 1024, Darcy 421 → 85 or 61).
 
-Presets: ``smoke`` (seconds, for tests), ``quick`` (CPU sweeps; all three PDEs in under 5 minutes
-on 2 cores), ``gpu`` (the FNO runs' sample counts at moderate cost), ``paper`` (the original
-resolutions; hours on 2 cores).
+Presets: ``smoke`` (tiny, for tests), ``quick`` (sized for sweeps on a CPU), ``gpu`` (the FNO
+runs' sample counts at moderate cost), ``paper`` (the original resolutions). Generation times:
+``benchmarks/bench_data.py``.
 """
 
 from __future__ import annotations

@@ -17,14 +17,17 @@ from __future__ import annotations
 from typing import Any
 
 from mufno_core.sweep.analysis import lr_drift, optimal_hparam_per_k, optimal_lr_per_k, summary_table
+from mufno_core.sweep.budget import sweep_flops
 from mufno_core.sweep.config import TrialConfig
-from mufno_core.sweep.experiments import EXPERIMENTS, get_experiment, grid, grid_ids, list_experiments
-from mufno_core.sweep.runner import SweepOutcome, resolve_device, run_sweep_trials, run_trial
+from mufno_core.sweep.executors import SweepOutcome, pending_trials, run_sweep_trials
+from mufno_core.sweep.experiments import EXPERIMENTS, get_experiment, grid, grid_ids
+from mufno_core.sweep.plots import plot_hparam_curves, plot_lr_curves
 from mufno_core.sweep.store import ResultsStore, load_results
+from mufno_core.sweep.trial import resolve_device, run_trial
 
 __all__ = [
     "EXPERIMENTS", "ResultsStore", "SweepOutcome", "TrialConfig", "get_experiment", "grid", "grid_ids",
-    "list_experiments", "load_results", "lr_drift", "optimal_hparam_per_k", "optimal_lr_per_k",
+    "load_results", "lr_drift", "optimal_hparam_per_k", "optimal_lr_per_k",
     "plot_hparam_curves", "plot_lr_curves", "run_sweep", "run_trial", "summary_table",
 ]
 
@@ -75,9 +78,6 @@ GPU_PRESETS = ("gpu", "paper")
 
 def check_complete(experiment: str, preset: str, configs: list[TrialConfig], store: ResultsStore) -> None:
     """Raise a ValueError naming the missing trials' count and cost, and how to compute them."""
-    from mufno_core.sweep.budget import sweep_flops
-    from mufno_core.sweep.runner import pending_trials
-
     todo, done = pending_trials(configs, store)
     if todo:
         raise ValueError(
@@ -86,17 +86,3 @@ def check_complete(experiment: str, preset: str, configs: list[TrialConfig], sto
             f"days on a CPU. Compute them on a GPU (scripts/gpu_sweeps.sh {experiment}, or mufno sweep "
             f"{experiment} --preset {preset} --device cuda --stack --results {store.root}) and commit "
             f"the results store, or pass compute_on_cpu=True to run them here anyway.")
-
-
-def plot_lr_curves(df, *args, **kwargs):
-    """See :func:`mufno_core.sweep.plots.plot_lr_curves` (imported lazily)."""
-    from mufno_core.sweep.plots import plot_lr_curves as plot
-
-    return plot(df, *args, **kwargs)
-
-
-def plot_hparam_curves(df, *args, **kwargs):
-    """See :func:`mufno_core.sweep.plots.plot_hparam_curves` (imported lazily)."""
-    from mufno_core.sweep.plots import plot_hparam_curves as plot
-
-    return plot(df, *args, **kwargs)

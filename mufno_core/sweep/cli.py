@@ -17,10 +17,15 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
+from mufno_core.sweep.analysis import lr_drift, lr_exponent, optimal_hparam_per_k, summary_table
+from mufno_core.sweep.budget import sweep_flops
 from mufno_core.sweep.errors import error_report
+from mufno_core.sweep.executors import EXECUTORS, SweepInterrupted, run_sweep_trials
 from mufno_core.sweep.experiments import EXPERIMENTS, PRESETS, get_experiment, grid, grid_ids
-from mufno_core.sweep.runner import EXECUTORS, SweepInterrupted, resolve_device, run_sweep_trials
 from mufno_core.sweep.store import ResultsStore, load_results
+from mufno_core.sweep.trial import resolve_device
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,8 +52,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def format_listing(flops: bool = False) -> str:
     """The experiments and presets; with ``flops``, each grid's training FLOPs too."""
-    from mufno_core.sweep.budget import sweep_flops
-
     cost = f" {'train FLOPs':>11}" if flops else ""
     lines = [f"{'experiment':<18} {'preset':<6} {'swept':<10} {'trials':>6}{cost}  description"]
     for exp in EXPERIMENTS.values():
@@ -96,10 +99,6 @@ def summarise(df, swept: str) -> str:
 
 
 def _summary_tables(done, swept: str) -> str:
-    import pandas as pd
-
-    from mufno_core.sweep.analysis import lr_drift, lr_exponent, optimal_hparam_per_k, summary_table
-
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         if swept == "lr":
             drift = lr_drift(done)

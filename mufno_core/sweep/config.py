@@ -95,6 +95,22 @@ class TrialConfig:
         """First 16 hex digits of the SHA-256 of :meth:`canonical_json`."""
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()[:16]
 
+    def at_base_modes(self) -> bool:
+        """Whether K is μP's base K₀: there μP (relative to K₀) and SP are the same model, so the SP
+        trial stands for the μP one (grids do not run the μP trial; the store mirrors the SP
+        record under μP)."""
+        return self.modes == self.base_modes
+
+    def is_mirrored_by_sp(self) -> bool:
+        """A μP trial at its base K, which the SP trial of the same settings stands for."""
+        return self.parametrization == "mup" and self.at_base_modes()
+
+    def mirrored_mup(self) -> TrialConfig | None:
+        """The μP trial that this SP trial stands for (:meth:`at_base_modes`), or None."""
+        if self.parametrization == "sp" and self.at_base_modes():
+            return replace(self, parametrization="mup")
+        return None
+
     def group_key(self) -> tuple:
         """Everything but (lr, seed, beta2): trials that a stacked trainer may run side by side
         (with ``other_lr`` set, lr lives in the model's spectral LR factor and is kept)."""
@@ -119,9 +135,6 @@ class TrialConfig:
 
 LATER_FIELDS = ("time_modes_max", "other_lr")
 """Fields left out of the canonical JSON while None (see :meth:`TrialConfig.canonical_json`)."""
-
-SWEPT_FIELDS = ("parametrization", "modes", "lr", "seed", "batch_size", "beta2")
-"""The hyperparameters that the experiments sweep (the columns that analysis groups by)."""
 
 
 # --- validation of every field's type and range (before any trial starts) ------------------------

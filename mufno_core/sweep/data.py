@@ -9,15 +9,15 @@ file) before any training.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
+from mufno_core.data import ensure_dataset, load_splits
+from mufno_core.losses import Decode
 from mufno_core.sweep.config import TrialConfig
+from mufno_core.sweep.fingerprint import data_path
 from mufno_core.sweep.synthetic import synthetic_dataset
-
-Decode = Callable[[torch.Tensor], torch.Tensor]
 
 SYNTHETIC_RESOLUTION = {1: 64, 2: 16, 3: 8}
 """Grid points per axis of the synthetic problem in 1, 2 and 3 dimensions."""
@@ -43,8 +43,6 @@ def load_trial_data(config: TrialConfig, data_dir: str = "data", device: str = "
 
 def _file_state(config: TrialConfig, data_dir: str) -> tuple[int, int] | None:
     """(size, mtime) of the trial's data file, or None (synthetic, or not generated yet)."""
-    from mufno_core.sweep.fingerprint import data_path
-
     try:
         path = data_path(config, data_dir)
     except ValueError:
@@ -69,8 +67,6 @@ def _load_project_dataset(dataset: str, preset: str, n_train: int | None, n_test
                           subsample: int, data_dir: str, device: str) -> TrialData:
     """A data set of ``mufno_core.data`` (generated on first use), cut, subsampled and normalised
     as in the original FNO scripts."""
-    from mufno_core.data import ensure_dataset, load_splits
-
     splits = load_splits(ensure_dataset(dataset, preset, data_dir=data_dir), n_train=n_train,
                          n_test=n_test, subsample=subsample)
     return TrialData(splits.x_train.to(device), splits.y_train.to(device),
@@ -82,7 +78,5 @@ def prepare_datasets(configs, data_dir: str = "data") -> None:
     """Generate the data sets of ``configs`` that are missing, once, before workers start."""
     needed = {(c.dataset, c.preset) for c in configs if c.dataset != "synthetic"}
     if needed:
-        from mufno_core.data import ensure_dataset
-
         for dataset, preset in sorted(needed):
             ensure_dataset(dataset, preset, data_dir=data_dir)

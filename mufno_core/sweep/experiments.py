@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mufno_core.data.presets import PRESETS  # noqa: F401  (re-exported: every experiment has these)
 from mufno_core.sweep.config import TrialConfig
 
-PRESETS = ("smoke", "quick", "gpu", "paper")
 AXIS_OF_FIELD = {"modes": "modes", "lr": "lrs", "seed": "seeds", "batch_size": "batch_sizes",
                  "beta2": "beta2s", "parametrization": "parametrizations"}
 
@@ -108,17 +108,15 @@ def grid(experiment: str | Experiment, preset: str, **overrides: Any) -> list[Tr
         else:
             raise ValueError(f"unknown override {name!r}")
     base_modes = fixed.pop("base_modes", min(p.modes))  # of the preset, whatever the overrides
-    configs = []
-    both = {"sp", "mup"} <= set(axes["parametrizations"])
-    for param, k, bs, b2, lr, seed in itertools.product(
+    configs = [TrialConfig(
+        experiment=exp.name, dataset=exp.dataset, preset=preset, dim=exp.dim,
+        in_channels=exp.in_channels, out_channels=exp.out_channels, parametrization=param,
+        modes=k, base_modes=base_modes, lr=lr, seed=seed, batch_size=bs, beta2=b2, **fixed)
+        for param, k, bs, b2, lr, seed in itertools.product(
             axes["parametrizations"], axes["modes"], axes["batch_sizes"], axes["beta2s"],
-            axes["lrs"], axes["seeds"]):
-        if both and param == "mup" and k == base_modes:
-            continue  # μP relative to K₀ is SP at K₀: the SP trial stands for both
-        configs.append(TrialConfig(
-            experiment=exp.name, dataset=exp.dataset, preset=preset, dim=exp.dim,
-            in_channels=exp.in_channels, out_channels=exp.out_channels, parametrization=param,
-            modes=k, base_modes=base_modes, lr=lr, seed=seed, batch_size=bs, beta2=b2, **fixed))
+            axes["lrs"], axes["seeds"])]
+    if {"sp", "mup"} <= set(axes["parametrizations"]):  # the SP trial stands for μP at K₀
+        configs = [c for c in configs if not c.is_mirrored_by_sp()]
     return configs
 
 
@@ -297,8 +295,7 @@ def grid_ids(configs: list[TrialConfig]) -> set[str]:
     stand for (so that stored real ones are selected too)."""
     ids = {c.trial_id() for c in configs}
     if {"sp", "mup"} <= {c.parametrization for c in configs}:
-        ids |= {c.with_(parametrization="mup").trial_id() for c in configs
-                if c.parametrization == "sp" and c.modes == c.base_modes}
+        ids |= {mup.trial_id() for c in configs if (mup := c.mirrored_mup()) is not None}
     return ids
 
 
@@ -308,11 +305,6 @@ def get_experiment(name: str) -> Experiment:
         return EXPERIMENTS[name]
     except KeyError:
         raise ValueError(f"unknown experiment {name!r}; experiments: {', '.join(EXPERIMENTS)}") from None
-
-
-def list_experiments() -> list[tuple[str, str, str, int]]:
-    """(experiment, preset, swept, number of trials) for every experiment and preset."""
-    return [(e.name, p, e.swept, e.presets[p].size()) for e in EXPERIMENTS.values() for p in e.presets]
 
 
 def describe_preset(experiment: str, preset: str, **overrides: Any) -> dict[str, Any]:

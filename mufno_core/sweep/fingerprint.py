@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mufno_core.data.presets import dataset_spec
 from mufno_core.sweep.config import TrialConfig
 
 BLOCK_BYTES = 1 << 24
@@ -85,7 +86,6 @@ def data_path(config: TrialConfig, data_dir: str | Path = "data") -> Path | None
     """The data file a trial trains on (None for the built-in synthetic problem)."""
     if config.dataset == "synthetic":
         return None
-    from mufno_core.data.presets import dataset_spec
 
     return dataset_spec(config.dataset, config.preset).path(data_dir)
 

@@ -2,11 +2,9 @@
 
 A training step on the CPU allocates and frees the same tensors of a few MB again and again. glibc's
 malloc serves such sizes with fresh ``mmap`` s (or trims the heap after the free), so every step
-faults the same pages in anew: for the quick Navier–Stokes sweep a quarter of the CPU time was
-kernel time (164M minor page faults in 10.5 min). Raising glibc's mmap and trim thresholds keeps
-those pages: 40 training steps of the quick Navier–Stokes FNO-3D on one thread took 5.83 s by
-default, 4.66 s with the environment setting below and 4.52 s with ``mallopt`` (1.25–1.29×; minor
-page faults 604k → 75k; medians of 5 processes, ``benchmarks/bench_malloc.py``).
+faults the same pages in anew and spends kernel time on it. Raising glibc's mmap and trim
+thresholds keeps those pages in the process (the effect, measured by ``benchmarks/bench_malloc.py``,
+is in ``benchmarks/README.md``).
 
 * :data:`GLIBC_TUNABLES` in the environment acts on processes started afterwards (the sweep's
   spawned workers, papermill's kernels): glibc reads it at start-up, without the ``mallopt`` cap.

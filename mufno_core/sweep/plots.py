@@ -3,7 +3,7 @@
 Each curve is the seed mean of the log-loss (diverged trials count as failures, as in
 :mod:`mufno_core.sweep.analysis`), the band is the seed spread (min to max), the star marks the
 located optimum and the horizontal bar its 95% bootstrap interval. Imports matplotlib/seaborn
-lazily, so the sweep runner does not need them.
+lazily, so running a sweep does not need them.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from mufno_core.sweep.config import SCHEMA, TrialConfig
+from mufno_core.sweep.experiments import EXPERIMENTS
 
 DONE_STATUSES = ("ok", "diverged")
 """A trial with one of these statuses is finished; an "error" record is retried on the next run."""
@@ -119,14 +120,6 @@ def read_record(path: Path) -> dict[str, Any]:
     return record
 
 
-def _known_experiments() -> set[str]:
-    try:
-        from mufno_core.sweep.experiments import EXPERIMENTS
-    except ImportError:  # pragma: no cover
-        return set()
-    return set(EXPERIMENTS)
-
-
 def _foreign(file: Path, record: dict[str, Any], folders: set[str]) -> str | None:
     """Why a record does not belong in the experiment folder it was found in (None: it does)."""
     experiment = record["config"]["experiment"]
@@ -151,7 +144,7 @@ def iter_records(path: str | Path) -> Iterator[dict[str, Any]]:
     else:
         raise FileNotFoundError(f"no results at {path}")
     bad: list[str] = []
-    folders = _known_experiments() if walked else set()
+    folders = set(EXPERIMENTS) if walked else set()
     seen: set[str] = set()
     renamed: list[tuple[Path, dict[str, Any]]] = []
     for file in files:
@@ -272,11 +265,11 @@ def mirror_base_trials(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     mirrors = []
     for r in records:
         c = r["config"]
-        if (c["parametrization"] == "sp" and c["modes"] == c["base_modes"]
-                and c["experiment"] in has_mup):
-            mup = {**c, "parametrization": "mup"}
-            if TrialConfig.from_dict(mup).trial_id() not in ids:
-                mirrors.append({**r, "config": mup, "mirrored": True})
+        if c["experiment"] not in has_mup:
+            continue
+        mup = TrialConfig.from_dict(c).mirrored_mup()
+        if mup is not None and mup.trial_id() not in ids:
+            mirrors.append({**r, "config": {**c, "parametrization": "mup"}, "mirrored": True})
     return records + mirrors
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from mufno_core.sweep import run_sweep
 from mufno_core.sweep.experiments import SEEDS8, lr_grid
 
 STUDY_RESULTS = "results/study"
@@ -61,8 +62,6 @@ def run_study(name: str, results_dir: str = STUDY_RESULTS, executor: str = "proc
               **kwargs: Any) -> pd.DataFrame:
     """The records of study ``name`` (run where missing) as :func:`~mufno_core.sweep.run_sweep`
     returns them: at the quick preset (the study itself) or at smoke (its toy-size version)."""
-    from mufno_core.sweep import run_sweep
-
     study = STUDIES[name]
     overrides = study.smoke_overrides if preset == "smoke" else study.overrides
     return run_sweep(study.experiment, preset, results_dir, executor=executor, workers=workers,

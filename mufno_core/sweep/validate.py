@@ -4,7 +4,7 @@
 each data set (complete, of the right PDE and grid, finite), K against the data's grid, n_train /
 n_test against the file, the batch size against the training set and the subsampling. Each
 setting's type and range is checked when a :class:`~mufno_core.sweep.config.TrialConfig` is made.
-:func:`~mufno_core.sweep.runner.run_sweep_trials` calls it, so the CLI and notebooks both get it.
+:func:`~mufno_core.sweep.executors.run_sweep_trials` calls it, so the CLI and notebooks both get it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,12 @@ from typing import Any
 
 import torch
 
+from mufno_core.data.dataset import _check_subsample, check_file, generate_command
+from mufno_core.data.presets import dataset_spec
+from mufno_core.spectral import as_modes, check_grid
 from mufno_core.sweep.config import TrialConfig
+from mufno_core.sweep.data import SYNTHETIC_RESOLUTION
+from mufno_core.sweep.fingerprint import nonfinite_problem
 
 DEVICE_TYPES = ("cpu", "cuda", "mps")
 
@@ -59,10 +64,6 @@ def check_device(device: str | None, local: bool = True) -> str:
 
 def _file_facts(dataset: str, preset: str, data_dir: str | Path) -> dict[str, Any]:
     """What the checks need from a data set's file: its path, sizes and grid, or its problems."""
-    from mufno_core.data.dataset import check_file, generate_command
-    from mufno_core.data.presets import dataset_spec
-    from mufno_core.sweep.fingerprint import nonfinite_problem
-
     spec = dataset_spec(dataset, preset)
     path = spec.path(data_dir)
     regenerate = f"regenerate it with `{generate_command(path)} --force`"
@@ -102,14 +103,10 @@ def _model_grid(facts: dict[str, Any], subsample: int) -> tuple[int, ...]:
 
 
 def _config_problems(config: TrialConfig, facts: dict[str, Any]) -> list[str]:
-    from mufno_core.spectral import as_modes, check_grid
-
     problems = []
     where = f" of {facts['path']}" if "path" in facts else ""
     n_train, n_test = facts["n_train"], facts["n_test"]
     if "path" in facts:
-        from mufno_core.data.dataset import _check_subsample
-
         for name, asked, held in (("n_train", config.n_train, n_train),
                                   ("n_test", config.n_test, n_test)):
             if asked is not None and asked > held:
@@ -143,8 +140,6 @@ def validate_trials(configs: Iterable[TrialConfig], data_dir: str | Path = "data
     Data files must exist (call :func:`~mufno_core.sweep.data.prepare_datasets` first); a missing
     one is a problem. ``device`` None skips the device check; ``local`` as in :func:`check_device`.
     """
-    from mufno_core.sweep.data import SYNTHETIC_RESOLUTION
-
     problems: list[str] = []
     if device is not None:
         try:

@@ -19,9 +19,10 @@ from typing import Any
 
 import pandas as pd
 
+from mufno_core.provenance import cpu_model
 from mufno_core.sweep.config import TrialConfig
-from mufno_core.sweep.runner import cpu_model, run_trial
 from mufno_core.sweep.store import DONE_STATUSES, iter_records
+from mufno_core.sweep.trial import run_trial
 
 
 def history_difference(stored: dict[str, Any], rerun: dict[str, Any]) -> float:

@@ -1,210 +1,50 @@
-"""Running trials: one trial in-process (:func:`run_trial`), and a sweep on an executor.
+"""Running a sweep on an executor: which trials are pending, how they are cut into units of work,
+and where the units run.
 
-Executors: ``"inline"`` (this process, one trial after the other), ``"process"`` (a local pool of
+Executors: ``"inline"`` (this process, one unit after the other), ``"process"`` (a local pool of
 spawned processes, one torch thread each) and ``"dask"`` (a Dask distributed cluster: an existing
-scheduler address, or a LocalCluster on 127.0.0.1 started here). Whatever the executor, the driver
-writes each record to the store as soon as its trial completes, so killing the sweep loses only
-the trials in flight and rerunning it skips every finished trial. Dask is imported only when used.
+scheduler address, or a LocalCluster on 127.0.0.1 started here). A unit is one trial, or with
+``stack`` a group of trials that differ only in (lr, seed, beta2) (:func:`group_trials`), run by
+:func:`~mufno_core.sweep.trial.run_unit`. Whatever the executor, the driver writes each record to
+the store as soon as its unit completes, so killing the sweep loses only the trials in flight and
+rerunning it skips every finished trial. Dask is imported only when used (an optional dependency).
 
 Before the first trial the whole sweep is validated (:func:`~mufno_core.sweep.validate.validate_trials`:
 device, data files, K against the grid, sample counts, batch size), so a setting that cannot work
 ends in one line per problem with nothing trained. A record is reused only when it is current: the
 same :data:`~mufno_core.sweep.store.RESULTS_VERSION` and the same data (``data_fingerprint``).
 SIGTERM (and Ctrl-C) stop the sweep, its pool and its workers; :class:`SweepInterrupted` carries the
-signal. A process-pool worker that dies has its unfinished trials retried once in a fresh pool.
+signal. A process-pool worker that dies has its unfinished units retried once in a fresh pool.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib.util
-import math
 import multiprocessing
 import os
-import platform
 import signal
-import socket
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
+from tqdm import tqdm
 
-from mufno_core.mup import spectral_layers
-from mufno_core.provenance import code_commit
-from mufno_core.sweep.config import SCHEMA, TrialConfig
-from mufno_core.sweep.data import TrialData, load_trial_data, prepare_datasets
+from mufno_core.sweep.config import TrialConfig
+from mufno_core.sweep.data import prepare_datasets
 from mufno_core.sweep.fingerprint import data_fingerprint
 from mufno_core.sweep.malloc import keep_freed_memory
-from mufno_core.sweep.store import DONE_STATUSES, RESULTS_VERSION, ResultsStore
+from mufno_core.sweep.store import ResultsStore
+from mufno_core.sweep.trial import error_record, run_unit
 from mufno_core.sweep.validate import check_device, validate_trials
 
 ExecutorName = Literal["inline", "process", "dask"]
 EXECUTORS: tuple[str, ...] = ("inline", "process", "dask")
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def resolve_device(device: str | None) -> str:
-    """"auto" (or None) picks CUDA when available; anything else is checked (an unknown device
-    or one this machine lacks is a one-line ValueError) and returned."""
-    if device in (None, "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return check_device(device)
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_model() -> str:
-    """The CPU's model name (/proc/cpuinfo "model name"; else platform.processor())."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def _device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    return platform.processor() or platform.machine() or "cpu"
-
-
-def _base_record(config: TrialConfig, device: str) -> dict[str, Any]:
-    from mufno_core import __version__
-
-    return {
-        "schema": SCHEMA,
-        "trial_id": config.trial_id(),
-        "config": config.to_dict(),
-        "status": "error",
-        "results_version": RESULTS_VERSION,
-        "data_fingerprint": None,
-        "device": device,
-        "device_name": _device_name(device),
-        "cpu_model": cpu_model(),
-        "host": socket.gethostname(),
-        "version": __version__,
-        "torch_version": torch.__version__,
-        "code_commit": code_commit(),
-        "torch_threads": torch.get_num_threads(),
-        "started_at": _now(),
-    }
-
-
-def error_record(config: TrialConfig, device: str, message: str) -> dict[str, Any]:
-    """The record of a trial that raised (out of memory, a bad input, a lost worker, …)."""
-    record = _base_record(config, device)
-    record.update(status="error", error=message, diverged=False, final_train_loss=math.nan,
-                  final_test_loss=math.nan, finished_at=_now())
-    return record
-
-
-def build_model(config: TrialConfig, device: str) -> torch.nn.Module:
-    """The FNO of a trial (wrapped in PINO's mollifier when the trial has a physics loss)."""
-    from mufno_core.model import FNO
-
-    model: torch.nn.Module = FNO(
-        config.dim, config.in_channels, config.out_channels, config.modes_per_axis(),
-        width=config.width, depth=config.depth, parametrization=config.parametrization,
-        base_modes=config.base_modes_per_axis(),
-        init_scale=config.init_scale, device=device)
-    if config.pde_weight > 0:
-        from mufno_core.pino import Mollified
-
-        model = Mollified(model, config.mollifier_scale)
-    if config.other_lr is not None:  # the trainer's LR is other_lr; the spectral layers get lr
-        for layer in spectral_layers(model):
-            layer.lr_factor *= config.lr / config.other_lr
-    return model
-
-
-def train_config(config: TrialConfig):
-    """The trainer's :class:`~mufno_core.train.TrainConfig` of a trial."""
-    from mufno_core.train import TrainConfig
-
-    return TrainConfig(
-        lr=config.lr if config.other_lr is None else config.other_lr, beta1=config.beta1,
-        beta2=config.beta2, batch_size=config.batch_size,
-        steps=config.steps, epochs=config.epochs, clip_value=config.clip_value,
-        clip_params=config.clip_params, lr_decay_every=config.lr_decay_every,
-        lr_decay_gamma=config.lr_decay_gamma, seed=config.seed)
-
-
-def loss_function(config: TrialConfig, data: TrialData):
-    """None (the trainer's relative L2) or the PINO data + physics loss."""
-    if config.pde_weight <= 0:
-        return None
-    from mufno_core.pino import make_pino_loss
-
-    return make_pino_loss(data_weight=config.data_weight, pde_weight=config.pde_weight,
-                          mollifier_scale=None, decode_input=data.decode_input,
-                          decode_output=data.decode)
-
-
-def run_trial(config: TrialConfig, data_dir: str = "data", device: str | None = "cpu",
-              num_threads: int | None = None) -> dict[str, Any]:
-    """Train one trial and return its record (never raises for a failing trial).
-
-    The record holds the config, the history, final train/test loss, ``diverged`` and its step,
-    wall time, device and package versions. ``status`` is "ok", "diverged" (an ordinary outcome at
-    a high LR) or "error" (an exception, e.g. out of memory, with its message).
-    """
-    from mufno_core.train import train
-
-    if num_threads:
-        torch.set_num_threads(num_threads)
-    device = resolve_device(device)
-    record = _base_record(config, device)
-    start = time.perf_counter()
-    try:
-        data = load_trial_data(config, data_dir, device)
-        record["data_fingerprint"] = data_fingerprint(config, data_dir)
-        torch.manual_seed(config.seed)
-        model = build_model(config, device)
-        history = train(model, (data.x_train, data.y_train), (data.x_test, data.y_test),
-                        train_config(config), decode=data.decode,
-                        loss_fn=loss_function(config, data), progress=False)
-    except Exception as err:  # one bad trial must not end the sweep
-        record.update(error_record(config, device, f"{type(err).__name__}: {err}"))
-        record["traceback"] = traceback.format_exc(limit=6)
-        _release_gpu_memory(device)
-        return record
-    return _finish_record(record, history, time.perf_counter() - start)
-
-
-def _finish_record(record: dict[str, Any], history, wall_time: float,
-                   stacked: bool = False) -> dict[str, Any]:
-    h = history.to_dict()
-    record.update(
-        status="diverged" if history.diverged else "ok",
-        final_train_loss=history.final_train_loss,
-        final_test_loss=history.final_test_loss,
-        diverged=history.diverged,
-        diverged_step=history.diverged_step,
-        steps_done=history.steps_done,
-        steps_per_second=history.steps_per_second,
-        n_parameters=history.n_parameters,
-        train_time=history.wall_time,
-        wall_time=wall_time,
-        stacked=stacked,
-        history={k: h[k] for k in ("step", "train_loss", "test_loss")},
-        finished_at=_now(),
-    )
-    return record
-
 
 MAX_STACK = 48
 """Most members in one stacked group (bounds the GPU memory of one unit of work)."""
@@ -217,72 +57,6 @@ def group_trials(configs: Iterable[TrialConfig], max_size: int = MAX_STACK) -> l
     for config in configs:
         groups.setdefault(config.group_key(), []).append(config)
     return [g[i : i + max_size] for g in groups.values() for i in range(0, len(g), max_size)]
-
-
-def stacking_available() -> bool:
-    """Whether ``mufno_core.stacked`` (vectorised training of trials sharing K) is installed."""
-    return importlib.util.find_spec("mufno_core.stacked") is not None
-
-
-def run_unit(configs: Sequence[TrialConfig], data_dir: str = "data", device: str | None = "cpu",
-             num_threads: int | None = None, stack: bool = False) -> list[dict[str, Any]]:
-    """One unit of work for an executor: a single trial, or a group run by the stacked trainer.
-
-    The stacking hook: with ``stack`` and ``mufno_core.stacked`` present, a group
-    of trials that differ only in (lr, seed, beta2) is trained at once by
-    ``mufno_core.stacked.train_stacked``; a group too large for the GPU's memory is split in
-    halves until it fits; on any other error the group runs one by one.
-    """
-    if num_threads:
-        torch.set_num_threads(num_threads)
-    if stack and len(configs) > 1 and stacking_available():
-        return run_stacked_or_split(configs, data_dir, device)
-    return [run_trial(c, data_dir, device) for c in configs]
-
-
-def run_stacked_or_split(configs: Sequence[TrialConfig], data_dir: str = "data",
-                         device: str | None = "cpu") -> list[dict[str, Any]]:
-    """:func:`run_group_stacked`, halving the group on out-of-memory (one member: :func:`run_trial`)."""
-    if len(configs) == 1:
-        return [run_trial(configs[0], data_dir, device)]
-    try:
-        return run_group_stacked(configs, data_dir, device)
-    except torch.OutOfMemoryError:
-        _release_gpu_memory(device)
-        half = len(configs) // 2
-        print(f"stacked group of {len(configs)} ran out of memory: splitting it in two",
-              file=sys.stderr, flush=True)
-        return (run_stacked_or_split(configs[:half], data_dir, device)
-                + run_stacked_or_split(configs[half:], data_dir, device))
-    except Exception:  # the trials still run, one by one, and record their own errors
-        traceback.print_exc()
-        _release_gpu_memory(device)
-        return [run_trial(c, data_dir, device) for c in configs]
-
-
-def _release_gpu_memory(device: str | None) -> None:
-    if str(device).startswith("cuda"):
-        torch.cuda.empty_cache()
-
-
-def run_group_stacked(configs: Sequence[TrialConfig], data_dir: str = "data",
-                      device: str | None = "cpu") -> list[dict[str, Any]]:
-    """Trials sharing everything but (lr, seed, beta2), trained as one stacked model."""
-    from mufno_core.stacked import train_stacked
-
-    device = resolve_device(device)
-    first = configs[0]
-    start = time.perf_counter()
-    data = load_trial_data(first, data_dir, device)
-    histories = train_stacked(lambda: build_model(first, device), (data.x_train, data.y_train),
-                              (data.x_test, data.y_test), [train_config(c) for c in configs],
-                              decode=data.decode, progress=False,
-                              loss_fn=loss_function(first, data))
-    wall = (time.perf_counter() - start) / len(configs)
-    fingerprint = data_fingerprint(first, data_dir)
-    return [_finish_record({**_base_record(c, device), "data_fingerprint": fingerprint}, h, wall,
-                           stacked=True)
-            for c, h in zip(configs, histories)]
 
 
 def _init_worker() -> None:
@@ -388,8 +162,6 @@ def run_sweep_trials(
     ``scheduler``: a Dask scheduler address ``tcp://host:port`` (default: start a LocalCluster).
     Progress is a tqdm bar over all trials of the grid (done ones count as done; ETA from the rest).
     """
-    from tqdm import tqdm
-
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
@@ -404,7 +176,7 @@ def run_sweep_trials(
     prepare_datasets(todo, data_dir)
     validate_trials(todo, data_dir)  # one line per problem, before any trial starts
     keep_freed_memory()  # here, and in the workers started below
-    units = group_trials(todo) if stack and stacking_available() else [[c] for c in todo]
+    units = group_trials(todo) if stack else [[c] for c in todo]
     bar = tqdm(total=outcome.total, initial=skipped, disable=not progress, desc=store.experiment,
                unit="trial", dynamic_ncols=True)
 
@@ -500,7 +272,7 @@ def connect_dask(scheduler: str, timeout: float | None = None):
     covers only the connect, and an address that accepts connections but never speaks Dask (or
     speaks another protocol) would otherwise hang or fail with a misleading error.
     """
-    from distributed import Client
+    from distributed import Client  # optional dependency: only the dask executor needs it
 
     timeout = DASK_CONNECT_TIMEOUT if timeout is None else timeout
     box: dict[str, Any] = {}
@@ -529,7 +301,7 @@ def connect_dask(scheduler: str, timeout: float | None = None):
 
 
 def _run_dask(units, collect, workers, scheduler, data_dir, device, stack) -> None:
-    try:
+    try:  # an optional dependency, imported only when the dask executor is used
         from distributed import Client, LocalCluster
         from distributed import as_completed as dask_as_completed
     except ImportError as err:
@@ -560,7 +332,3 @@ def _run_dask(units, collect, workers, scheduler, data_dir, device, stack) -> No
         client.close()
         if cluster is not None:
             cluster.close()
-
-
-def is_done(record: dict[str, Any]) -> bool:
-    return record.get("status") in DONE_STATUSES

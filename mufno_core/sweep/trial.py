@@ -1,0 +1,234 @@
+"""One trial, or one stacked group of trials, from its :class:`TrialConfig` to its record.
+
+A :class:`~mufno_core.sweep.config.TrialConfig` becomes the objects the core trains with:
+:func:`build_model` (the FNO, wrapped in PINO's mollifier when the trial has a physics loss),
+:func:`train_config` (the trainer's :class:`~mufno_core.train.TrainConfig`), :func:`loss_function`
+(None, i.e. the trainer's relative L2, or PINO's data + physics loss) and the data
+(:func:`~mufno_core.sweep.data.load_trial_data`). :func:`run_trial` trains one trial into a
+record; :func:`run_group_stacked` trains trials that differ only in (lr, seed, beta2) as one stacked
+model (:mod:`mufno_core.stacked`); :func:`run_unit` is the unit of work an executor
+(:mod:`mufno_core.sweep.executors`) hands to a worker.
+
+A record holds the config, the history, final train/test loss, ``diverged`` and its step, wall
+time, device, package versions and the fingerprint of the data. ``status`` is "ok", "diverged" (an
+ordinary outcome at a high LR) or "error" (an exception, with its message); running a trial never
+raises for a failing trial.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import platform
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import torch
+
+from mufno_core import __version__
+from mufno_core.losses import LossFn
+from mufno_core.model import FNO
+from mufno_core.mup import spectral_layers
+from mufno_core.pino import Mollified, make_pino_loss
+from mufno_core.provenance import code_commit, cpu_model
+from mufno_core.stacked import train_stacked
+from mufno_core.sweep.config import SCHEMA, TrialConfig
+from mufno_core.sweep.data import TrialData, load_trial_data
+from mufno_core.sweep.fingerprint import data_fingerprint
+from mufno_core.sweep.store import RESULTS_VERSION
+from mufno_core.sweep.validate import check_device
+from mufno_core.train import History, TrainConfig, train
+
+
+# --- a trial's objects -----------------------------------------------------------------------------
+def build_model(config: TrialConfig, device: str) -> torch.nn.Module:
+    """The FNO of a trial (wrapped in PINO's mollifier when the trial has a physics loss).
+
+    With ``other_lr`` set the trainer's LR is ``other_lr`` and the spectral layers' LR factor is
+    multiplied by ``lr / other_lr``, so that the spectral weights train at ``lr`` · c(K).
+    """
+    model: torch.nn.Module = FNO(
+        config.dim, config.in_channels, config.out_channels, config.modes_per_axis(),
+        width=config.width, depth=config.depth, parametrization=config.parametrization,
+        base_modes=config.base_modes_per_axis(),
+        init_scale=config.init_scale, device=device)
+    if config.pde_weight > 0:
+        model = Mollified(model, config.mollifier_scale)
+    if config.other_lr is not None:
+        for layer in spectral_layers(model):
+            layer.lr_factor *= config.lr / config.other_lr
+    return model
+
+
+def train_config(config: TrialConfig) -> TrainConfig:
+    """The trainer's :class:`~mufno_core.train.TrainConfig` of a trial."""
+    return TrainConfig(
+        lr=config.lr if config.other_lr is None else config.other_lr, beta1=config.beta1,
+        beta2=config.beta2, batch_size=config.batch_size,
+        steps=config.steps, epochs=config.epochs, clip_value=config.clip_value,
+        clip_params=config.clip_params, lr_decay_every=config.lr_decay_every,
+        lr_decay_gamma=config.lr_decay_gamma, seed=config.seed)
+
+
+def loss_function(config: TrialConfig, data: TrialData) -> LossFn | None:
+    """None (the trainer's relative L2) or the PINO data + physics loss."""
+    if config.pde_weight <= 0:
+        return None
+    return make_pino_loss(data_weight=config.data_weight, pde_weight=config.pde_weight,
+                          mollifier_scale=None, decode_input=data.decode_input,
+                          decode_output=data.decode)
+
+
+def resolve_device(device: str | None) -> str:
+    """"auto" (or None) picks CUDA when available; anything else is checked (an unknown device
+    or one this machine lacks is a one-line ValueError) and returned."""
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return check_device(device)
+
+
+# --- records ---------------------------------------------------------------------------------------
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@functools.lru_cache(maxsize=1)
+def _device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    return platform.processor() or platform.machine() or "cpu"
+
+
+def _base_record(config: TrialConfig, device: str) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "trial_id": config.trial_id(),
+        "config": config.to_dict(),
+        "status": "error",
+        "results_version": RESULTS_VERSION,
+        "data_fingerprint": None,
+        "device": device,
+        "device_name": _device_name(device),
+        "cpu_model": cpu_model(),
+        "host": socket.gethostname(),
+        "version": __version__,
+        "torch_version": torch.__version__,
+        "code_commit": code_commit(),
+        "torch_threads": torch.get_num_threads(),
+        "started_at": _now(),
+    }
+
+
+def error_record(config: TrialConfig, device: str, message: str) -> dict[str, Any]:
+    """The record of a trial that raised (out of memory, a bad input, a lost worker, …)."""
+    record = _base_record(config, device)
+    record.update(status="error", error=message, diverged=False, final_train_loss=math.nan,
+                  final_test_loss=math.nan, finished_at=_now())
+    return record
+
+
+def _finish_record(record: dict[str, Any], history: History, wall_time: float,
+                   stacked: bool = False) -> dict[str, Any]:
+    h = history.to_dict()
+    record.update(
+        status="diverged" if history.diverged else "ok",
+        final_train_loss=history.final_train_loss,
+        final_test_loss=history.final_test_loss,
+        diverged=history.diverged,
+        diverged_step=history.diverged_step,
+        steps_done=history.steps_done,
+        steps_per_second=history.steps_per_second,
+        n_parameters=history.n_parameters,
+        train_time=history.wall_time,
+        wall_time=wall_time,
+        stacked=stacked,
+        history={k: h[k] for k in ("step", "train_loss", "test_loss")},
+        finished_at=_now(),
+    )
+    return record
+
+
+def _release_gpu_memory(device: str | None) -> None:
+    if str(device).startswith("cuda"):
+        torch.cuda.empty_cache()
+
+
+# --- running ---------------------------------------------------------------------------------------
+def run_trial(config: TrialConfig, data_dir: str = "data", device: str | None = "cpu",
+              num_threads: int | None = None) -> dict[str, Any]:
+    """Train one trial and return its record (never raises for a failing trial)."""
+    if num_threads:
+        torch.set_num_threads(num_threads)
+    device = resolve_device(device)
+    record = _base_record(config, device)
+    start = time.perf_counter()
+    try:
+        data = load_trial_data(config, data_dir, device)
+        record["data_fingerprint"] = data_fingerprint(config, data_dir)
+        torch.manual_seed(config.seed)
+        model = build_model(config, device)
+        history = train(model, (data.x_train, data.y_train), (data.x_test, data.y_test),
+                        train_config(config), decode=data.decode,
+                        loss_fn=loss_function(config, data), progress=False)
+    except Exception as err:  # one bad trial must not end the sweep
+        record.update(error_record(config, device, f"{type(err).__name__}: {err}"))
+        record["traceback"] = traceback.format_exc(limit=6)
+        _release_gpu_memory(device)
+        return record
+    return _finish_record(record, history, time.perf_counter() - start)
+
+
+def run_group_stacked(configs: Sequence[TrialConfig], data_dir: str = "data",
+                      device: str | None = "cpu") -> list[dict[str, Any]]:
+    """Trials sharing everything but (lr, seed, beta2), trained as one stacked model."""
+    device = resolve_device(device)
+    first = configs[0]
+    start = time.perf_counter()
+    data = load_trial_data(first, data_dir, device)
+    histories = train_stacked(lambda: build_model(first, device), (data.x_train, data.y_train),
+                              (data.x_test, data.y_test), [train_config(c) for c in configs],
+                              decode=data.decode, progress=False,
+                              loss_fn=loss_function(first, data))
+    wall = (time.perf_counter() - start) / len(configs)
+    fingerprint = data_fingerprint(first, data_dir)
+    return [_finish_record({**_base_record(c, device), "data_fingerprint": fingerprint}, h, wall,
+                           stacked=True)
+            for c, h in zip(configs, histories)]
+
+
+def run_stacked_or_split(configs: Sequence[TrialConfig], data_dir: str = "data",
+                         device: str | None = "cpu") -> list[dict[str, Any]]:
+    """:func:`run_group_stacked`, halving the group on out-of-memory (one member: :func:`run_trial`);
+    on any other error the group runs one by one (each trial records its own error)."""
+    if len(configs) == 1:
+        return [run_trial(configs[0], data_dir, device)]
+    try:
+        return run_group_stacked(configs, data_dir, device)
+    except torch.OutOfMemoryError:
+        _release_gpu_memory(device)
+        half = len(configs) // 2
+        print(f"stacked group of {len(configs)} ran out of memory: splitting it in two",
+              file=sys.stderr, flush=True)
+        return (run_stacked_or_split(configs[:half], data_dir, device)
+                + run_stacked_or_split(configs[half:], data_dir, device))
+    except Exception:  # the trials still run, one by one, and record their own errors
+        traceback.print_exc()
+        _release_gpu_memory(device)
+        return [run_trial(c, data_dir, device) for c in configs]
+
+
+def run_unit(configs: Sequence[TrialConfig], data_dir: str = "data", device: str | None = "cpu",
+             num_threads: int | None = None, stack: bool = False) -> list[dict[str, Any]]:
+    """One unit of work for an executor: its trials one by one, or (``stack``, more than one
+    trial) as a stacked group (:func:`run_stacked_or_split`). The trials of a stacked unit must
+    differ only in (lr, seed, beta2) (:func:`~mufno_core.sweep.executors.group_trials`)."""
+    if num_threads:
+        torch.set_num_threads(num_threads)
+    if stack and len(configs) > 1:
+        return run_stacked_or_split(configs, data_dir, device)
+    return [run_trial(c, data_dir, device) for c in configs]

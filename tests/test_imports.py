@@ -1,0 +1,98 @@
+"""The package's import graph runs one way: no cycle among mufno_core's modules, and no import of
+the package's own modules inside a function unless a comment on that line says why (a local
+import hides an edge of the graph, usually a cycle)."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "mufno_core"
+
+LOCAL_IMPORT_ALLOWED = {"mufno_core.report"}
+"""Modules exempt from the local-import rule while they are rewritten elsewhere (issue 11)."""
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def imported_modules(node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The mufno_core modules an import statement loads (``from pkg import sub`` loads pkg.sub)."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names if a.name.split(".")[0] == "mufno_core"]
+    if node.module is None or node.module.split(".")[0] != "mufno_core":
+        return []
+    return [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in MODULES else node.module
+            for a in node.names]
+
+
+def import_graph() -> tuple[dict[str, set[str]], list[tuple[str, int, str]]]:
+    """Edges module -> imported module (every import, wherever it is), and the function-local
+    imports of the package's own modules as (module, line, source line)."""
+    edges: dict[str, set[str]] = {name: set() for name in MODULES}
+    local: list[tuple[str, int, str]] = []
+    for name, path in MODULES.items():
+        source = path.read_text()
+        tree = ast.parse(source)
+        top_level = {id(node) for node in tree.body}
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            targets = [t for t in imported_modules(node) if t != name]
+            edges[name].update(targets)
+            if targets and id(node) not in top_level:
+                local.append((name, node.lineno, source.splitlines()[node.lineno - 1]))
+    return edges, local
+
+
+def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of the graph as a list of modules (first == last), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(edges.get(node, ())):
+            if state.get(target) == 1:
+                return path[path.index(target):] + [target]
+            if target not in state and (cycle := visit(target)):
+                return cycle
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(edges):
+        if start not in state and (cycle := visit(start)):
+            return cycle
+    return None
+
+
+def test_find_cycle_finds_one():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_the_package_has_no_import_cycle():
+    edges, _ = import_graph()
+    assert find_cycle(edges) is None
+
+
+def test_no_unexplained_function_local_import_of_the_package():
+    _, local = import_graph()
+    unexplained = [f"{name}:{line}: {text.strip()}" for name, line, text in local
+                   if "#" not in text and name not in LOCAL_IMPORT_ALLOWED]
+    assert unexplained == []
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_every_module_imports_on_its_own(name):
+    importlib.import_module(name)
