@@ -108,9 +108,13 @@ def exponent_verdict(exponent: pd.DataFrame, drift: pd.DataFrame | None = None) 
     elif not sp.excludes_zero and not mup.excludes_zero:
         head = ("Not resolved: neither optimum moves beyond its uncertainty, so this run cannot "
                 "tell SP from μP.")
+    elif sp_moves_down and mup.excludes_zero and mup.alpha > 0:
+        head = ("Partly reproduced: SP's optimal LR moves down as K grows, but μP's moves up — "
+                "μP's 1/√log K correction overshoots at this scale.")
     elif sp_moves_down and mup.excludes_zero:
-        head = (f"Partly reproduced: both optima move; μP's by {abs(mup.alpha):.2f} in α against "
-                f"SP's {abs(sp.alpha):.2f}.")
+        smaller = "less than" if abs(mup.alpha) < abs(sp.alpha) else "as much as"
+        head = (f"Partly reproduced: both optima move down as K grows, μP's {smaller} SP's "
+                f"(|α| {abs(mup.alpha):.2f} against {abs(sp.alpha):.2f}).")
     elif mup.excludes_zero and mup.alpha > 0:
         head = ("Not reproduced at this scale: SP's optimum does not move down resolvably, while "
                 "μP's moves up — μP's 1/√log K correction is larger than what this model needs.")
