@@ -9,9 +9,11 @@ too (``mirrored``), which saves a quarter of a two-K sweep.
 Presets:
 
 * ``smoke``: seconds; for the tests. Not a measurement.
-* ``quick``: each experiment ≤ 10 min on 2 CPU cores (process executor, 2 workers): width 16,
-  small grids, K as wide as the grid allows, 8 LR points per decade over ~1.5 decades, 3 seeds.
-* ``gpu``: each ≤ 10 min on one H100 (estimated; see README "Sweeps"): width 64, depth 4, the
+* ``quick``: the whole book on 2 CPU cores within 45 minutes, designed for the exponent α of
+  :func:`~mufno_core.sweep.analysis.lr_exponent`: at least 8 seeds, 4 K values over the widest
+  range the grid holds, and 6–8 LRs placed (by a 2-seed pilot, noted at each preset) where the
+  optima lie, since the fit uses only the grid minimum ± 2 points.
+* ``gpu``: minutes each on one H100 (a target, not yet measured): width 64, depth 4, the
   paper's K range (up to 24 for Darcy and Navier–Stokes), 3 seeds.
 * ``paper``: the paper's scale (width 64, depth 4, 1000 training samples, Burgers K 3 → 512):
   runnable, hours to days of GPU time.
@@ -206,7 +208,7 @@ register(Experiment(
     presets={
         "smoke": Preset(modes=(2, 4), lrs=lr_grid(-20, -16), seeds=(0, 1),
                         fixed={**SMOKE_FIXED, "time_modes_max": 3}),
-        # 16² × 10 (the 32² data subsampled: a trial costs ~3 s instead of ~10 s), so K <= 8; K = 2
+        # 16² × 10 (the 32² data subsampled: a trial costs about a third), so K <= 8; K = 2
         # widens the range of log(K²·K_t), which sets how well α is pinned down. The pilot (2
         # seeds, 12 LRs) put the optima at 10^(-16.8/8) … 10^(-14.8/8).
         "quick": Preset(modes=(2, 3, 5, 8), lrs=lr_grid(-19, -13), seeds=SEEDS8,
