@@ -24,6 +24,7 @@ from torch import nn
 from mufno_core.model import FNO
 from mufno_core.mup import Parametrization, make_adam
 from mufno_core.sweep.analysis import bootstrap_se, log_k_eff, slope, student_t
+from mufno_core.sweep.synthetic import band_limited_field, fourier_filter, wavenumbers
 
 THEORY_BETA = {"sp": 0.5, "mup": 0.0}
 """The exponent β of the update size ∝ (log K)^β that the theory predicts: SP's spectral updates
@@ -52,17 +53,16 @@ def synthetic_regression(
     1/(1 + |k|²/16). Neither depends on the model's K.
     """
     shape = (grid,) * dim
-    axes = tuple(range(-dim, 0))
-    freqs = [torch.fft.fftfreq(grid, 1.0 / grid)] * (dim - 1) + [torch.fft.rfftfreq(grid, 1.0 / grid)]
-    k = torch.sqrt(sum(f**2 for f in torch.meshgrid(*freqs, indexing="ij")))
-    nyquist = torch.stack(torch.meshgrid(*freqs, indexing="ij")).abs().amax(0) >= grid / 2
+    k = wavenumbers(shape)
+    k_norm = torch.sqrt((k**2).sum(0))
+    below_nyquist = k.abs().amax(0) < grid / 2
+    envelope = (1.0 + k_norm) ** (-decay) * below_nyquist
+    envelope[(0,) * dim] = 0.0  # zero mean
     generator = torch.Generator().manual_seed(seed)
-    coeff = torch.randn((n_samples, 1, *k.shape), dtype=torch.cfloat, generator=generator)
-    coeff = coeff * (1.0 + k) ** (-decay) * (~nyquist)
-    coeff[(..., *([0] * dim))] = 0.0  # zero mean
-    x = torch.fft.irfftn(coeff, s=shape, dim=axes)
-    x = x / x.std()
-    smooth = torch.fft.irfftn(torch.fft.rfftn(x, dim=axes) / (1.0 + k**2 / 16.0), s=shape, dim=axes)
+    coeff = torch.randn((n_samples, 1, *k_norm.shape), dtype=torch.cfloat, generator=generator)
+    x = band_limited_field(coeff, envelope, shape)
+    # S from |k| above (|k|² as its square, and a division: the batch's numbers are pinned)
+    smooth = fourier_filter(x, dim, lambda spectrum, _: spectrum / (1.0 + k_norm**2 / 16.0))
     y = smooth + 0.5 * x**2
     return x, y - y.mean()
 

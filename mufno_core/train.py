@@ -18,6 +18,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from mufno_core.checks import (
+    non_negative_int,
+    non_negative_number,
+    one_of,
+    positive_int,
+    positive_number,
+    unit_interval,
+)
 from mufno_core.losses import Decode, LossFn, relative_l2
 from mufno_core.mup import make_adam, spectral_layers
 
@@ -48,24 +56,21 @@ class TrainConfig:
     divergence_factor: float = 100.0
 
     def __post_init__(self) -> None:
-        positive = {"lr": self.lr, "batch_size": self.batch_size, "eps": self.eps}
-        for name, value in positive.items():
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
-        for name, beta in (("beta1", self.beta1), ("beta2", self.beta2)):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {beta}")
+        positive_number("lr", self.lr)
+        unit_interval("beta1", self.beta1)
+        unit_interval("beta2", self.beta2)
+        positive_number("eps", self.eps)
+        non_negative_number("weight_decay", self.weight_decay)
+        positive_int("batch_size", self.batch_size)
+        positive_int("steps", self.steps, optional=True)
+        positive_int("epochs", self.epochs, optional=True)
         if (self.steps is None) == (self.epochs is None):
             raise ValueError("give exactly one budget: steps or epochs")
-        budget = self.steps if self.steps is not None else self.epochs
-        if not isinstance(budget, int) or budget < 1:
-            raise ValueError(f"the budget (steps or epochs) must be a positive int, got {budget!r}")
-        if self.clip_value is not None and self.clip_value <= 0:
-            raise ValueError(f"clip_value must be positive or None, got {self.clip_value}")
-        if self.clip_params not in ("all", "spectral"):
-            raise ValueError(f"clip_params must be 'all' or 'spectral', got {self.clip_params!r}")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        positive_number("clip_value", self.clip_value, optional=True)
+        one_of("clip_params", self.clip_params, ("all", "spectral"))
+        positive_int("lr_decay_every", self.lr_decay_every, optional=True)
+        positive_number("lr_decay_gamma", self.lr_decay_gamma)
+        non_negative_int("seed", self.seed)
 
     def total_steps(self, n_train: int) -> int:
         """Optimizer steps of the whole run for a training set of ``n_train`` samples."""

@@ -29,7 +29,7 @@ from mufno_core.losses import relative_l2
 from mufno_core.model import FNO
 from mufno_core.mup import transfer_init_var, transfer_lr
 from mufno_core.stacked import train_stacked
-from mufno_core.sweep import grid, trial
+from mufno_core.sweep import grid
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.errors import error_groups, error_line
 from mufno_core.sweep.executors import connect_dask, run_sweep_trials
@@ -302,7 +302,7 @@ def test_cli_summary_says_why_trials_failed(tmp_path, capsys, monkeypatch):
     def broken_model(config, device):
         raise RuntimeError("the model could not be built (a test fault)")
 
-    monkeypatch.setattr(trial, "build_model", broken_model)
+    monkeypatch.setattr(TrialConfig, "build_model", broken_model)
     argv = [*SWEEP[:-1], "2", "--results", str(tmp_path)]
     assert main(argv) == 1
     out = capsys.readouterr().out
@@ -376,3 +376,14 @@ def test_a_renamed_record_alone_still_counts(tmp_path):
     loose.mkdir()
     shutil.copyfile(store.folder / "renamed.json", loose / f"{configs[0].trial_id()}.json")
     assert len(load_results(loose)) == 1
+
+
+@pytest.mark.parametrize("field,value", [("steps", "abc"), ("beta2", 1.0), ("seed", -1),
+                                         ("clip_params", "lift"), ("lr_decay_gamma", 0),
+                                         ("batch_size", 2.5)])
+def test_a_trial_checks_its_training_fields_as_the_trainer_does(field, value):
+    with pytest.raises(ValueError) as by_trainer:
+        TrainConfig(**{field: value})
+    with pytest.raises(ValueError) as by_trial:
+        grid("synthetic_lr", "smoke")[0].with_(**{field: value})
+    assert str(by_trial.value) == str(by_trainer.value) and field in str(by_trial.value)

@@ -202,11 +202,10 @@ def test_pino_loss_rejects_bad_arguments() -> None:
 def test_the_sweep_runner_trains_a_pino_trial() -> None:
     """The pino_darcy experiment's wiring (Mollified + make_pino_loss), on the built-in 2-D data."""
     from mufno_core.sweep import grid, run_trial
-    from mufno_core.sweep.trial import build_model
 
     config = grid("pino_darcy", "smoke")[0].with_(dataset="synthetic", n_train=8, n_test=4)
     assert config.pde_weight > 0
-    assert isinstance(build_model(config, "cpu"), Mollified)
+    assert isinstance(config.build_model("cpu"), Mollified)
     record = run_trial(config, device="cpu")
     assert record["status"] == "ok", record.get("error")
     assert math.isfinite(record["final_train_loss"])

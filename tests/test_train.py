@@ -153,7 +153,7 @@ def test_epoch_budget_and_schedule():
     ("lr", float("nan"), "lr must be a positive"),
     ("beta2", 1.0, r"beta2 must be in \[0, 1\)"),
     ("batch_size", 0, "batch_size must be a positive"),
-    ("steps", 0, "budget"),
+    ("steps", 0, "steps must be a positive int"),
     ("clip_value", -0.1, "clip_value"),
     ("clip_params", "lift", "clip_params"),
 ])

@@ -19,7 +19,6 @@ from mufno_core.cost import training_step_flops
 from mufno_core.data.presets import dataset_spec
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.data import SYNTHETIC_RESOLUTION
-from mufno_core.sweep.trial import build_model, train_config
 
 
 def trial_grid(config: TrialConfig) -> tuple[int, ...]:
@@ -39,12 +38,12 @@ def trial_steps(config: TrialConfig) -> int:
     n_train = config.n_train
     if n_train is None and config.steps is None:
         n_train = dataset_spec(config.dataset, config.preset).n_train
-    return train_config(config).total_steps(n_train or 0)
+    return config.train_config().total_steps(n_train or 0)
 
 
 @functools.lru_cache(maxsize=64)
 def _model_step_flops(config: TrialConfig, grid: tuple[int, ...]) -> int:
-    model = build_model(config, "meta")
+    model = config.build_model("meta")
     x = torch.empty(config.batch_size, config.in_channels, *grid, device="meta")
     y = torch.empty(config.batch_size, config.out_channels, *grid, device="meta")
     return training_step_flops(model, x, y)

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
+
+from torch import nn
+
+from mufno_core.checks import non_empty_string, non_negative_number, one_of, positive_int, positive_number
+from mufno_core.losses import Decode, LossFn
+from mufno_core.model import ModelConfig
+from mufno_core.mup import spectral_layers
+from mufno_core.pino import Mollified, make_pino_loss
+from mufno_core.train import TrainConfig
 
 SCHEMA = "mufno.trial/1"
 """Tag of a trial record; files without it are foreign to the store."""
@@ -15,6 +23,13 @@ SCHEMA = "mufno.trial/1"
 @dataclass(frozen=True)
 class TrialConfig:
     """Everything that decides a trial (experiment × data × model × optimiser × budget).
+
+    One flat record (its JSON names the trial), made of the core's own configurations: the model
+    fields are those of :class:`~mufno_core.model.ModelConfig` (:meth:`model_config`), the training
+    fields those of :class:`~mufno_core.train.TrainConfig` (:meth:`train_config`, which also checks
+    them), and the data fields select from a data set (:func:`~mufno_core.sweep.data.load_trial_data`).
+    The trial builds its own objects: :meth:`build_model`, :meth:`train_config`,
+    :meth:`loss_function`.
 
     ``steps`` or ``epochs`` (exactly one) is the budget. ``base_modes`` is μP's base K₀ (SP and μP
     coincide there). ``pde_weight > 0`` adds the PINO physics loss. ``n_train``/``n_test``/
@@ -36,18 +51,18 @@ class TrialConfig:
     lr: float
     seed: int
     base_modes: int | None = None
-    width: int = 64
-    depth: int = 4
-    init_scale: float = 1.0
-    batch_size: int = 20
-    beta1: float = 0.9
-    beta2: float = 0.999
-    steps: int | None = 500
-    epochs: int | None = None
-    clip_value: float | None = 0.01
-    clip_params: str = "all"
-    lr_decay_every: int | None = None
-    lr_decay_gamma: float = 0.5
+    width: int = ModelConfig.width
+    depth: int = ModelConfig.depth
+    init_scale: float = ModelConfig.init_scale
+    batch_size: int = TrainConfig.batch_size
+    beta1: float = TrainConfig.beta1
+    beta2: float = TrainConfig.beta2
+    steps: int | None = TrainConfig.steps
+    epochs: int | None = TrainConfig.epochs
+    clip_value: float | None = TrainConfig.clip_value
+    clip_params: str = TrainConfig.clip_params
+    lr_decay_every: int | None = TrainConfig.lr_decay_every
+    lr_decay_gamma: float = TrainConfig.lr_decay_gamma
     n_train: int | None = None
     n_test: int | None = None
     subsample: int = 1
@@ -58,16 +73,53 @@ class TrialConfig:
     other_lr: float | None = None
 
     def __post_init__(self) -> None:
-        _check_types(self)
-        if self.parametrization not in ("sp", "mup"):
-            raise ValueError(f"parametrization must be 'sp' or 'mup', got {self.parametrization!r}")
-        if not (isinstance(self.lr, int | float) and math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
-        if (self.steps is None) == (self.epochs is None):
-            raise ValueError("give exactly one budget: steps or epochs")
+        _check_fields(self)
+        self._training_settings()  # TrainConfig checks the training fields (ValueError naming one)
         if self.parametrization == "mup" and (self.modes < 2 or (self.base_modes or 2) < 2):
             raise ValueError(f"μP needs K >= 2 (log K = 0 at K = 1), got modes={self.modes}")
 
+    # --- the objects the trial trains with ---------------------------------------------------------
+    def model_config(self) -> ModelConfig:
+        """The FNO's settings (K per axis when the time axis is capped)."""
+        return ModelConfig(self.dim, self.in_channels, self.out_channels, self.modes_per_axis(),
+                           width=self.width, depth=self.depth, parametrization=self.parametrization,
+                           base_modes=self.base_modes_per_axis(), init_scale=self.init_scale)
+
+    def build_model(self, device: str) -> nn.Module:
+        """The trial's FNO (wrapped in PINO's mollifier when the trial has a physics loss).
+
+        With ``other_lr`` set the trainer's LR is ``other_lr`` and the spectral layers' LR factor
+        is multiplied by ``lr / other_lr``, so that the spectral weights train at ``lr`` · c(K).
+        """
+        model: nn.Module = self.model_config().build(device)
+        if self.pde_weight > 0:
+            model = Mollified(model, self.mollifier_scale)
+        if self.other_lr is not None:
+            for layer in spectral_layers(model):
+                layer.lr_factor *= self.lr / self.other_lr
+        return model
+
+    def _training_settings(self) -> TrainConfig:
+        """The trial's training fields as a :class:`~mufno_core.train.TrainConfig` (lr = ``lr``)."""
+        return TrainConfig(**{name: getattr(self, name) for name in TRAINING_FIELDS})
+
+    def train_config(self) -> TrainConfig:
+        """The trainer's configuration: the training fields, with the trainer's LR ``other_lr``
+        when it is set (see :meth:`build_model`)."""
+        settings = self._training_settings()
+        return settings if self.other_lr is None else replace(settings, lr=self.other_lr)
+
+    def loss_function(self, decode: Decode | None = None,
+                      decode_input: Decode | None = None) -> LossFn | None:
+        """None (the trainer's relative L2), or with a physics loss PINO's data + physics loss, which
+        reads the data in physical units through the normalisers' inverses ``decode`` (outputs)
+        and ``decode_input`` (inputs)."""
+        if self.pde_weight <= 0:
+            return None
+        return make_pino_loss(data_weight=self.data_weight, pde_weight=self.pde_weight,
+                              mollifier_scale=None, decode_input=decode_input, decode_output=decode)
+
+    # --- identity ----------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -133,64 +185,36 @@ class TrialConfig:
         return cls(**data)
 
 
+TRAINING_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name in TrialConfig.__dataclass_fields__)
+"""The fields a trial shares with :class:`~mufno_core.train.TrainConfig` (its checks apply)."""
+
 LATER_FIELDS = ("time_modes_max", "other_lr")
 """Fields left out of the canonical JSON while None (see :meth:`TrialConfig.canonical_json`)."""
 
 
-# --- validation of every field's type and range (before any trial starts) ------------------------
-_POSITIVE_INTS = ("dim", "in_channels", "out_channels", "modes", "width", "depth", "batch_size",
-                  "subsample")
-_OPTIONAL_POSITIVE_INTS = ("base_modes", "steps", "epochs", "lr_decay_every", "n_train", "n_test",
-                           "time_modes_max")
-_POSITIVE_FLOATS = ("lr", "init_scale", "lr_decay_gamma", "mollifier_scale")
-_NON_NEGATIVE_FLOATS = ("data_weight", "pde_weight")
-_STRINGS = ("experiment", "dataset", "preset", "parametrization", "clip_params")
+# --- validation of the fields that are not the trainer's (before any trial starts) --------------
+_POSITIVE_INTS = ("dim", "in_channels", "out_channels", "modes", "width", "depth", "subsample")
+_OPTIONAL_POSITIVE_INTS = ("base_modes", "n_train", "n_test", "time_modes_max")
+_POSITIVE_NUMBERS = ("init_scale", "mollifier_scale")
+_NON_NEGATIVE_NUMBERS = ("data_weight", "pde_weight")
+_STRINGS = ("experiment", "dataset", "preset", "parametrization")
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _check_fields(config: TrialConfig) -> None:
+    """ValueError naming the first model, data or experiment setting of ``config`` whose type or
+    range cannot work (the training settings are :class:`~mufno_core.train.TrainConfig`'s to check).
 
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_types(config: TrialConfig) -> None:
-    """ValueError naming the first setting of ``config`` whose type or range cannot work.
-
-    (A ``--set steps=abc`` or ``depth=2.5`` is caught here, when the grid is built, instead of
-    failing inside every trial.)
+    (A ``--set depth=2.5`` is caught here, when the grid is built, instead of failing inside every
+    trial.)
     """
     for name in _STRINGS:
-        value = getattr(config, name)
-        if not isinstance(value, str) or not value:
-            raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+        non_empty_string(name, getattr(config, name))
     for name in _POSITIVE_INTS + _OPTIONAL_POSITIVE_INTS:
-        value = getattr(config, name)
-        if value is None and name in _OPTIONAL_POSITIVE_INTS:
-            continue
-        if not _is_int(value) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
-    if config.dim not in (1, 2, 3):
-        raise ValueError(f"dim must be 1, 2 or 3, got {config.dim!r}")
-    if not _is_int(config.seed) or config.seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {config.seed!r}")
-    for name in _POSITIVE_FLOATS:
-        value = getattr(config, name)
-        if not _is_number(value) or value <= 0:
-            raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    for name in _NON_NEGATIVE_FLOATS:
-        value = getattr(config, name)
-        if not _is_number(value) or value < 0:
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    for name in ("beta1", "beta2"):
-        value = getattr(config, name)
-        if not _is_number(value) or not 0.0 <= value < 1.0:
-            raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    if config.other_lr is not None and (not _is_number(config.other_lr) or config.other_lr <= 0):
-        raise ValueError(f"other_lr must be a positive finite number or None, got {config.other_lr!r}")
-    if config.clip_value is not None and (not _is_number(config.clip_value)
-                                          or config.clip_value <= 0):
-        raise ValueError(f"clip_value must be a positive number or None, got {config.clip_value!r}")
-    if config.clip_params not in ("all", "spectral"):
-        raise ValueError(f"clip_params must be 'all' or 'spectral', got {config.clip_params!r}")
+        positive_int(name, getattr(config, name), optional=name in _OPTIONAL_POSITIVE_INTS)
+    one_of("dim", config.dim, (1, 2, 3))
+    one_of("parametrization", config.parametrization, ("sp", "mup"))
+    for name in _POSITIVE_NUMBERS:
+        positive_number(name, getattr(config, name))
+    for name in _NON_NEGATIVE_NUMBERS:
+        non_negative_number(name, getattr(config, name))
+    positive_number("other_lr", config.other_lr, optional=True)

@@ -1,12 +1,10 @@
 """One trial, or one stacked group of trials, from its :class:`TrialConfig` to its record.
 
-A :class:`~mufno_core.sweep.config.TrialConfig` becomes the objects the core trains with:
-:func:`build_model` (the FNO, wrapped in PINO's mollifier when the trial has a physics loss),
-:func:`train_config` (the trainer's :class:`~mufno_core.train.TrainConfig`), :func:`loss_function`
-(None, i.e. the trainer's relative L2, or PINO's data + physics loss) and the data
-(:func:`~mufno_core.sweep.data.load_trial_data`). :func:`run_trial` trains one trial into a
-record; :func:`run_group_stacked` trains trials that differ only in (lr, seed, beta2) as one stacked
-model (:mod:`mufno_core.stacked`); :func:`run_unit` is the unit of work an executor
+A :class:`~mufno_core.sweep.config.TrialConfig` builds the objects the core trains with
+(:meth:`~mufno_core.sweep.config.TrialConfig.build_model`, ``.train_config``, ``.loss_function``);
+the data come from :func:`~mufno_core.sweep.data.load_trial_data`. :func:`run_trial` trains one
+trial into a record; :func:`run_group_stacked` trains trials that differ only in (lr, seed, beta2)
+as one stacked model (:mod:`mufno_core.stacked`); :func:`run_unit` is the unit of work an executor
 (:mod:`mufno_core.sweep.executors`) hands to a worker.
 
 A record holds the config, the history, final train/test loss, ``diverged`` and its step, wall
@@ -31,59 +29,17 @@ from typing import Any
 import torch
 
 from mufno_core import __version__
-from mufno_core.losses import LossFn
-from mufno_core.model import FNO
-from mufno_core.mup import spectral_layers
-from mufno_core.pino import Mollified, make_pino_loss
 from mufno_core.provenance import code_commit, cpu_model
 from mufno_core.stacked import train_stacked
 from mufno_core.sweep.config import SCHEMA, TrialConfig
-from mufno_core.sweep.data import TrialData, load_trial_data
+from mufno_core.sweep.data import load_trial_data
 from mufno_core.sweep.fingerprint import data_fingerprint
 from mufno_core.sweep.store import RESULTS_VERSION
 from mufno_core.sweep.validate import check_device
-from mufno_core.train import History, TrainConfig, train
+from mufno_core.train import History, train
 
 
-# --- a trial's objects -----------------------------------------------------------------------------
-def build_model(config: TrialConfig, device: str) -> torch.nn.Module:
-    """The FNO of a trial (wrapped in PINO's mollifier when the trial has a physics loss).
-
-    With ``other_lr`` set the trainer's LR is ``other_lr`` and the spectral layers' LR factor is
-    multiplied by ``lr / other_lr``, so that the spectral weights train at ``lr`` · c(K).
-    """
-    model: torch.nn.Module = FNO(
-        config.dim, config.in_channels, config.out_channels, config.modes_per_axis(),
-        width=config.width, depth=config.depth, parametrization=config.parametrization,
-        base_modes=config.base_modes_per_axis(),
-        init_scale=config.init_scale, device=device)
-    if config.pde_weight > 0:
-        model = Mollified(model, config.mollifier_scale)
-    if config.other_lr is not None:
-        for layer in spectral_layers(model):
-            layer.lr_factor *= config.lr / config.other_lr
-    return model
-
-
-def train_config(config: TrialConfig) -> TrainConfig:
-    """The trainer's :class:`~mufno_core.train.TrainConfig` of a trial."""
-    return TrainConfig(
-        lr=config.lr if config.other_lr is None else config.other_lr, beta1=config.beta1,
-        beta2=config.beta2, batch_size=config.batch_size,
-        steps=config.steps, epochs=config.epochs, clip_value=config.clip_value,
-        clip_params=config.clip_params, lr_decay_every=config.lr_decay_every,
-        lr_decay_gamma=config.lr_decay_gamma, seed=config.seed)
-
-
-def loss_function(config: TrialConfig, data: TrialData) -> LossFn | None:
-    """None (the trainer's relative L2) or the PINO data + physics loss."""
-    if config.pde_weight <= 0:
-        return None
-    return make_pino_loss(data_weight=config.data_weight, pde_weight=config.pde_weight,
-                          mollifier_scale=None, decode_input=data.decode_input,
-                          decode_output=data.decode)
-
-
+# --- the device ------------------------------------------------------------------------------------
 def resolve_device(device: str | None) -> str:
     """"auto" (or None) picks CUDA when available; anything else is checked (an unknown device
     or one this machine lacks is a one-line ValueError) and returned."""
@@ -171,10 +127,11 @@ def run_trial(config: TrialConfig, data_dir: str = "data", device: str | None = 
         data = load_trial_data(config, data_dir, device)
         record["data_fingerprint"] = data_fingerprint(config, data_dir)
         torch.manual_seed(config.seed)
-        model = build_model(config, device)
+        model = config.build_model(device)
         history = train(model, (data.x_train, data.y_train), (data.x_test, data.y_test),
-                        train_config(config), decode=data.decode,
-                        loss_fn=loss_function(config, data), progress=False)
+                        config.train_config(), decode=data.decode,
+                        loss_fn=config.loss_function(data.decode, data.decode_input),
+                        progress=False)
     except Exception as err:  # one bad trial must not end the sweep
         record.update(error_record(config, device, f"{type(err).__name__}: {err}"))
         record["traceback"] = traceback.format_exc(limit=6)
@@ -190,10 +147,10 @@ def run_group_stacked(configs: Sequence[TrialConfig], data_dir: str = "data",
     first = configs[0]
     start = time.perf_counter()
     data = load_trial_data(first, data_dir, device)
-    histories = train_stacked(lambda: build_model(first, device), (data.x_train, data.y_train),
-                              (data.x_test, data.y_test), [train_config(c) for c in configs],
+    histories = train_stacked(lambda: first.build_model(device), (data.x_train, data.y_train),
+                              (data.x_test, data.y_test), [c.train_config() for c in configs],
                               decode=data.decode, progress=False,
-                              loss_fn=loss_function(first, data))
+                              loss_fn=first.loss_function(data.decode, data.decode_input))
     wall = (time.perf_counter() - start) / len(configs)
     fingerprint = data_fingerprint(first, data_dir)
     return [_finish_record({**_base_record(c, device), "data_fingerprint": fingerprint}, h, wall,
