@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mufno_core.sweep import grid, grid_ids, load_results
+from mufno_core.sweep import grid, grid_ids, load_results, run_sweep
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.executors import run_sweep_trials
 from mufno_core.sweep.store import ResultsStore, StoreWarning, read_record, write_json_atomic
@@ -214,3 +214,13 @@ def test_one_rule_says_which_sp_trial_stands_for_mup():
     only_mup = grid("synthetic_lr", "smoke", lrs=(1e-2,), seeds=(0,), parametrizations=("mup",))
     assert [c.is_mirrored_by_sp() for c in only_mup] == [True, False]  # no SP trial: run it
     assert grid_ids(only_mup) == {c.trial_id() for c in only_mup}
+
+
+def test_an_sp_only_grid_gets_no_mirrored_mup_rows(tmp_path):
+    """A store that also holds μP trials mirrors SP's K₀ trials as μP rows; a grid of SP alone
+    (e.g. a study) must not receive them."""
+    both = run_sweep("synthetic_lr", "smoke", str(tmp_path), seeds=[0], lrs=[1e-3], progress=False)
+    assert set(both["parametrization"]) == {"sp", "mup"} and both["mirrored"].any()
+    sp_only = run_sweep("synthetic_lr", "smoke", str(tmp_path), seeds=[0], lrs=[1e-3],
+                        parametrizations=["sp"], progress=False)
+    assert set(sp_only["parametrization"]) == {"sp"} and not sp_only["mirrored"].any()

@@ -69,7 +69,10 @@ def run_sweep(
     run_sweep_trials(configs, store, executor=executor, workers=workers, scheduler=scheduler,
                      data_dir=data_dir, device=device, stack=stack, progress=progress)
     df = load_results(store.folder)
-    return df[df["trial_id"].isin(grid_ids(configs))].reset_index(drop=True)
+    # a mirror (a μP row made from an SP trial at K₀) belongs only to a grid that has μP
+    params = {c.parametrization for c in configs}
+    keep = df["trial_id"].isin(grid_ids(configs)) & df["parametrization"].isin(params)
+    return df[keep].reset_index(drop=True)
 
 
 GPU_PRESETS = ("gpu", "paper")
