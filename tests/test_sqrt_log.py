@@ -12,11 +12,12 @@ import pytest
 from mufno_core import sqrt_log
 from mufno_core.mup import make_adam, spectral_layers
 from mufno_core.spectral import last_axis_by_matmul, prime_factors
+from mufno_core.sweep import run_sweep
 from mufno_core.sweep.analysis import lr_exponent
 from mufno_core.sweep.coverage import SyntheticSweep, synthetic_sweep
 from mufno_core.sweep.experiments import grid
 from mufno_core.sweep.studies import STUDIES
-from mufno_core.sweep.verify import history_difference
+from mufno_core.sweep.verify import history_difference, verify_sample
 
 
 def sp_fit(alpha: float, seed: int) -> pd.Series:
@@ -93,3 +94,11 @@ def test_last_axis_rule_equals_the_power_of_two_rule_and_prefers_gemm_on_prime_g
         for k in range(1, n // 2 + 1):
             assert last_axis_by_matmul(k, n) == (2 * k <= 4 * math.log2(n))
     assert last_axis_by_matmul(12, 29) and last_axis_by_matmul(14, 31)
+
+
+@pytest.mark.parametrize("stack", [False, True])
+def test_verify_reruns_stored_trials_bit_identically(tmp_path, stack):
+    run_sweep("synthetic_lr", "smoke", str(tmp_path), seeds=[0, 1], lrs=[1e-3], stack=stack,
+              progress=False)
+    table = verify_sample(tmp_path, sample=2, data_dir=str(tmp_path))
+    assert len(table) == 2 and table["identical"].all() and (table["stacked"] == stack).all()
