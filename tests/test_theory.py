@@ -3,9 +3,11 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
+from mufno_core import theory
 from mufno_core.spectral import SpectralConv
 from mufno_core.theory import (
     expected_max_complex_modulus,
@@ -88,3 +90,22 @@ def test_width_sums_aligned_grow_linearly_random_like_sqrt():
         g = df[df["kind"].str.startswith(kind)]
         fitted = np.polyfit(np.log(g["width"]), np.log(g["value"]), 1)[0]
         assert fitted == pytest.approx(slope, abs=0.08)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_norm_exponent_is_the_max_law_at_width_one_and_far_below_it_at_width_sixteen(dim):
+    ks = {1: [2, 8, 32, 128], 2: [2, 4, 8, 16], 3: [2, 3, 5, 8]}[dim]
+    norms = pd.concat([theory.operator_norm_vs_modes(dim, ks, width=m, n_draws=24, seed=1)
+                       for m in (1, 16)], ignore_index=True)
+    fits = theory.norm_exponent(norms).set_index("width")
+    wide, narrow = fits.loc[16], fits.loc[1]
+    assert narrow.beta_low <= narrow.predicted_beta <= narrow.beta_high  # the exact E max
+    assert wide.beta_high < 0.2 < narrow.beta_low  # a maximum of m×m blocks barely grows
+
+
+def test_theory_verdict_follows_the_numbers():
+    norms = theory.operator_norm_vs_modes(1, [2, 8, 32], width=1, n_draws=16, seed=0)
+    summary = theory.summarize_norms(norms)
+    assert theory.theory_verdict(summary, theory.growth_table(summary)).startswith("Confirmed")
+    doubled = summary.assign(ratio=summary["ratio"] * 2)  # measured twice the prediction
+    assert theory.theory_verdict(doubled, theory.growth_table(summary)).startswith("Not confirmed")
