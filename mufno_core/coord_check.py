@@ -23,7 +23,7 @@ from torch import nn
 
 from mufno_core.model import FNO
 from mufno_core.mup import Parametrization, make_adam
-from mufno_core.sweep.analysis import bootstrap_se, log_k_eff, slope, student_t
+from mufno_core.sweep.analysis import exponent_interval, log_k_eff, slope
 from mufno_core.sweep.synthetic import band_limited_field, fourier_filter, wavenumbers
 
 THEORY_BETA = {"sp": 0.5, "mup": 0.0}
@@ -243,16 +243,10 @@ def update_exponent(df: pd.DataFrame, step: int | None = None, layers: str = "sp
         n_seeds = values.shape[1]
         rng = np.random.default_rng(seed)
         idx = rng.integers(0, n_seeds, size=(n_boot, n_seeds))
-        beta = float(slope(x, values.mean(axis=1)))
-        se = bootstrap_se(slope(x, values[:, idx].mean(axis=2).T), n_seeds)
-        half = student_t(n_seeds - 1, level) * se
-        theory = THEORY_BETA[param]
-        low, high = beta - half, beta + half
-        rows.append({"dim": int(dim), "parametrization": param, "beta": beta, "beta_low": low,
-                     "beta_high": high, "half_width": half, "theory": theory,
-                     "consistent": bool(low <= theory <= high),
-                     "excludes_zero": bool(high < 0 or low > 0),
-                     "excludes_half": bool(high < 0.5 or low > 0.5), "ks": tuple(ks),
+        fit = exponent_interval("beta", float(slope(x, values.mean(axis=1))),
+                                slope(x, values[:, idx].mean(axis=2).T), n_seeds, THEORY_BETA[param],
+                                0.5, level)
+        rows.append({"dim": int(dim), "parametrization": param, **fit, "ks": tuple(ks),
                      "n_seeds": n_seeds, "step": step,
                      "growth": float(np.exp(values[-1].mean() - values[0].mean()))})
     return pd.DataFrame(rows)

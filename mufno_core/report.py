@@ -258,19 +258,20 @@ def grid_results(results_dir: str, experiment: str, preset: str,
     import warnings
     from pathlib import Path
 
-    from mufno_core.sweep import grid, grid_ids, load_results
+    from mufno_core.sweep import grid, load_results
+    from mufno_core.sweep.experiments import in_grid
 
     folder = Path(results_dir) / experiment
     if not folder.is_dir():
         return None
     df = load_results(folder)
     df = df[(df["preset"] == preset) & (df["status"].fillna("done") != "error")]
-    ids = grid_ids(grid(experiment, preset, **(overrides or {})))
-    outside = int((~df["trial_id"].isin(ids)).sum())
+    inside = in_grid(df, grid(experiment, preset, **(overrides or {})))
+    outside = int((~inside).sum())
     if outside:
         warnings.warn(f"{experiment}: {outside} stored trial(s) of preset {preset!r} are not in "
                       f"its grid and were left out", stacklevel=3)
-    df = df[df["trial_id"].isin(ids)]
+    df = df[inside]
     if df.empty or df["modes"].nunique() < 2:
         return None
     return df

@@ -20,7 +20,7 @@ from mufno_core.sweep.analysis import lr_drift, optimal_hparam_per_k, optimal_lr
 from mufno_core.sweep.budget import sweep_flops
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.executors import SweepOutcome, pending_trials, run_sweep_trials
-from mufno_core.sweep.experiments import EXPERIMENTS, get_experiment, grid, grid_ids
+from mufno_core.sweep.experiments import EXPERIMENTS, get_experiment, grid, grid_ids, in_grid
 from mufno_core.sweep.plots import plot_hparam_curves, plot_lr_curves
 from mufno_core.sweep.store import ResultsStore, load_results
 from mufno_core.sweep.trial import resolve_device, run_trial
@@ -69,10 +69,7 @@ def run_sweep(
     run_sweep_trials(configs, store, executor=executor, workers=workers, scheduler=scheduler,
                      data_dir=data_dir, device=device, stack=stack, progress=progress)
     df = load_results(store.folder)
-    # a mirror (a μP row made from an SP trial at K₀) belongs only to a grid that has μP
-    params = {c.parametrization for c in configs}
-    keep = df["trial_id"].isin(grid_ids(configs)) & df["parametrization"].isin(params)
-    return df[keep].reset_index(drop=True)
+    return df[in_grid(df, configs)].reset_index(drop=True)
 
 
 GPU_PRESETS = ("gpu", "paper")

@@ -283,6 +283,21 @@ def slope(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.sum(dx * (y - y.mean(axis=-1, keepdims=True)), axis=-1) / np.sum(dx**2)
 
 
+def exponent_interval(name: str, estimate: float, samples: np.ndarray | float, n_seeds: int,
+                      theory: float, half_value: float, level: float = 0.95) -> dict:
+    """An exponent with its interval, estimate ± t(n−1) · bootstrap SE of ``samples``, and what the
+    interval decides: ``consistent`` (holds ``theory``), ``excludes_zero``, ``excludes_half``
+    (excludes ``half_value``, ±½). Keys: ``name``, ``name_low``, ``name_high``, ``name_se``,
+    ``half_width``, ``theory`` and the three decisions."""
+    se = samples if np.isscalar(samples) else bootstrap_se(np.asarray(samples), n_seeds)
+    half = student_t(n_seeds - 1, level) * se
+    low, high = estimate - half, estimate + half
+    return {name: estimate, f"{name}_low": low, f"{name}_high": high, f"{name}_se": se,
+            "half_width": half, "theory": theory, "consistent": bool(low <= theory <= high),
+            "excludes_zero": bool(high < 0 or low > 0),
+            "excludes_half": bool(high < half_value or low > half_value)}
+
+
 def lr_exponent(
     df: pd.DataFrame,
     metric: str = DEFAULT_METRIC,
@@ -328,18 +343,13 @@ def lr_exponent(
         # log10 lr* against log10(log K) would give the same slope; natural logs throughout
         y, y_boot = np.array(point) * math.log(10), np.stack(boot, axis=-1) * math.log(10)
         n_seeds = len(seeds)
-        if len(ks) < 2:
-            alpha = se = math.nan
-        else:
-            alpha = float(slope(x, y))
-            se = bootstrap_se(slope(x, y_boot), n_seeds)
-        half = student_t(n_seeds - 1, level) * se
         theory = THEORY_ALPHA.get(str(row.get("parametrization")), math.nan)
-        low, high = alpha - half, alpha + half
-        row.update(alpha=alpha, alpha_low=low, alpha_high=high, alpha_se=se, half_width=half,
-                   theory=theory, ks=tuple(ks), n_seeds=n_seeds,
-                   consistent=bool(low <= theory <= high), excludes_zero=bool(high < 0 or low > 0),
-                   excludes_half=bool(high < -0.5 or low > -0.5), edge=edge)
+        if len(ks) < 2:
+            row.update(exponent_interval("alpha", math.nan, math.nan, n_seeds, theory, -0.5, level))
+        else:
+            row.update(exponent_interval("alpha", float(slope(x, y)), slope(x, y_boot), n_seeds,
+                                         theory, -0.5, level))
+        row.update(ks=tuple(ks), n_seeds=n_seeds, edge=edge)
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -23,7 +23,7 @@ from mufno_core.sweep.analysis import lr_drift, lr_exponent, optimal_hparam_per_
 from mufno_core.sweep.budget import sweep_flops
 from mufno_core.sweep.errors import error_report
 from mufno_core.sweep.executors import EXECUTORS, SweepInterrupted, run_sweep_trials
-from mufno_core.sweep.experiments import EXPERIMENTS, PRESETS, get_experiment, grid, grid_ids
+from mufno_core.sweep.experiments import EXPERIMENTS, PRESETS, get_experiment, grid, in_grid
 from mufno_core.sweep.store import ResultsStore, load_results
 from mufno_core.sweep.trial import resolve_device
 
@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
           f"{outcome.diverged} diverged, {outcome.errors} errors) in {time.perf_counter() - start:.0f} s",
           file=sys.stderr)
     df = load_results(store.folder)
-    df = df[df["trial_id"].isin(grid_ids(configs))]
+    df = df[in_grid(df, configs)]
     for line in error_report(df, store.folder):
         print(line)
     print(summarise(df, exp.swept))

@@ -301,6 +301,14 @@ def grid_ids(configs: list[TrialConfig]) -> set[str]:
     return ids
 
 
+def in_grid(df, configs: list[TrialConfig]):
+    """Boolean mask of the rows of a results frame (:func:`~mufno_core.sweep.store.load_results`)
+    that belong to the grid ``configs``: their ids, and the mirrored μP rows (made from an SP trial
+    at K₀) only where the grid has μP."""
+    params = {c.parametrization for c in configs}
+    return df["trial_id"].isin(grid_ids(configs)) & df["parametrization"].isin(params)
+
+
 def get_experiment(name: str) -> Experiment:
     """The registered experiment ``name`` (a clear error listing the names otherwise)."""
     try:
