@@ -15,9 +15,11 @@ from mufno_core.sweep.trial import run_group_stacked, run_trial
 # Positions in a preset's grid move when the preset is redesigned; a pin names its config.
 PINNED_IDS = [
     (lambda: grid("burgers_lr", "quick")[0], "bd2a4e3173973b17"),
-    (lambda: next(c for c in grid("darcy_lr", "quick") if (c.parametrization, c.modes, c.lr, c.seed)
-                  == ("mup", 14, lr_grid(-14, -14)[0], 7)), "a4521016edd80494"),
-    (lambda: grid("navier_stokes_lr", "quick")[5], "a373239e2c913a93"),  # time_modes_max set
+    (lambda: next(c for c in grid("darcy_lr", "quick", base_modes=3)
+                  if (c.parametrization, c.modes, c.lr, c.seed) == ("mup", 14, lr_grid(-14, -14)[0], 7)),
+     "a4521016edd80494"),
+    (lambda: grid("navier_stokes_lr", "quick", lrs=lr_grid(-19, -19))[5],
+     "a373239e2c913a93"),  # time_modes_max set
     (lambda: grid("pino_darcy", "quick")[3], "f19eb3520a84170b"),  # physics loss
     (lambda: grid("darcy_batch_size", "quick")[0], "b646c9e52a55a3c1"),  # epochs budget
     (lambda: grid("burgers_lr", "quick", other_lr=1e-3)[7], "444331e303bc1e65"),  # other_lr set
