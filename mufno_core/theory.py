@@ -29,7 +29,7 @@ import torch
 from scipy.special import log_ndtr
 
 from mufno_core.spectral import SpectralConv
-from mufno_core.sweep.analysis import slope, student_t
+from mufno_core.sweep.analysis import bootstrap_se, slope, student_t
 
 THEORY_PRESETS: dict[str, dict] = {
     # modes_by_dim: the K swept per dimension d; widths: m; n_draws: independent layers per point
@@ -257,7 +257,7 @@ def norm_exponent(norms: pd.DataFrame, n_boot: int = 1000, seed: int = 0,
         boot = np.stack([v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1) for v in logs],
                         axis=-1)
         n_draws = min(len(v) for v in logs)
-        se = float(np.std(slope(x, boot)))
+        se = bootstrap_se(slope(x, boot), n_draws)
         half = student_t(n_draws - 1, level) * se
         predicted = part.groupby("modes")["predicted"].first().loc[ks].to_numpy(dtype=float)
         rows.append({"dim": int(dim), "width": int(width), "beta": beta, "beta_low": beta - half,
