@@ -412,9 +412,6 @@ def test_summary_leads_with_the_exponent_figure(site, browser):
         f"the summary's first figure is not captioned as the exponent figure: {lead['text'][:300]!r}")
 
 
-FIGURE_SCALE_EXEMPT = {"notebooks/theory.html", "notebooks/coord_check.html"}
-"""Pages whose figures are still drawn wider than the column (shown at about half size); remove a
-page from this set once its figures are drawn at the column's width."""
 FIGURE_SCALES = """Array.from(document.querySelectorAll('article.bd-article .cell_output img'))
   .filter(i => i.offsetParent && i.naturalWidth > 0)
   .map(i => ({src: i.src.split('/').pop().slice(0, 12),
@@ -427,8 +424,6 @@ def test_figures_are_readable_at_page_width(site, browser):
     tools, origin = browser
     shrunk = []
     for page in notebook_pages(site):
-        if page in FIGURE_SCALE_EXEMPT:
-            continue
         load(tools, f"{origin}/{page}")
         shrunk += [f"{page}: {f['src']} shown at {f['scale']:.0%}" for f in tools.evaluate(FIGURE_SCALES)
                    if f["scale"] < 0.7]
