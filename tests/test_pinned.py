@@ -33,27 +33,23 @@ def test_trial_ids_are_pinned(make, trial_id):
     assert make().trial_id() == trial_id
 
 
-def test_a_smoke_trial_trains_to_the_pinned_losses(tmp_path):
-    record = run_trial(grid("synthetic_lr", "smoke")[0], data_dir=str(tmp_path), device="cpu")
-    assert record["status"] == "ok"
-    assert record["history"] == {
-        "step": [1, 2, 3, 4],
-        "train_loss": [1.0401355028152466, 1.0269008874893188, 0.9622329473495483,
-                       0.939186155796051],
-        "test_loss": [0.9978066682815552, 0.9831769466400146, 0.9767930507659912,
-                      0.9751558303833008]}
+PINNED_HISTORIES = [
+    ({}, "785803ca045e2891", {
+        "train_loss": [1.0401355028152466, 1.0269008874893188, 0.9622329473495483, 0.939186155796051],
+        "test_loss": [0.9978066682815552, 0.9831769466400146, 0.9767930507659912, 0.9751558303833008]}),
+    ({"other_lr": 1e-2}, "f8ece616a855ffc7", {
+        "train_loss": [1.0401355028152466, 0.8992001414299011, 0.8335188627243042, 0.9492335319519043],
+        "test_loss": [0.985182523727417, 1.0372053384780884, 1.067484974861145, 1.0010610818862915]}),
+]
 
 
-def test_a_smoke_trial_with_other_lr_trains_to_the_pinned_losses(tmp_path):
-    config = grid("synthetic_lr", "smoke", other_lr=1e-2)[0]
-    assert config.trial_id() == "f8ece616a855ffc7"
+@pytest.mark.parametrize("overrides, trial_id, losses", PINNED_HISTORIES)
+def test_a_smoke_trial_trains_to_the_pinned_losses(tmp_path, overrides, trial_id, losses):
+    config = grid("synthetic_lr", "smoke", **overrides)[0]
+    assert config.trial_id() == trial_id
     record = run_trial(config, data_dir=str(tmp_path), device="cpu")
-    assert record["history"] == {
-        "step": [1, 2, 3, 4],
-        "train_loss": [1.0401355028152466, 0.8992001414299011, 0.8335188627243042,
-                       0.9492335319519043],
-        "test_loss": [0.985182523727417, 1.0372053384780884, 1.067484974861145,
-                      1.0010610818862915]}
+    assert record["status"] == "ok"
+    assert record["history"] == {"step": [1, 2, 3, 4], **losses}
 
 
 def test_a_stacked_smoke_group_trains_to_the_pinned_losses(tmp_path):
