@@ -182,45 +182,159 @@ def lr_verdict(drift: pd.DataFrame) -> str:
     return "Not reproduced: μP's optimum moves while SP's does not."
 
 
-def hparam_comparison(experiment: str, optima: pd.DataFrame, hparam: str) -> pd.DataFrame:
-    """Best ``hparam`` per K and parametrization (with its bootstrap frequency), beside the paper."""
+HPARAM_WORDS = {"batch_size": "batch size", "beta2": "Adam β2", "lr": "learning rate"}
+HPARAM_GRIDS = {"batch_size": "batch_sizes", "beta2": "beta2s", "lr": "lrs"}
+"""The words for a swept hyperparameter, and the grid parameter that widens it."""
+
+
+def _hparam_value(value: float, hparam: str) -> str:
+    return f"{value:.3f}" if hparam == "beta2" else f"{value:.3g}"
+
+
+def shift_size(row, hparam: str) -> str:
+    """The measured shift with its 95% interval: a factor for batch size and LR ("×1.9 [1.2, 3.0]"),
+    decades of 1 − β2 for β2."""
+    if hparam == "beta2":
+        return (f"1 − β2 shifts {row.shift:+.2f} [{row.shift_low:+.2f}, {row.shift_high:+.2f}] "
+                "decades")
+    return f"×{row.ratio:.2f} [{row.ratio_low:.2f}, {row.ratio_high:.2f}]"
+
+
+def shift_state(row) -> str:
+    """"not located" (an optimum at K_min or K_max on the grid's edge), "moves" (the interval
+    excludes 0), "stable" (it lies within ± one grid step of the axis, so it rules out a move of a
+    whole grid step) or "not resolved" (it holds 0 only because it is wide)."""
+    if row.edge:
+        return "not located"
+    if row.moves:
+        return "moves"
+    if -row.grid_step < row.shift_low and row.shift_high < row.grid_step:
+        return "stable"
+    return "not resolved"
+
+
+_WHY_OPEN = {"not resolved": "interval holds 0 only because it is wider than one grid step",
+             "not located": "optimum sits on the grid's edge (not located)"}
+
+
+def grid_step_size(row, hparam: str) -> str:
+    """One grid step of the axis in the units of :func:`shift_size`."""
+    if hparam == "beta2":
+        return f"{row.grid_step:.2f} decades of 1 − β2"
+    return f"×{(2.0 if hparam == 'batch_size' else 10.0) ** row.grid_step:.2g}"
+
+
+def shift_sentence(row, hparam: str) -> str:
+    """One parametrization's shift of the best ``hparam`` from K_min to K_max, in words."""
+    name = NAMES.get(row.parametrization, row.parametrization)
+    word = HPARAM_WORDS.get(hparam, hparam)
+    step = grid_step_size(row, hparam)
+    state = shift_state(row)
+    if state == "not located":
+        tail = "not located (an optimum sits on the grid's edge)"
+    elif state == "moves":
+        direction = "up" if row.shift > 0 else "down"
+        if hparam == "beta2":
+            direction = "towards 1" if row.shift < 0 else "away from 1"
+        tail = f"moves {direction}"
+    elif state == "stable":
+        tail = f"stays put (the interval is within one grid step, {step})"
+    else:
+        tail = f"not resolved (the interval holds 0 but reaches beyond one grid step, {step})"
+    return (f"{name}'s best {word} {_hparam_value(row.opt_k_min, hparam)} → "
+            f"{_hparam_value(row.opt_k_max, hparam)} over K {row.k_min} → {row.k_max}: "
+            f"{shift_size(row, hparam)}, {tail}")
+
+
+def hparam_comparison(experiment: str, optima: pd.DataFrame, hparam: str,
+                      shift: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Best ``hparam`` per K and parametrization (the grid value, with its bootstrap frequency),
+    beside the paper; with ``shift`` (:func:`~mufno_core.sweep.analysis.hparam_shift`) also the
+    located optima at K_min and K_max and the shift between them, with their 95% intervals."""
     table = optima.assign(
         best=[f"{getattr(r, hparam + '_opt')} ({r.freq_opt:.0%} of bootstraps)"
               for r in optima.itertuples()],
         parametrization=optima["parametrization"].map(NAMES),
     ).pivot_table(index="modes", columns="parametrization", values="best", aggfunc="first")
     table = table.reindex(columns=["SP", "μP"])
+    if shift is not None and len(shift):
+        rows = {r.parametrization: r for r in shift.itertuples()}
+        first = next(iter(rows.values()))
+        span = f"K {first.k_min} → {first.k_max}"
+
+        def located(r) -> str:
+            ends = [f"{_hparam_value(getattr(r, f'opt_{e}'), hparam)} "
+                    f"[{_hparam_value(getattr(r, f'opt_low_{e}'), hparam)}, "
+                    f"{_hparam_value(getattr(r, f'opt_high_{e}'), hparam)}]" for e in ("k_min", "k_max")]
+            return " → ".join(ends) + (" (grid edge)" if r.edge else "")
+
+        table.loc[f"located optimum, {span} [95% CI]"] = [
+            located(rows[p]) if p in rows else "" for p in ("sp", "mup")]
+        table.loc[f"shift {span} [95% CI]"] = [
+            f"{shift_size(rows[p], hparam)}: {shift_state(rows[p])}" if p in rows else ""
+            for p in ("sp", "mup")]
     table.loc["the paper reports"] = [PAPER[experiment]["sp"], PAPER[experiment]["mup"]]
     return table
 
 
-def hparam_verdict(optima: pd.DataFrame, hparam: str, values=None) -> str:
-    """Does the best ``hparam`` stay the same across K under μP, and move under SP?
+def hparam_verdict(shift: pd.DataFrame, hparam: str, details: bool = True) -> str:
+    """Does the best ``hparam`` stay put across K under μP, and move under SP? From the shifts'
+    95% intervals (:func:`~mufno_core.sweep.analysis.hparam_shift`), not from discrete picks.
 
-    ``values``, the grid of ``hparam``, lets the verdict flag an optimum on the grid's edge (the
-    true optimum may lie beyond it).
+    Each parametrization's shift "moves" (its interval excludes 0), is "stable" (its interval lies
+    within ± one grid step of the axis), "not resolved" (its interval holds 0 but reaches past one
+    grid step) or "not located" (an optimum on the grid's edge; said again at the end, with the
+    grid parameter to widen). Reproduced: μP stable, SP moves. Stable under both: both stable.
+    Not reproduced: μP moves. Otherwise not resolved. A loss that varies over the grid by less than
+    twice the seed spread gets a caveat (``hparam`` barely matters at this scale). ``details`` adds
+    the measured shifts in words (:func:`shift_sentence`).
     """
-    column = f"{hparam}_opt"
-    distinct = {p: optima.loc[optima.parametrization == p, column].nunique() for p in ("sp", "mup")}
-    confident = optima["freq_opt"].min() >= 0.7 if len(optima) else False
-    stable_mup, stable_sp = distinct["mup"] == 1, distinct["sp"] == 1
-    caveat = "" if confident else (" The bootstrap over seeds often picks another value, so "
-                                   "these optima are uncertain.")
-    if values is not None and len(values) > 2:
-        edges = {min(values), max(values)}
-        at_edge = sorted({v for v in optima[column] if v in edges})
-        if at_edge:
-            caveat += (f" Some optima sit on the edge of the grid ({', '.join(map(str, at_edge))}), "
-                       "so they are not located: widen the grid before trusting the verdict.")
-    if stable_mup and not stable_sp:
-        verdict = f"Reproduced: under μP the best {hparam} is the same at every K, under SP it is not."
-    elif stable_mup and stable_sp:
-        verdict = f"Stable under both: the best {hparam} does not depend on K here, SP or μP."
-    elif not stable_mup and stable_sp:
-        verdict = f"Not reproduced: the best {hparam} moves with K under μP but not under SP."
+    by = {row.parametrization: row for row in shift.itertuples()}
+    if not {"sp", "mup"} <= by.keys():
+        return "Both SP and μP are needed for a verdict."
+    sp, mup = by["sp"], by["mup"]
+    word = HPARAM_WORDS.get(hparam, hparam)
+    state = {p: shift_state(r) for p, r in by.items()}
+    if state["mup"] == "moves":
+        head = f"Not reproduced: the best {word} moves with K under μP" + {
+            "moves": " and under SP.", "stable": " but not under SP."}.get(
+            state["sp"], f"; SP's {_WHY_OPEN.get(state['sp'])}.")
+    elif state["mup"] == "stable":
+        head = {"moves": f"Reproduced: under μP the best {word} stays put across K, under SP it "
+                         "moves.",
+                "stable": f"Stable under both: the best {word} does not depend on K here, SP or μP.",
+                }.get(state["sp"], f"Not resolved for SP: under μP the best {word} stays put across "
+                                   f"K; SP's {_WHY_OPEN.get(state['sp'])}.")
+    elif state["sp"] == "moves":
+        head = (f"Not resolved for μP: under SP the best {word} moves with K; μP's "
+                f"{_WHY_OPEN[state['mup']]}, so it cannot be called stable.")
     else:
-        verdict = f"Not reproduced: the best {hparam} moves with K under both parametrizations."
-    return verdict + caveat
+        if state["sp"] == state["mup"]:
+            why = "SP's and μP's " + {"not resolved": "intervals hold 0 only because they are wider "
+                                                      "than one grid step",
+                                      "not located": "optima sit on the grid's edge (not located)"
+                                      }[state["mup"]]
+        else:
+            why = f"μP's {_WHY_OPEN[state['mup']]}" + (
+                "" if state["sp"] == "stable" else f", and SP's {_WHY_OPEN[state['sp']]}")
+        head = (f"Not resolved: no optimum is shown to move, but {why}, so this run cannot call the "
+                f"best {word} stable.")
+    text = head
+    if details:
+        text += f" {shift_sentence(sp, hparam)}. {shift_sentence(mup, hparam)}."
+    flat = [r for r in (sp, mup) if r.loss_range < 2 * r.seed_sd]
+    if flat:
+        names = " and ".join(NAMES[r.parametrization] for r in flat)
+        ranges = ", ".join(f"{NAMES[r.parametrization]} {r.loss_range:.3f} against a seed spread "
+                           f"of {r.seed_sd:.3f}" for r in flat)
+        text += (f" At this scale the {word} barely matters for {names}: the seed-mean log10 loss "
+                 f"varies over the grid by less than twice the seed spread ({ranges}).")
+    edges = [NAMES[r.parametrization] for r in (sp, mup) if r.edge]
+    if edges:
+        text += (f" Widen the {word} grid (parameter `{HPARAM_GRIDS.get(hparam, hparam)}`): "
+                 f"{' and '.join(edges)} {'has an optimum' if len(edges) == 1 else 'have optima'} on "
+                 "its edge, which the grid does not locate.")
+    return text
 
 
 def end_to_end_comparison(tables: dict[str, pd.DataFrame], preset: str) -> pd.DataFrame:
@@ -284,8 +398,8 @@ def summarize_results(
     the paper reports. Nothing is trained here; the chapters' own functions and settings compute
     every number, so the two agree (only the trials of each grid count, :func:`grid_results`).
     """
-    from mufno_core.sweep import get_experiment, lr_drift, optimal_hparam_per_k
-    from mufno_core.sweep.analysis import lr_exponent
+    from mufno_core.sweep import get_experiment, lr_drift
+    from mufno_core.sweep.analysis import hparam_shift, lr_exponent
 
     rows = []
     for experiment in PAPER:
@@ -305,13 +419,11 @@ def summarize_results(
                 for r in exponent.sort_values("parametrization", ascending=False).itertuples())
             verdict = exponent_verdict(exponent, drift).split(". ")[0].rstrip(".") + "."
         else:
-            optima = optimal_hparam_per_k(df, swept)
+            shift = hparam_shift(df, swept)  # the chapters' settings
             measured = "; ".join(
-                f"{NAMES[p]}: best {swept} per K "
-                + ", ".join(f"{int(r.modes)}→{getattr(r, swept + '_opt')}"
-                            for r in optima[optima.parametrization == p].itertuples())
-                for p in ("sp", "mup"))
-            verdict = hparam_verdict(optima, swept, sorted(df[swept].unique()))
+                shift_sentence(r, swept)
+                for r in shift.sort_values("parametrization", ascending=False).itertuples())
+            verdict = hparam_verdict(shift, swept, details=False)
         rows.append({"experiment": experiment, "trials": int((~df["mirrored"]).sum()),
                      "we measured": measured, "verdict": verdict,
                      "the paper reports": f"SP: {PAPER[experiment]['sp']}; μP: {PAPER[experiment]['mup']}"})

@@ -34,6 +34,14 @@ COLUMN_NAMES: dict[str, str] = {
     "ks": "K values",
     "beta_interval": "exponent β [95% CI]",
     "growth": "growth K min → max",
+    "axis": "axis",
+    "opt_k_min_interval": "optimum at K min [95% CI]",
+    "opt_k_max_interval": "optimum at K max [95% CI]",
+    "shift_interval": "shift K min → max on the axis [95% CI]",
+    "ratio_interval": "ratio K max / K min [95% CI]",
+    "grid_step": "grid step on the axis",
+    "loss_range": "loss range over the grid (log10)",
+    "seed_sd": "seed spread (log10)",
 }
 
 PARAM_NAMES = {"sp": "SP", "mup": "μP"}
@@ -69,13 +77,18 @@ def readable(df: pd.DataFrame, columns: Sequence[str] | None = None, digits: int
              names: Mapping[str, str] | None = None) -> pd.DataFrame:
     """``df`` with numbers as short strings, booleans as yes/no, parametrizations as SP/μP,
     interval columns joined (``lr_opt``/``lr_low``/``lr_high`` → ``lr_interval``, likewise
-    ``drift``, ``alpha``, ``beta``), columns named in words, and a plain 0…n index hidden by the
-    caller (``.style.hide()`` or ``to_string(index=False)``)."""
+    ``drift``, ``alpha``, ``beta``, ``shift``, ``ratio`` and the optima ``opt_k_min``/``opt_k_max``
+    of :func:`~mufno_core.sweep.analysis.hparam_shift`), columns named in words, and a plain 0…n
+    index hidden by the caller (``.style.hide()`` or ``to_string(index=False)``)."""
     out = df.copy()
     joins = {"lr_interval": ("lr_opt", "lr_low", "lr_high", False),
              "drift_interval": ("drift", "drift_low", "drift_high", False),
              "alpha_interval": ("alpha", "alpha_low", "alpha_high", True),
-             "beta_interval": ("beta", "beta_low", "beta_high", True)}
+             "beta_interval": ("beta", "beta_low", "beta_high", True),
+             "opt_k_min_interval": ("opt_k_min", "opt_low_k_min", "opt_high_k_min", False),
+             "opt_k_max_interval": ("opt_k_max", "opt_low_k_max", "opt_high_k_max", False),
+             "shift_interval": ("shift", "shift_low", "shift_high", True),
+             "ratio_interval": ("ratio", "ratio_low", "ratio_high", False)}
     for name, (v, lo, hi, signed) in joins.items():
         if {v, lo, hi} <= set(out.columns):
             out[name] = [interval(a, b, c, digits, signed) for a, b, c in zip(out[v], out[lo], out[hi])]

@@ -162,3 +162,65 @@ def test_error_trials_are_not_measurements():
     assert len(measured(both)) == (df["modes"] == 3).sum()
     optima = optimal_lr_per_k(both)
     assert list(optima["modes"]) == [3]  # the K made only of errors is not scored as loss 1.0
+
+
+# --- the shift of the best batch size / β2 from K_min to K_max -----------------------------------
+
+import dataclasses  # noqa: E402
+
+from mufno_core.sweep.analysis import HPARAM_AXES, hparam_shift  # noqa: E402
+from mufno_core.sweep.coverage import SHIFT_SPECS, shift_coverage, synthetic_hparam_sweep  # noqa: E402
+
+
+@pytest.mark.parametrize("hparam", ["batch_size", "beta2"])
+def test_hparam_shift_recovers_a_known_shift(hparam):
+    spec = dataclasses.replace(SHIFT_SPECS[hparam], seeds=8)
+    sp = synthetic_hparam_sweep(spec, np.random.default_rng(3), "sp")
+    mup = synthetic_hparam_sweep(dataclasses.replace(spec, shift=0.0), np.random.default_rng(5), "mup")
+    fits = hparam_shift(pd.concat([sp, mup]), hparam).set_index("parametrization")
+    axis = HPARAM_AXES[hparam]
+    sp_fit, mup_fit = fits.loc["sp"], fits.loc["mup"]
+    assert sp_fit["shift_low"] <= spec.shift <= sp_fit["shift_high"]
+    assert sp_fit["shift"] == pytest.approx(spec.shift, abs=0.2)
+    assert sp_fit["moves"] and not mup_fit["moves"]
+    assert mup_fit["shift_low"] <= 0 <= mup_fit["shift_high"]
+    assert sp_fit["ratio"] == pytest.approx(axis.base ** sp_fit["shift"])
+    assert sp_fit["opt_low_k_min"] <= spec.optimum <= sp_fit["opt_high_k_min"]  # natural units
+    assert sp_fit["opt_low_k_max"] <= axis.inverse(axis.forward(spec.optimum) + spec.shift) \
+        <= sp_fit["opt_high_k_max"]
+    assert not sp_fit["edge"] and sp_fit["axis"] == axis.label
+    assert (sp_fit["k_min"], sp_fit["k_max"], sp_fit["n_seeds"]) == (3, 12, 8)
+    assert sp_fit["loss_range"] > 2 * sp_fit["seed_sd"]  # the hyperparameter matters here
+
+
+def test_the_shift_bootstrap_is_paired():
+    """A seed whose optimum sits high at every K moves both ends together: resampling the same
+    seeds at both K cancels it, so the shift is far tighter than either end's own interval."""
+    spec = dataclasses.replace(SHIFT_SPECS["batch_size"], seed_shift=0.5, k_shift=0.02)
+    fit = hparam_shift(synthetic_hparam_sweep(spec, np.random.default_rng(5)), "batch_size").iloc[0]
+    end_half = math.log2(fit.opt_high_k_min / fit.opt_k_min)
+    assert fit.half_width < 0.5 * end_half
+    assert fit["shift_low"] <= spec.shift <= fit["shift_high"]
+
+
+def test_a_flat_curve_is_noise_and_an_edge_optimum_is_flagged():
+    flat = dataclasses.replace(SHIFT_SPECS["beta2"], curvature=0.0)
+    fit = hparam_shift(synthetic_hparam_sweep(flat, np.random.default_rng(6)), "beta2").iloc[0]
+    assert fit.loss_range < 2 * fit.seed_sd
+    beyond = dataclasses.replace(SHIFT_SPECS["batch_size"], optimum=200.0, shift=0.5)
+    assert hparam_shift(synthetic_hparam_sweep(beyond, np.random.default_rng(7)), "batch_size").iloc[0].edge
+    inside = synthetic_hparam_sweep(SHIFT_SPECS["batch_size"], np.random.default_rng(7))
+    assert not hparam_shift(inside, "batch_size").iloc[0].edge
+    with pytest.raises(ValueError, match="batch_size"):
+        hparam_shift(inside, "width")
+
+
+@pytest.mark.parametrize("hparam", ["batch_size", "beta2"])
+def test_shift_interval_covers_about_95_percent(hparam):
+    """Coverage on repeated synthetic sweeps with a known shift (4 seeds); a 60% interval must
+    cover clearly less, so this can fail."""
+    result = shift_coverage(SHIFT_SPECS[hparam], repeats=100, n_boot=200)
+    assert 0.85 <= result["coverage"] <= 1.0
+    assert abs(result["mean_shift"] - SHIFT_SPECS[hparam].shift) < 0.05
+    too_narrow = shift_coverage(SHIFT_SPECS[hparam], repeats=100, n_boot=200, level=0.6)
+    assert too_narrow["coverage"] < 0.8

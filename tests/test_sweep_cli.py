@@ -70,3 +70,21 @@ def test_smoke_sweep_end_to_end(tmp_path, capsys):
 def test_bad_input_is_one_clear_line(argv, message, capsys, tmp_path):
     assert main([*argv, "--results", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("hparam", ["batch_size", "beta2"])
+def test_hparam_summary_prints_the_shift(hparam):
+    import dataclasses
+
+    import pandas as pd
+
+    from mufno_core.sweep.cli import summarise
+    from mufno_core.sweep.coverage import SHIFT_SPECS, synthetic_hparam_sweep
+
+    spec = SHIFT_SPECS[hparam]
+    df = pd.concat([synthetic_hparam_sweep(spec, np.random.default_rng(1), "sp"),
+                    synthetic_hparam_sweep(dataclasses.replace(spec, shift=0.0),
+                                           np.random.default_rng(2), "mup")])
+    out = summarise(df, hparam)
+    assert f"best {hparam} per K" in out and "its shift on log" in out
+    assert "3 → 12" in out and "paired seed-bootstrap" in out

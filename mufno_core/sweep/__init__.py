@@ -7,6 +7,7 @@ The notebook-facing API::
     lr_drift(df)                # lr*(K_max) / lr*(K_min) for SP and μP, with a CI
     plot_lr_curves(df)          # loss vs LR, one curve per K, SP | μP
     plot_hparam_curves(df, "batch_size")   # or "beta2"
+    hparam_shift(df, "batch_size")         # how far its optimum moves K_min → K_max, with a CI
 
 Records live in ``<results>/<experiment>/<trial_id>.json`` (see :mod:`~mufno_core.sweep.store`).
 Plot functions import matplotlib/seaborn on first use; the Dask executor imports dask on use.
@@ -16,7 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from mufno_core.sweep.analysis import lr_drift, optimal_hparam_per_k, optimal_lr_per_k, summary_table
+from mufno_core.sweep.analysis import (
+    hparam_shift,
+    lr_drift,
+    optimal_hparam_per_k,
+    optimal_lr_per_k,
+    summary_table,
+)
 from mufno_core.sweep.budget import sweep_flops
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.executors import SweepOutcome, pending_trials, run_sweep_trials
@@ -27,7 +34,7 @@ from mufno_core.sweep.trial import resolve_device, run_trial
 
 __all__ = [
     "EXPERIMENTS", "ResultsStore", "SweepOutcome", "TrialConfig", "get_experiment", "grid", "grid_ids",
-    "load_results", "lr_drift", "optimal_hparam_per_k", "optimal_lr_per_k",
+    "hparam_shift", "load_results", "lr_drift", "optimal_hparam_per_k", "optimal_lr_per_k",
     "plot_hparam_curves", "plot_lr_curves", "run_sweep", "run_trial", "summary_table",
 ]
 

@@ -20,6 +20,10 @@ by least squares over the K's. μP's rule c(K) ∝ 1/sqrt(d log K) (paper Thm. 3
 SP's optimum and α = 0 for μP's. Its 95% interval resamples seeds jointly over all K and refits
 every optimum and α (coverage measured in :mod:`mufno_core.sweep.coverage`).
 
+The batch size and Adam β2 are located the same way on their own axes, log2 batch size and
+log10(1 − β2) (:data:`HPARAM_AXES`); :func:`hparam_shift` gives the shift of the optimum from the
+smallest to the largest K with a paired seed bootstrap (the seeds are shared across K).
+
 Trials with ``status == "error"`` are not measurements (a bad setting, a lost worker): every function
 here leaves them out (:func:`measured`); :func:`~mufno_core.sweep.errors.error_line` says so in words.
 """
@@ -28,7 +32,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -363,11 +368,12 @@ def optimal_hparam_per_k(
     failure_loss: float | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """The best value of a discrete hyperparameter (``"batch_size"``, ``"beta2"``) per curve.
+    """The best grid value of a hyperparameter (``"batch_size"``, ``"beta2"``) per curve.
 
     The optimum is the grid value with the lowest seed-mean log-loss; ``freq_opt`` is how often the
-    seed bootstrap picks the same value, ``bootstrap`` the frequency of every value (a verdict
-    with its uncertainty). ``loss_opt`` is the seed-mean loss there. Error trials are left out.
+    seed bootstrap picks the same value, ``bootstrap`` the frequency of every value. ``loss_opt``
+    is the seed-mean loss there. Error trials are left out. The verdicts use the located optimum
+    between grid values instead (:func:`hparam_shift`).
     """
     keys, groups = _groups(measured(df), by)
     rows = []
@@ -391,6 +397,119 @@ def optimal_hparam_per_k(
                     "bootstrap": {(k.item() if hasattr(k, "item") else k): round(float(v), 3)
                                   for k, v in counts.sort_index().items()},
                     "n_seeds": values.shape[1], "n_diverged": int(part["diverged"].sum())})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+class HparamAxis(NamedTuple):
+    """The axis on which a hyperparameter's optimum is located: ``forward(value) = log_base q``."""
+
+    label: str
+    forward: Callable[[np.ndarray], np.ndarray]
+    inverse: Callable[[np.ndarray], np.ndarray]
+    base: float
+    unit: str  # what a unit of the axis is called
+
+
+HPARAM_AXES: dict[str, HparamAxis] = {
+    "lr": HparamAxis("log10 lr", np.log10, lambda x: 10.0**x, 10.0, "decades"),
+    "batch_size": HparamAxis("log2 batch size", np.log2, lambda x: 2.0**x, 2.0, "octaves"),
+    "beta2": HparamAxis("log10(1 − β2)", lambda b: np.log10(1.0 - np.asarray(b, dtype=float)),
+                        lambda x: 1.0 - 10.0**x, 10.0, "decades"),
+}
+"""Where :func:`hparam_shift` fits its parabolas: log LR, log2 batch size, log10(1 − β2) (the
+averaging window of Adam's second moment is ~1/(1 − β2) steps)."""
+
+
+def _axis_curve(part: pd.DataFrame, hparam: str, metric: str, failure_loss: float | None,
+                seeds: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """One curve on its axis: the grid's axis values (ascending) and the log10 losses (grid × seeds,
+    the columns ``seeds`` in that order, so that a seed resample means the same seeds at every K)."""
+    table = loss_table(part, hparam, metric, failure_loss).reindex(columns=seeds)
+    x = np.asarray(HPARAM_AXES[hparam].forward(table.index.to_numpy(dtype=float)), dtype=float)
+    order = np.argsort(x)
+    return x[order], table.to_numpy(dtype=float)[order]
+
+
+def hparam_shift(
+    df: pd.DataFrame,
+    hparam: str,
+    metric: str = DEFAULT_METRIC,
+    by: Sequence[str] = ("experiment", "parametrization"),
+    window: int = 2,
+    n_boot: int = 1000,
+    failure_loss: float | None = None,
+    seed: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """How far the best ``hparam`` moves from the smallest to the largest K, with a paired seed CI.
+
+    Each K's optimum x* is the vertex of a parabola in the seed-mean log10 loss against
+    x = ``HPARAM_AXES[hparam].forward(value)`` (log2 batch size, log10(1 − β2), log10 lr), over the
+    grid minimum ± ``window`` points, as :func:`fit_optimum` does for the LR. The shift is
+
+        Δ = x*(K_max) − x*(K_min)   (octaves of batch size; decades of 1 − β2 or of lr),
+
+    and ``ratio`` = base^Δ = q*(K_max) / q*(K_min) for the quantity q on the log axis (batch size,
+    1 − β2, lr): "the best batch size changes ×ratio". The seeds are shared across K, so the
+    bootstrap is paired: one draw of seeds resamples every K, both vertices are refitted and Δ's
+    interval is Δ ± t(n−1) · SE (``half_width``); each K's own interval likewise (natural units).
+
+    Columns: the ``by`` keys, ``axis``, ``k_min``, ``k_max``, ``opt_k_min``, ``opt_low_k_min``,
+    ``opt_high_k_min``, the same for ``k_max``, ``shift``, ``shift_low``, ``shift_high``,
+    ``half_width``, ``ratio``, ``ratio_low``, ``ratio_high``, ``moves`` (the interval excludes 0),
+    ``edge`` (a grid minimum at K_min or K_max on the grid's first/last value: not located),
+    ``grid_step`` (median spacing of the grid on the axis), ``loss_range`` (max − min of the
+    seed-mean log10 loss over the grid, the largest over K: how much ``hparam`` matters at all),
+    ``seed_sd`` (median over grid points and K of the seeds' std of log10 loss: the noise it
+    competes with), ``n_seeds``. Error trials are left out (:func:`measured`).
+    """
+    if hparam not in HPARAM_AXES:
+        raise ValueError(f"hparam_shift knows {', '.join(HPARAM_AXES)}, not {hparam!r}")
+    axis = HPARAM_AXES[hparam]
+    keys, groups = _groups(measured(df), by)
+    rows = []
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        row = dict(zip(keys, key))
+        ks = sorted(int(k) for k in part["modes"].unique())
+        seeds = sorted(part["seed"].unique())
+        n_seeds = len(seeds)
+        indices = _bootstrap_indices(n_seeds, n_boot, np.random.default_rng(seed))
+        t = student_t(n_seeds - 1, level)
+        curves = {k: _axis_curve(part[part["modes"] == k], hparam, metric, failure_loss, seeds)
+                  for k in ks}
+        with warnings.catch_warnings():  # a grid point with one seed has no std
+            warnings.simplefilter("ignore", RuntimeWarning)
+            means = {k: np.nanmean(values, axis=1) for k, (_, values) in curves.items()}
+            sds = np.concatenate([np.nanstd(v, axis=1, ddof=1) for _, v in curves.values()])
+        row.update(axis=axis.label, k_min=ks[0], k_max=ks[-1])
+        point, boot, edge = {}, {}, False
+        for end, k in (("k_min", ks[0]), ("k_max", ks[-1])):
+            x = curves[k][0]
+            point[end], _, at_edge = fit_optimum(x, means[k], window)
+            boot[end] = fit_optima(x, _resampled_means(curves[k][1], indices), window)
+            half = t * bootstrap_se(boot[end], n_seeds)
+            low, high = sorted(axis.inverse(np.array([point[end] - half, point[end] + half])))
+            row.update({f"opt_{end}": float(axis.inverse(point[end])), f"opt_low_{end}": float(low),
+                        f"opt_high_{end}": float(high)})
+            edge = edge or at_edge
+        if len(ks) > 1:
+            shift = point["k_max"] - point["k_min"]
+            half = t * bootstrap_se(boot["k_max"] - boot["k_min"], n_seeds)
+        else:
+            shift = half = math.nan
+        grid = curves[ks[0]][0]
+        row.update(
+            shift=shift, shift_low=shift - half, shift_high=shift + half, half_width=half,
+            ratio=axis.base**shift, ratio_low=axis.base ** (shift - half),
+            ratio_high=axis.base ** (shift + half),
+            moves=bool(shift - half > 0 or shift + half < 0), edge=edge,
+            grid_step=float(np.median(np.diff(grid))) if len(grid) > 1 else math.nan,
+            loss_range=max(float(np.nanmax(m) - np.nanmin(m)) for m in means.values()),
+            seed_sd=float(np.nanmedian(sds)) if np.isfinite(sds).any() else math.nan,
+            n_seeds=n_seeds,
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 

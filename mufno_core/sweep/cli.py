@@ -2,9 +2,10 @@
 
 Progress shows trials done / left and an ETA; the summary gives the optimal LR per K (with a 95%
 seed-bootstrap interval) and the drift lr*(K_max)/lr*(K_min) for SP and μP, or the best batch size
-/ β2 per K. Failed trials come first, in one line with the commonest reason, then one line per
-reason with the record that keeps its traceback; they are left out of the tables. Ctrl-C (exit
-130) and SIGTERM (exit 143) stop cleanly: finished trials are stored, and the same command resumes.
+/ β2 per K with the shift of the located optimum from K_min to K_max (``hparam_shift``). Failed
+trials come first, in one line with the commonest reason, then one line per reason with the record
+that keeps its traceback; they are left out of the tables. Ctrl-C (exit 130) and SIGTERM (exit
+143) stop cleanly: finished trials are stored, and the same command resumes.
 A sweep that cannot run (a bad setting, a data file that does not fit) ends before its first trial
 with one line per problem (exit 2).
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mufno_core.sweep.analysis import lr_drift, lr_exponent, optimal_hparam_per_k, summary_table
+from mufno_core.sweep.analysis import hparam_shift, lr_drift, lr_exponent, optimal_hparam_per_k, summary_table
 from mufno_core.sweep.budget import sweep_flops
 from mufno_core.sweep.errors import error_report
 from mufno_core.sweep.executors import EXECUTORS, SweepInterrupted, run_sweep_trials
@@ -88,7 +89,8 @@ def parse_overrides(items: list[str]) -> dict:
 
 
 def summarise(df, swept: str) -> str:
-    """The end-of-sweep table: lr* per K and the drift, or the best batch size / β2 per K.
+    """The end-of-sweep table: lr* per K and the drift, or the best batch size / β2 per K and the
+    shift of its located optimum.
 
     Only finished trials ("ok", "diverged") enter it; errors are reported by :func:`error_report`.
     """
@@ -117,7 +119,23 @@ def _summary_tables(done, swept: str) -> str:
                     f"{exponent[exp_cols].to_string(index=False)}")
         best = optimal_hparam_per_k(done, swept)
         cols = ["parametrization", "modes", f"{swept}_opt", "freq_opt", "loss_opt", "bootstrap"]
-        return f"best {swept} per K (bootstrap frequency of the pick):\n{best[cols].to_string(index=False)}"
+        shift = hparam_shift(done, swept)
+        digits = ".3f" if swept == "beta2" else ".3g"
+        shift = shift.assign(**{
+            f"opt_{end}": [f"{getattr(r, f'opt_{end}'):{digits}} [{getattr(r, f'opt_low_{end}'):{digits}}, "
+                  f"{getattr(r, f'opt_high_{end}'):{digits}}]" for r in shift.itertuples()]
+            for end in ("k_min", "k_max")},
+            K=[f"{r.k_min} → {r.k_max}" for r in shift.itertuples()],
+            shift=[f"{r.shift:+.2f} [{r.shift_low:+.2f}, {r.shift_high:+.2f}]"
+                   for r in shift.itertuples()])
+        shift_cols = ["parametrization", "K", "opt_k_min", "opt_k_max", "shift", "ratio", "moves",
+                      "edge", "loss_range", "seed_sd"]
+        axis = shift["axis"].iloc[0] if len(shift) else swept
+        return (f"best {swept} per K (bootstrap frequency of the pick):\n"
+                f"{best[cols].to_string(index=False)}\n\n"
+                f"located optimum at K_min and K_max and its shift on {axis} (parabola vertex; "
+                f"95% paired seed-bootstrap CI; ratio = q(K_max)/q(K_min)):\n"
+                f"{shift[shift_cols].round(3).to_string(index=False)}")
 
 
 def run(args: argparse.Namespace) -> int:
