@@ -333,7 +333,8 @@ def hparam_verdict(shift: pd.DataFrame, hparam: str, details: bool = True) -> st
     if edges:
         text += (f" Widen the {word} grid (parameter `{HPARAM_GRIDS.get(hparam, hparam)}`): "
                  f"{' and '.join(edges)} {'has an optimum' if len(edges) == 1 else 'have optima'} on "
-                 "its edge, which the grid does not locate.")
+                 "its edge, which the grid does not locate: the optimum lies beyond the edge, or the "
+                 "loss is flat there and no grid locates it (the figure tells which).")
     return text
 
 
