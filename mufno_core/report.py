@@ -317,7 +317,9 @@ def hparam_verdict(shift: pd.DataFrame, hparam: str, details: bool = True) -> st
         else:
             why = f"μP's {_WHY_OPEN[state['mup']]}" + (
                 "" if state["sp"] == "stable" else f", and SP's {_WHY_OPEN[state['sp']]}")
-        head = (f"Not resolved: no optimum is shown to move, but {why}, so this run cannot call the "
+        head = (f"Not resolved: {why}, so this run cannot say whether the best {word} moves with "
+                "K." if "not located" in state.values() else
+                f"Not resolved: no optimum is shown to move, but {why}, so this run cannot call the "
                 f"best {word} stable.")
     text = head
     if details:
