@@ -102,8 +102,11 @@ def conclusion(growth: pd.DataFrame, scale: pd.DataFrame | None,
         consistent, below = int(part["consistent"].sum()), int(part["below"].sum())
         cases = ", ".join(f"{r.case} {r.growth:+.2f} [{r.low:+.2f}, {r.high:+.2f}]"
                           for r in part.itertuples())
-        lines.append(f"* **{measurement}**: {consistent} of {n} intervals hold ½, {below} lie below it "
-                     f"({cases}).")
+        above = n - consistent - below
+        counts = [f"{consistent} of {n} intervals hold ½"] + [
+            f"{count} {'lies' if count == 1 else 'lie'} {where} it"
+            for count, where in ((below, "below"), (above, "above")) if count]
+        lines.append(f"* **{measurement}**: {', '.join(counts)} ({cases}).")
     if scale is not None and len(scale):
         lines.append("* **Scale (Burgers, SP)**: " + "; ".join(
             f"{r.variant}: α = {r.alpha:+.2f} [{r.alpha_low:+.2f}, {r.alpha_high:+.2f}], change "

@@ -36,8 +36,8 @@ def test_scale_effect_resolves_a_move_toward_minus_half_and_not_a_null_one():
 
 def test_growth_exponents_put_every_measurement_against_one_half():
     norms = pd.DataFrame({"dim": [1], "width": [1], "beta": [0.45], "beta_low": [0.3], "beta_high": [0.6]})
-    updates = pd.DataFrame({"dim": [1, 1], "parametrization": ["sp", "mup"], "beta": [0.1, -0.8],
-                            "beta_low": [0.0, -1.0], "beta_high": [0.2, -0.6]})
+    updates = pd.DataFrame({"dim": [1, 1], "parametrization": ["sp", "mup"], "beta": [0.8, -0.8],
+                            "beta_low": [0.7, -1.0], "beta_high": [0.9, -0.6]})
     lrs = pd.DataFrame({"experiment": ["burgers_lr", "burgers_lr"], "parametrization": ["sp", "mup"],
                         "alpha": [-0.1, 0.2], "alpha_low": [-0.2, 0.1], "alpha_high": [0.0, 0.3]})
     table = sqrt_log.growth_exponents(norms, updates, lrs)
@@ -45,9 +45,11 @@ def test_growth_exponents_put_every_measurement_against_one_half():
     lr_row = table[table["measurement"] == "SP optimal LR, −α"].iloc[0]
     assert (lr_row.growth, lr_row.low, lr_row.high) == pytest.approx((0.1, 0.0, 0.2))
     assert table["consistent"].tolist() == [True, False, False]
-    assert table["below"].tolist() == [False, True, True]
+    assert table["below"].tolist() == [False, False, True]
     text = sqrt_log.conclusion(table, None, None)
-    assert "1 of 1 intervals hold ½" in text and "0 of 1 intervals hold ½, 1 lie below it" in text
+    assert "1 of 1 intervals hold ½ (" in text
+    assert "0 of 1 intervals hold ½, 1 lies above it" in text
+    assert "0 of 1 intervals hold ½, 1 lies below it" in text
 
 
 def test_studies_are_variants_of_the_quick_burgers_grid():
