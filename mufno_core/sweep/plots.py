@@ -15,6 +15,8 @@ import pandas as pd
 
 from mufno_core.sweep.analysis import (
     DEFAULT_METRIC,
+    HPARAM_AXES,
+    hparam_shift,
     loss_table,
     optimal_hparam_per_k,
     optimal_lr_per_k,
@@ -105,31 +107,47 @@ def plot_hparam_curves(
     title: str | None = None,
 ):
     """Loss vs a discrete hyperparameter (``"batch_size"`` on a log2 axis, ``"beta2"`` on a 1−β2
-    log axis), one curve per K, SP beside μP, the best value of each curve starred."""
+    log axis), one curve per K, SP beside μP. At the smallest and largest K a star marks the
+    optimum located between grid values with its 95% interval (:func:`hparam_shift`, what the
+    verdict uses); at any other K, the best grid value."""
     params = [p for p in ("sp", "mup") if p in set(df["parametrization"])]
     fig, axes = _axes(len(params), ax)
     optima = optimal_hparam_per_k(df, hparam, metric, n_boot=300)
+    located = hparam_shift(df, hparam, metric, n_boot=300).set_index("parametrization")
+    to_axis = HPARAM_AXES[hparam].forward
+    shown = (lambda v: 1.0 - np.asarray(v, dtype=float)) if hparam == "beta2" else np.asarray
     colours = _palette(df["modes"].unique())
     for axis, param in zip(axes, params):
         part = df[df["parametrization"] == param]
         for k in sorted(part["modes"].unique()):
             table = loss_table(part[part["modes"] == k], hparam, metric)
-            if hparam == "beta2":
-                table.index = 1.0 - table.index.to_numpy(dtype=float)
+            grid = table.index.to_numpy(dtype=float)
+            mean = np.nanmean(table.to_numpy(dtype=float), axis=1)
+            table.index = shown(grid)
             _curve(axis, table, colours[k], f"K={k}", True)
+            fit = located.loc[param] if param in located.index else None
+            end = next((e for e in ("k_min", "k_max") if fit is not None and fit[e] == k), None)
+            if end is not None:
+                best = fit[f"opt_{end}"]
+                low, high = sorted(shown([fit[f"opt_low_{end}"], fit[f"opt_high_{end}"]]))
+                x = float(shown(best))
+                order = np.argsort(to_axis(grid))
+                y = 10 ** np.interp(to_axis(best), to_axis(grid)[order], mean[order])
+                axis.errorbar([x], [y], xerr=[[x - low], [high - x]], fmt="*", ms=12,
+                              color=colours[k], mec="black", mew=0.6, capsize=3, zorder=5)
+                continue
             for r in optima[(optima["parametrization"] == param) & (optima["modes"] == k)].itertuples():
-                best = getattr(r, f"{hparam}_opt")
-                x = 1.0 - best if hparam == "beta2" else best
-                axis.plot([x], [r.loss_opt], "*", ms=13, color=colours[k], mec="black", mew=0.6, zorder=5)
+                axis.plot([float(shown(getattr(r, f"{hparam}_opt")))], [r.loss_opt], "*", ms=13,
+                          color=colours[k], mec="black", mew=0.6, zorder=5)
+        values = sorted(part[hparam].unique())
         if hparam == "beta2":
             axis.set_xscale("log")
-            values = sorted(part[hparam].unique())
-            axis.set_xticks([1 - v for v in values], [f"{v:g}" for v in values])
+            axis.set_xticks([1 - v for v in values], [f"{v:g}" for v in values], rotation=45,
+                            fontsize="small")
             axis.invert_xaxis()
             axis.set_xlabel("Adam β2")
         else:
             axis.set_xscale("log", base=2)
-            values = sorted(part[hparam].unique())
             axis.set_xticks(values, [str(v) for v in values])
             axis.set_xlabel(hparam.replace("_", " "))
         axis.minorticks_off()
