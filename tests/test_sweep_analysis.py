@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import matplotlib
 import numpy as np
@@ -103,7 +104,7 @@ def test_figures_have_an_sp_and_a_mup_panel(kind):
 # --- the exponent α of lr* ∝ (log K)^α over all K ------------------------------------------------
 
 from mufno_core.sweep.analysis import fit_optima, log_k_eff, lr_exponent, measured  # noqa: E402
-from mufno_core.sweep.coverage import SyntheticSweep, exponent_coverage, synthetic_sweep  # noqa: E402
+from mufno_core.sweep.coverage import DESIGNS, SyntheticSweep, exponent_coverage, synthetic_sweep  # noqa: E402
 
 
 def test_vectorised_fit_equals_the_scalar_fit():
@@ -143,14 +144,16 @@ def test_exponent_interval_excludes_the_other_answer():
     assert fits.loc["mup", "excludes_half"] and fits.loc["mup", "consistent"]
 
 
-def test_exponent_interval_covers_about_95_percent():
-    """Coverage on repeated synthetic sweeps with a known α; with 4 seeds a plain percentile or
-    normal interval would cover clearly less (the t-quantile matters), so this can fail."""
-    result = exponent_coverage(SyntheticSweep(alpha=-0.5, seeds=4), repeats=80, n_boot=200)
+@pytest.mark.parametrize("design", sorted(DESIGNS))
+def test_exponent_interval_covers_about_95_percent(design):
+    """Coverage on repeated synthetic sweeps with a known α, for both LR-grid designs of the quick
+    presets; with 4 seeds a plain percentile or normal interval would cover clearly less (the
+    t-quantile matters), so this can fail."""
+    spec = replace(DESIGNS[design], alpha=-0.5, seeds=4)
+    result = exponent_coverage(spec, repeats=80, n_boot=200)
     assert 0.87 <= result["coverage"] <= 1.0
     assert abs(result["mean_alpha"] + 0.5) < 0.05
-    too_narrow = exponent_coverage(SyntheticSweep(alpha=-0.5, seeds=4), repeats=80, n_boot=200,
-                                   level=0.6)
+    too_narrow = exponent_coverage(spec, repeats=80, n_boot=200, level=0.6)
     assert too_narrow["coverage"] < 0.8
 
 

@@ -90,14 +90,27 @@ def exponent_coverage(spec: SyntheticSweep, repeats: int = 200, n_boot: int = 30
             "repeats": repeats, "true_alpha": spec.alpha}
 
 
+DESIGNS = {
+    "8 per decade": SyntheticSweep(),
+    "4 per decade, flat": SyntheticSweep(ks=(2, 3, 5, 8), lrs=lr_grid(-22, -10, step=2), lr0=1e-2,
+                                         curvature=0.5),
+}
+"""The two LR-grid designs of the quick presets: 8 LRs per decade around a Burgers-like bowl, and
+Navier–Stokes' 4 per decade around a bowl four times flatter (so the ±2-point fit spans a decade)."""
+
+
 def coverage_table(alphas: Sequence[float] = (-0.5, 0.0), seeds: Sequence[int] = (4, 8, 12),
-                   repeats: int = 200, n_boot: int = 300) -> pd.DataFrame:
-    """:func:`exponent_coverage` for each true α and number of seeds (the book's coverage table)."""
+                   repeats: int = 200, n_boot: int = 300,
+                   designs: Sequence[str] = tuple(DESIGNS)) -> pd.DataFrame:
+    """:func:`exponent_coverage` for each design of :data:`DESIGNS`, true α and number of seeds
+    (the book's coverage table)."""
     rows = []
-    for alpha in alphas:
-        for n in seeds:
-            rows.append({"true α": alpha, "seeds": n,
-                         **exponent_coverage(SyntheticSweep(alpha=alpha, seeds=n), repeats, n_boot)})
+    for design in designs:
+        for alpha in alphas:
+            for n in seeds:
+                spec = dataclasses.replace(DESIGNS[design], alpha=alpha, seeds=n)
+                rows.append({"design": design, "true α": alpha, "seeds": n,
+                             **exponent_coverage(spec, repeats, n_boot)})
     return pd.DataFrame(rows)
 
 
@@ -191,7 +204,7 @@ def main() -> None:
 
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     table = coverage_table(repeats=repeats)
-    columns = ["true α", "seeds", "coverage", "coverage_se", "mean_alpha", "mean_half_width"]
+    columns = ["design", "true α", "seeds", "coverage", "coverage_se", "mean_alpha", "mean_half_width"]
     print("exponent α of lr* ∝ (log K)^α (lr_exponent):")
     print(table[columns].round(3).to_string(index=False))
     shifts = shift_coverage_table(repeats=repeats)
