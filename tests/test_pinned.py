@@ -20,7 +20,7 @@ PINNED_IDS = [
      "a4521016edd80494"),
     (lambda: grid("navier_stokes_lr", "quick", lrs=lr_grid(-19, -19))[5],
      "a373239e2c913a93"),  # time_modes_max set
-    (lambda: grid("pino_darcy", "quick")[3], "f19eb3520a84170b"),  # physics loss
+    (lambda: grid("pino_darcy", "quick", modes=3, base_modes=3)[3], "f19eb3520a84170b"),  # physics loss
     (lambda: grid("darcy_batch_size", "quick", modes=3, base_modes=3, batch_sizes=5, seeds=0)[0],
      "b646c9e52a55a3c1"),  # epochs budget
     (lambda: grid("burgers_lr", "quick", other_lr=1e-3)[7], "444331e303bc1e65"),  # other_lr set
