@@ -92,12 +92,18 @@ def exponent_sentence(row) -> str:
     return moves
 
 
+def sp_and_mup(frame: pd.DataFrame) -> tuple | None:
+    """The SP and the μP row of a one-row-per-parametrization frame (None if one is missing)."""
+    by = {row.parametrization: row for row in frame.itertuples()}
+    return (by["sp"], by["mup"]) if {"sp", "mup"} <= by.keys() else None
+
+
 def exponent_verdict(exponent: pd.DataFrame, drift: pd.DataFrame | None = None) -> str:
     """A verdict on μTransfer of the LR from the exponents' intervals (all K), with the drift's."""
-    by = {row.parametrization: row for row in exponent.itertuples()}
-    if not {"sp", "mup"} <= by.keys():
+    pair = sp_and_mup(exponent)
+    if pair is None:
         return "Both SP and μP are needed for a verdict."
-    sp, mup = by["sp"], by["mup"]
+    sp, mup = pair
     if sp.edge or mup.edge:
         return ("No verdict: an optimum lies on the edge of the LR grid, so an exponent is not "
                 "located. Widen the LR grid (parameter `lrs`).")
@@ -162,10 +168,10 @@ def lr_comparison(experiment: str, drift: pd.DataFrame,
 
 def lr_verdict(drift: pd.DataFrame) -> str:
     """A plain verdict on μTransfer of the LR, from the drift intervals of SP and μP."""
-    by = {row.parametrization: row for row in drift.itertuples()}
-    if not {"sp", "mup"} <= by.keys():
+    pair = sp_and_mup(drift)
+    if pair is None:
         return "Both SP and μP are needed for a verdict."
-    sp, mup = by["sp"], by["mup"]
+    sp, mup = pair
     if sp.edge or mup.edge:
         return ("No verdict: an optimum lies on the edge of the LR grid, so at least one drift is "
                 "not located. Widen the LR grid (parameter `lrs`).")
@@ -289,12 +295,12 @@ def hparam_verdict(shift: pd.DataFrame, hparam: str, details: bool = True) -> st
     twice the seed spread gets a caveat (``hparam`` barely matters at this scale). ``details`` adds
     the measured shifts in words (:func:`shift_sentence`).
     """
-    by = {row.parametrization: row for row in shift.itertuples()}
-    if not {"sp", "mup"} <= by.keys():
+    pair = sp_and_mup(shift)
+    if pair is None:
         return "Both SP and μP are needed for a verdict."
-    sp, mup = by["sp"], by["mup"]
+    sp, mup = pair
     word = HPARAM_WORDS.get(hparam, hparam)
-    state = {p: shift_state(r) for p, r in by.items()}
+    state = {"sp": shift_state(sp), "mup": shift_state(mup)}
     if state["mup"] == "moves":
         head = f"Not reproduced: the best {word} moves with K under μP" + {
             "moves": " and under SP.", "stable": " but not under SP."}.get(

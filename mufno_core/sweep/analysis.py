@@ -337,10 +337,7 @@ def lr_exponent(
         x = np.log([_log_k_of(part, k) for k in ks])
         point, boot, edge = [], [], False
         for k in ks:
-            table = loss_table(part[part["modes"] == k], "lr", metric, failure_loss)
-            table = table.reindex(columns=seeds)
-            values = table.to_numpy(dtype=float)
-            log_lr = np.log10(table.index.to_numpy(dtype=float))
+            log_lr, values = _axis_curve(part[part["modes"] == k], "lr", metric, failure_loss, seeds)
             x_opt, _, at_edge = fit_optimum(log_lr, np.nanmean(values, axis=1), window)
             point.append(x_opt)
             boot.append(fit_optima(log_lr, _resampled_means(values, indices), window))
