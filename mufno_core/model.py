@@ -172,7 +172,7 @@ class ModelConfig:
     modes: Modes
     width: int = 64
     depth: int = 4
-    parametrization: ParametrizationName = "sp"
+    parametrization: ParametrizationName | Parametrization = "sp"
     base_modes: Modes | None = None
     init_scale: float = 1.0
 

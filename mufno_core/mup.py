@@ -6,6 +6,9 @@ Paper §3 (arXiv 2506.19396): only the spectral weight R of each Fourier layer i
 
 * SP (standard):  a = 1, b = Θ(1),                c = 1.
 * μP for Adam (Theorem 3.5):  a = 1, b(K) = Θ(1/sqrt(d log K)),  c(K) = Θ(1/sqrt(d log K)).
+* calibrated ("cal"):  a = 1, b = Θ(1),  c(K) = (log K₀_eff / log K_eff)^β, where β is the growth
+  exponent of SP's update size measured by a coordinate check on the user's own model and data
+  (:mod:`mufno_core.calibrate`). β = ½ is μP's learning-rate rule; β = 0 is SP.
 
 The operator norm of the kernel integral behaves like the maximum of K^d sub-Gaussian variables,
 ≈ sqrt(2 d log K), hence the logarithm. With ``base_modes`` set, μP is written relative to a base
@@ -29,7 +32,9 @@ from torch import nn
 
 from mufno_core.spectral import SpectralConv
 
-ParametrizationName = Literal["sp", "mup"]
+ParametrizationName = Literal["sp", "mup", "cal"]
+PARAMETRIZATIONS: tuple[str, ...] = ("sp", "mup", "cal")
+"""Every parametrization a model or a trial accepts."""
 Modes = int | Sequence[int]
 
 
@@ -48,22 +53,35 @@ def log_modes(modes: Modes, dim: int | None = None) -> float:
 
 @dataclass(frozen=True)
 class Parametrization:
-    """How the spectral weights scale with K: ``name`` is "sp" or "mup".
+    """How the spectral weights scale with K: ``name`` is "sp", "mup" or "cal".
 
     ``base_modes=None`` gives the paper's absolute form (b, c ∝ 1/sqrt(d log K)); an int or tuple
     gives the form relative to that base K₀ (b, c ∝ sqrt(log K₀ / log K), equal to SP at K₀).
     ``init_scale`` σ multiplies b(K): the spectral init std is ``σ · b(K) · sqrt(2/(m_in+m_out))``.
+    "cal" needs ``base_modes`` and ``exponent`` β: c(K) = (log K₀_eff / log K_eff)^β, b = SP's
+    (the choice is in ``book/choices.md``), so it equals SP at K₀.
     """
 
     name: ParametrizationName = "sp"
     base_modes: Modes | None = None
     init_scale: float = 1.0
+    exponent: float | None = None
 
     def __post_init__(self) -> None:
-        if self.name not in ("sp", "mup"):
-            raise ValueError(f"parametrization must be 'sp' or 'mup', got {self.name!r}")
+        if self.name not in PARAMETRIZATIONS:
+            raise ValueError(f"parametrization must be one of {', '.join(PARAMETRIZATIONS)}, "
+                             f"got {self.name!r}")
         if self.init_scale <= 0:
             raise ValueError(f"init_scale must be positive, got {self.init_scale}")
+        if self.name == "cal":
+            if self.base_modes is None:
+                raise ValueError("the calibrated parametrization needs base_modes K₀ (c(K₀) = 1)")
+            if isinstance(self.exponent, bool) or not isinstance(self.exponent, int | float) \
+                    or not math.isfinite(self.exponent):
+                raise ValueError(f"the calibrated parametrization needs a finite exponent β, "
+                                 f"got {self.exponent!r}")
+        elif self.exponent is not None:
+            raise ValueError(f"exponent is the calibrated parametrization's; {self.name!r} takes none")
 
     def _mup_factor(self, modes: Modes, dim: int) -> float:
         """1/sqrt(d log K), or sqrt(log K₀^d / log K^d) relative to the base."""
@@ -72,18 +90,24 @@ class Parametrization:
             factor *= math.sqrt(log_modes(self.base_modes, dim))
         return factor
 
+    def _cal_factor(self, modes: Modes, dim: int) -> float:
+        """(log K₀_eff / log K_eff)^β: 1 at the base, falling like μP's for β = ½."""
+        return (log_modes(self.base_modes, dim) / log_modes(modes, dim)) ** self.exponent
+
     def multiplier(self, modes: Modes, dim: int) -> float:
-        """a(K): 1 for both SP and μP (Theorem 3.5 puts all the scaling in b and c)."""
+        """a(K): 1 for every parametrization (Theorem 3.5 puts all the scaling in b and c)."""
         return 1.0
 
     def init_factor(self, modes: Modes, dim: int) -> float:
         """b(K) relative to the K-independent base std."""
         base = self.init_scale
-        return base if self.name == "sp" else base * self._mup_factor(modes, dim)
+        return base * self._mup_factor(modes, dim) if self.name == "mup" else base
 
     def lr_factor(self, modes: Modes, dim: int) -> float:
         """c(K): the factor on the base learning rate for the spectral weights."""
-        return 1.0 if self.name == "sp" else self._mup_factor(modes, dim)
+        if self.name == "cal":
+            return self._cal_factor(modes, dim)
+        return self._mup_factor(modes, dim) if self.name == "mup" else 1.0
 
 
 def _check_positive(name: str, value: float) -> None:

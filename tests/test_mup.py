@@ -59,6 +59,42 @@ def test_lr_factors(dim):
 
 
 @pytest.mark.parametrize("dim", DIMS)
+@pytest.mark.parametrize("beta", [0.0, 0.16, 0.5, 0.9])
+def test_calibrated_lr_factor_is_the_power_law(dim, beta):
+    cal = Parametrization("cal", base_modes=3, exponent=beta)
+    assert cal.lr_factor(3, dim) == pytest.approx(1.0)  # c(K₀) = 1: SP at the base
+    for k in (2, 8, 24):
+        assert cal.lr_factor(k, dim) == pytest.approx((math.log(3) / math.log(k)) ** beta)
+        assert cal.init_factor(k, dim) == Parametrization("sp").init_factor(k, dim)
+    if beta == 0.5:  # β = ½ is μP's learning-rate rule relative to K₀
+        assert cal.lr_factor(24, dim) == pytest.approx(
+            Parametrization("mup", base_modes=3).lr_factor(24, dim))
+
+
+@pytest.mark.parametrize("dim", DIMS)
+def test_calibrated_factor_reaches_the_optimizer(dim):
+    model = FNO(dim, 1, 1, 8, width=8, depth=1,
+                parametrization=Parametrization("cal", base_modes=2, exponent=0.3))
+    by_name = {g["name"]: g for g in make_adam(model, lr=1e-3).param_groups}
+    assert by_name["spectral"]["lr"] == pytest.approx(1e-3 * (math.log(2) / math.log(8)) ** 0.3)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"exponent": 0.3}, "needs base_modes"),
+    ({"base_modes": 3}, "finite exponent"),
+    ({"base_modes": 3, "exponent": float("nan")}, "finite exponent"),
+])
+def test_calibrated_needs_a_base_and_an_exponent(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Parametrization("cal", **kwargs)
+
+
+def test_only_the_calibrated_rule_takes_an_exponent():
+    with pytest.raises(ValueError, match="takes none"):
+        Parametrization("mup", base_modes=3, exponent=0.5)
+
+
+@pytest.mark.parametrize("dim", DIMS)
 def test_optimizer_groups_carry_lr_factor(dim):
     model = FNO(dim, 1, 1, 4, width=8, depth=2, parametrization="mup")
     opt = make_adam(model, lr=1e-3)
@@ -92,7 +128,7 @@ def test_mup_needs_k_at_least_2(dim):
 
 
 def test_invalid_parametrization_name():
-    with pytest.raises(ValueError, match="'sp' or 'mup'"):
+    with pytest.raises(ValueError, match="one of sp, mup, cal"):
         FNO(1, 1, 1, 4, parametrization="ntk")
 
 

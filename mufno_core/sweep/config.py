@@ -9,10 +9,17 @@ from typing import Any
 
 from torch import nn
 
-from mufno_core.checks import non_empty_string, non_negative_number, one_of, positive_int, positive_number
+from mufno_core.checks import (
+    is_number,
+    non_empty_string,
+    non_negative_number,
+    one_of,
+    positive_int,
+    positive_number,
+)
 from mufno_core.losses import Decode, LossFn
 from mufno_core.model import ModelConfig
-from mufno_core.mup import spectral_layers
+from mufno_core.mup import PARAMETRIZATIONS, Parametrization, spectral_layers
 from mufno_core.pino import Mollified, make_pino_loss
 from mufno_core.train import TrainConfig
 
@@ -37,6 +44,8 @@ class TrialConfig:
     ``time_modes_max`` caps K on the last (time) axis of an FNO-3D whose time grid is short.
     ``other_lr`` fixes the LR of the K-independent weights (lifting, skips, projection), so that
     ``lr`` is the spectral weights' base LR alone (None: ``lr`` drives every weight).
+    ``cal_exponent`` is β of the calibrated parametrization "cal" (c(K) = (log K₀_eff /
+    log K_eff)^β, :mod:`mufno_core.calibrate`); only "cal" takes one, so other ids do not change.
     The device is not part of a trial: a trial is the same question on any machine.
     """
 
@@ -71,19 +80,34 @@ class TrialConfig:
     mollifier_scale: float = 1.0
     time_modes_max: int | None = None
     other_lr: float | None = None
+    cal_exponent: float | None = None
 
     def __post_init__(self) -> None:
         _check_fields(self)
         self._training_settings()  # TrainConfig checks the training fields (ValueError naming one)
         if self.parametrization == "mup" and (self.modes < 2 or (self.base_modes or 2) < 2):
             raise ValueError(f"μP needs K >= 2 (log K = 0 at K = 1), got modes={self.modes}")
+        if (self.parametrization == "cal") != (self.cal_exponent is not None):
+            raise ValueError("cal_exponent is set exactly when parametrization is 'cal' (got "
+                             f"parametrization={self.parametrization!r}, "
+                             f"cal_exponent={self.cal_exponent!r})")
+        if self.parametrization == "cal" and (self.base_modes is None or self.modes < 2
+                                              or self.base_modes < 2):
+            raise ValueError(f"the calibrated parametrization needs K, K₀ >= 2, got "
+                             f"modes={self.modes}, base_modes={self.base_modes}")
 
     # --- the objects the trial trains with ---------------------------------------------------------
     def model_config(self) -> ModelConfig:
         """The FNO's settings (K per axis when the time axis is capped)."""
         return ModelConfig(self.dim, self.in_channels, self.out_channels, self.modes_per_axis(),
-                           width=self.width, depth=self.depth, parametrization=self.parametrization,
+                           width=self.width, depth=self.depth,
+                           parametrization=self.parametrization_rule(),
                            base_modes=self.base_modes_per_axis(), init_scale=self.init_scale)
+
+    def parametrization_rule(self) -> Parametrization:
+        """a(K), b(K), c(K) of the trial's spectral weights (relative to ``base_modes``)."""
+        return Parametrization(self.parametrization, self.base_modes_per_axis(), self.init_scale,
+                               self.cal_exponent)
 
     def build_model(self, device: str) -> nn.Module:
         """The trial's FNO (wrapped in PINO's mollifier when the trial has a physics loss).
@@ -188,7 +212,7 @@ class TrialConfig:
 TRAINING_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name in TrialConfig.__dataclass_fields__)
 """The fields a trial shares with :class:`~mufno_core.train.TrainConfig` (its checks apply)."""
 
-LATER_FIELDS = ("time_modes_max", "other_lr")
+LATER_FIELDS = ("time_modes_max", "other_lr", "cal_exponent")
 """Fields left out of the canonical JSON while None (see :meth:`TrialConfig.canonical_json`)."""
 
 
@@ -212,9 +236,11 @@ def _check_fields(config: TrialConfig) -> None:
     for name in _POSITIVE_INTS + _OPTIONAL_POSITIVE_INTS:
         positive_int(name, getattr(config, name), optional=name in _OPTIONAL_POSITIVE_INTS)
     one_of("dim", config.dim, (1, 2, 3))
-    one_of("parametrization", config.parametrization, ("sp", "mup"))
+    one_of("parametrization", config.parametrization, PARAMETRIZATIONS)
     for name in _POSITIVE_NUMBERS:
         positive_number(name, getattr(config, name))
     for name in _NON_NEGATIVE_NUMBERS:
         non_negative_number(name, getattr(config, name))
     positive_number("other_lr", config.other_lr, optional=True)
+    if config.cal_exponent is not None and not is_number(config.cal_exponent):
+        raise ValueError(f"cal_exponent must be a finite number or None, got {config.cal_exponent!r}")
