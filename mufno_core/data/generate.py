@@ -13,7 +13,8 @@ Attributes: every constant, the seed, sizes, grids, ``mufno_version``, ``generat
 so the arrays do not depend on ``workers`` or chunking. The file is written under a temporary
 name (``NAME.h5.tmpPID``) and renamed when complete; temporary files of writers that are no longer
 running (killed with -9) are removed by the next generation of the same file. A full disk ends in
-one OSError line, with the partial file removed.
+one OSError line, with the partial file removed: HDF5 writes through :class:`DiskWriter`, which keeps
+the disk's error from HDF5 (a failed HDF5 close leaves ids whose finalisation crashes the process).
 """
 
 from __future__ import annotations
@@ -124,6 +125,52 @@ def remove_stale_temporaries(out: str | Path) -> list[Path]:
     return removed
 
 
+class DiskWriter:
+    """A binary file for h5py's ``fileobj`` driver that keeps the first write error (a full disk)
+    instead of passing it to HDF5, and drops every later write.
+
+    When a write fails inside HDF5's close, HDF5 has already freed part of the file's state but
+    h5py still holds its ids; closing them again when they are finalised reads freed memory and
+    the process dies with SIGSEGV after its error message (h5py issues 914 and 1642). HDF5 given a
+    writer that never fails closes cleanly; the caller then raises :attr:`error`.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.file = open(path, "w+b", buffering=0)  # noqa: SIM115  (closed by close())
+        self.error: OSError | None = None
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        size = view.nbytes
+        try:
+            while self.error is None and view.nbytes:
+                view = view[self.file.write(view):]  # a full disk: a short write, then ENOSPC
+        except OSError as err:
+            self.error = err
+        return size
+
+    def read(self, size: int = -1) -> bytes:
+        return self.file.read(size)
+
+    def readinto(self, buffer) -> int:
+        return self.file.readinto(buffer)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.file.tell()
+
+    def truncate(self, size: int | None = None) -> int:
+        return self.file.truncate(size)
+
+    def flush(self) -> None:
+        pass  # unbuffered: every write went to the file
+
+    def close(self) -> None:
+        self.file.close()
+
+
 def _is_disk_full(err: BaseException) -> bool:
     text = str(err)
     return getattr(err, "errno", None) in (errno.ENOSPC, errno.EDQUOT) \
@@ -149,8 +196,9 @@ def generate_dataset(spec: DatasetSpec, out: str | Path | None = None, workers: 
     bounds = [(i, min(i + chunk, spec.n_samples)) for i in range(0, spec.n_samples, chunk)]
     in_shape, out_shape = _shapes(spec)
     work = CHUNK_FUNCTIONS[spec.pde]
+    writer = DiskWriter(tmp)
     try:
-        with h5py.File(tmp, "w") as h5:
+        with h5py.File(writer, "w") as h5:
             h5.attrs.update(_attributes(spec, command or spec.command()))
             inputs = h5.create_dataset("input", in_shape, dtype="f4")
             targets = h5.create_dataset("target", out_shape, dtype="f4")
@@ -165,6 +213,8 @@ def generate_dataset(spec: DatasetSpec, out: str | Path | None = None, workers: 
 
             def store(start: int, stop: int, x: np.ndarray, y: np.ndarray) -> None:
                 inputs[start:stop], targets[start:stop] = x, y
+                if writer.error is not None:  # the disk is full: stop computing samples
+                    raise writer.error
                 bar.update(stop - start)
 
             if workers == 1 or len(bounds) == 1:
@@ -177,6 +227,9 @@ def generate_dataset(spec: DatasetSpec, out: str | Path | None = None, workers: 
                         store(*futures[future], *future.result())
             bar.close()
             h5.attrs["complete"] = True
+        writer.close()
+        if writer.error is not None:
+            raise writer.error
         os.replace(tmp, out)
     except (OSError, RuntimeError) as err:
         if not _is_disk_full(err):
@@ -185,6 +238,7 @@ def generate_dataset(spec: DatasetSpec, out: str | Path | None = None, workers: 
         raise OSError(errno.ENOSPC, f"disk full while writing {out} ({spec.n_samples} samples); "
                       "the partial file was removed, free some space and run it again") from None
     finally:
+        writer.close()
         if tmp.exists():
             tmp.unlink()
     return out
