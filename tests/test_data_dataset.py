@@ -72,7 +72,16 @@ def test_splits_normalisation(files):
     _, y_test = load_split(files["burgers"], "test")
     torch.testing.assert_close(burgers.decode(burgers.y_test), y_test, atol=1e-6, rtol=1e-5)
     raw = load_splits(files["burgers"], normalize_target=False)
-    assert raw.decode is None
+    assert raw.decode is None and raw.decode_input is None
+
+
+def test_splits_decode_inputs_and_move_with_their_normalisers(files):
+    splits = load_splits(files["darcy"])
+    x_test, _ = load_split(files["darcy"], "test")
+    torch.testing.assert_close(splits.decode_input(splits.x_test), x_test, atol=1e-6, rtol=1e-5)
+    moved = splits.to("meta")
+    assert moved.x_train.is_meta and moved.y_test.is_meta and not splits.x_train.is_meta
+    assert moved.x_normalizer is splits.x_normalizer and moved.pde == splits.pde
 
 
 def test_normalizer_roundtrip_and_dict():

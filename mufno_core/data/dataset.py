@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ import h5py
 import numpy as np
 import torch
 
-from mufno_core.data.presets import PDES, TABLE, dataset_spec
+from mufno_core.data.integrity import generate_command, inspect_file
 
 INPUT_NDIM = {"burgers": 2, "darcy": 3, "navier_stokes": 4}  # stored, samples first
 NORMALIZE = {"burgers": (False, True), "darcy": (True, True), "navier_stokes": (True, True)}
@@ -34,59 +34,14 @@ u(·,1) at ν = 0.1 is ~50× smaller than u(·,0), and at the short budgets of t
 spend them learning that scale (the measurement: ``benchmarks/README.md``)."""
 
 
-def generate_command(path: str | Path) -> str:
-    """The ``mufno data`` command that writes ``path`` (guessed from its name)."""
-    path = Path(path)
-    stem = path.name.removesuffix(".h5")
-    for name in sorted(TABLE, key=len, reverse=True):
-        preset = stem.removeprefix(name + "_")
-        if stem.startswith(name + "_") and preset in TABLE[name]:
-            command = dataset_spec(name, preset).command()
-            return command if path.parent == Path("data") else f"{command} --out {path}"
-    return f"mufno data NAME --preset PRESET --out {path}"
-
-
 def check_file(path: str | Path) -> dict[str, Any]:
     """Check that ``path`` is a complete data file of this package; return its attributes.
 
     Raises FileNotFoundError (with the command that generates it) or ValueError naming the file
-    and the problem: unreadable or truncated HDF5, missing datasets or attributes, wrong shapes.
+    and each problem (:func:`~mufno_core.data.integrity.inspect_file`): unreadable or truncated
+    HDF5, missing datasets or attributes, shapes, dtypes or sizes that contradict the attributes.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: data file not found; generate it with "
-                                f"`{generate_command(path)}` (names: `mufno data --list`)")
-    size = path.stat().st_size
-    try:
-        with h5py.File(path, "r") as h5:
-            attrs = dict(h5.attrs)
-            missing = [k for k in ("input", "target", "grid") if k not in h5]
-            if missing:
-                raise ValueError(f"{path}: not a mufno data file, missing dataset(s) {missing}")
-            for key in ("pde", "n_train", "n_test", "resolution", "complete"):
-                if key not in attrs:
-                    raise ValueError(f"{path}: not a mufno data file, missing attribute {key!r}")
-            if not attrs["complete"]:
-                raise ValueError(f"{path}: generation did not complete; delete it and regenerate "
-                                 f"with `{generate_command(path)}`")
-            pde = str(attrs["pde"])
-            if pde not in PDES:
-                raise ValueError(f"{path}: unknown pde {pde!r}")
-            x, y = h5["input"], h5["target"]
-            n = int(attrs["n_train"]) + int(attrs["n_test"])
-            if x.ndim != INPUT_NDIM[pde] or y.ndim != x.ndim or x.shape[0] != n \
-                    or y.shape[0] != n or x.shape[1:3] != y.shape[1:3]:
-                raise ValueError(f"{path}: wrong layout for {pde}: input {x.shape}, target "
-                                 f"{y.shape}, n_train + n_test = {n}")
-            for ds in (x, y):  # a truncated file loses the end of its contiguous data
-                offset = ds.id.get_offset()
-                if offset is not None and offset + ds.id.get_storage_size() > size:
-                    raise ValueError(f"{path}: truncated: dataset {ds.name!r} ends past the end "
-                                     f"of the file ({size} bytes)")
-    except OSError as err:
-        raise ValueError(f"{path}: not a readable HDF5 file (truncated or corrupt?): {err}") \
-            from err
-    return attrs
+    return inspect_file(path).attrs
 
 
 def _check_subsample(pde: str, n: int, r: int, path: Path) -> None:
@@ -245,6 +200,15 @@ class Splits:
     @property
     def decode(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
         return None if self.y_normalizer is None else self.y_normalizer.decode
+
+    @property
+    def decode_input(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        return None if self.x_normalizer is None else self.x_normalizer.decode
+
+    def to(self, device: str | torch.device) -> Splits:
+        """The same splits with the four tensors on ``device`` (the normalisers follow the data)."""
+        return replace(self, x_train=self.x_train.to(device), y_train=self.y_train.to(device),
+                       x_test=self.x_test.to(device), y_test=self.y_test.to(device))
 
 
 def load_splits(path: str | Path, n_train: int | None = None, n_test: int | None = None,
