@@ -2,7 +2,7 @@
 
 For each configuration and each M, a round trains the same M members (different LR, seed and β2,
 ``steps`` steps each, one evaluation at the end) once one by one with
-:func:`mufno_core.train.train` and once stacked with :func:`mufno_core.stacked.train_models_stacked`;
+:func:`mufno_core.train.train` and once stacked with :func:`mufno_core.stacked.train_stacked`;
 rounds alternate the two in one process after one warm-up round. The table reports the median
 time per member-step of each and the speed-up = one-by-one median / stacked median.
 
@@ -25,7 +25,7 @@ import torch
 from timing import device_name, timed
 
 from mufno_core.model import FNO
-from mufno_core.stacked import build_members, train_models_stacked
+from mufno_core.stacked import build_members, train_stacked
 from mufno_core.train import TrainConfig, train
 
 
@@ -84,7 +84,7 @@ def bench(config: Config, members: int, steps: int, repeats: int, device: torch.
 
     def stacked() -> None:
         models = build_members(make_model, [c.seed for c in configs])
-        train_models_stacked(models, train_data, test_data, configs, progress=False)
+        train_stacked(models, train_data, test_data, configs, progress=False)
 
     times: dict[str, list[float]] = {"one_by_one": [], "stacked": []}
     for round_ in range(repeats + 1):  # round 0 warms up

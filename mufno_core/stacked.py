@@ -26,8 +26,9 @@ and frozen: its gradient is zeroed and its step size set to 0, so it neither mov
 
 Usage (the sweep engine calls this for a group of trials that share everything else)::
 
-    histories = train_stacked(lambda: FNO(2, 1, 1, modes=12, width=32), train_data, test_data,
-                              [TrainConfig(lr=lr, seed=s, steps=500) for lr in lrs for s in seeds])
+    configs = [TrainConfig(lr=lr, seed=s, steps=500) for lr in lrs for s in seeds]
+    models = build_members(lambda: FNO(2, 1, 1, modes=12, width=32), [c.seed for c in configs])
+    histories = train_stacked(models, train_data, test_data, configs)
 
 Member i matches ``torch.manual_seed(seed_i); model = make_model(); train(model, …, configs[i])``
 up to round-off (the batched kernels sum in another order; float64 agrees to ~1e-12). Whether a
@@ -219,7 +220,7 @@ class StackedAdam:
 
 
 def train_stacked(
-    make_model: Callable[[], nn.Module],
+    models: Sequence[nn.Module],
     train_data: tuple[torch.Tensor, torch.Tensor],
     test_data: tuple[torch.Tensor, torch.Tensor] | None,
     configs: Sequence[TrainConfig],
@@ -227,7 +228,8 @@ def train_stacked(
     progress: bool = True,
     loss_fn: LossFn | None = None,
 ) -> list[History]:
-    """Train member i = ``make_model()`` built after ``torch.manual_seed(configs[i].seed)``, all at once.
+    """Train ``models[i]`` with ``configs[i]`` in place, all at once as one stacked model; build
+    them with :func:`build_members` (member i made right after ``torch.manual_seed(seed_i)``).
 
     Returns one :class:`~mufno_core.train.History` per config, as ``train`` would (its
     ``wall_time`` is the group's wall time / M). The configs may differ only in
@@ -237,22 +239,6 @@ def train_stacked(
     pure tensor code (no ``.item()``, no data-dependent Python branches). Data lives on the models'
     device.
     """
-    check_stackable(configs)
-    models = build_members(make_model, [c.seed for c in configs])
-    return train_models_stacked(models, train_data, test_data, configs, decode, progress, loss_fn)
-
-
-def train_models_stacked(
-    models: Sequence[nn.Module],
-    train_data: tuple[torch.Tensor, torch.Tensor],
-    test_data: tuple[torch.Tensor, torch.Tensor] | None,
-    configs: Sequence[TrainConfig],
-    decode: Decode | None = None,
-    progress: bool = True,
-    loss_fn: LossFn | None = None,
-) -> list[History]:
-    """Train ``models[i]`` with ``configs[i]`` in place, all as one stacked model (see module doc
-    and :func:`train_stacked`)."""
     check_stackable(configs)
     if len(models) != len(configs):
         raise ValueError(f"got {len(models)} models for {len(configs)} configs")

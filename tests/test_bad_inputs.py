@@ -28,7 +28,7 @@ from mufno_core.data.generate import generate, remove_stale_temporaries
 from mufno_core.losses import relative_l2
 from mufno_core.model import FNO
 from mufno_core.mup import transfer_init_var, transfer_lr
-from mufno_core.stacked import train_stacked
+from mufno_core.stacked import build_members, train_stacked
 from mufno_core.sweep import grid
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.errors import error_groups, error_line
@@ -229,8 +229,8 @@ def run_train(batch_size=20, test_nan=False):
 def run_train_stacked(batch_size=20):
     x, y = tiny_data()
     configs = [TrainConfig(lr=lr, steps=2, batch_size=batch_size) for lr in (1e-3, 1e-2)]
-    train_stacked(lambda: FNO(1, 1, 1, 2, width=4, depth=1), (x, y), None, configs,
-                  progress=False)
+    models = build_members(lambda: FNO(1, 1, 1, 2, width=4, depth=1), [c.seed for c in configs])
+    train_stacked(models, (x, y), None, configs, progress=False)
 
 
 API_CASES = [

@@ -213,7 +213,7 @@ def test_the_sweep_runner_trains_a_pino_trial() -> None:
 
 def test_stacked_pino_training_equals_one_by_one() -> None:
     """train_stacked with PINO's loss (data + physics, finer PDE grid) = train, member by member."""
-    from mufno_core.stacked import train_stacked
+    from mufno_core.stacked import build_members, train_stacked
     from mufno_core.train import train
 
     a = torch.from_numpy(piecewise_coefficient(6, 9))[:, None]
@@ -227,7 +227,8 @@ def test_stacked_pino_training_equals_one_by_one() -> None:
 
     configs = [TrainConfig(lr=lr, seed=seed, batch_size=2, steps=4, eval_every=2, clip_value=None)
                for lr in (1e-3, 1e-2) for seed in (0, 1)]
-    stacked = train_stacked(make_model, (a, u), (a, u), configs, progress=False, loss_fn=loss_fn)
+    models = build_members(make_model, [c.seed for c in configs])
+    stacked = train_stacked(models, (a, u), (a, u), configs, progress=False, loss_fn=loss_fn)
     for config, got in zip(configs, stacked):
         torch.manual_seed(config.seed)
         want = train(make_model(), (a, u), (a, u), config, loss_fn=loss_fn, progress=False)

@@ -12,7 +12,6 @@ from mufno_core.stacked import (
     StackedAdam,
     build_members,
     check_stackable,
-    train_models_stacked,
     train_stacked,
 )
 from mufno_core.train import TrainConfig, train
@@ -61,7 +60,7 @@ def test_stacked_equals_one_by_one(dim, dtype):
     configs = member_configs(clip_params="spectral" if dim == 2 else "all")
     models, expected = one_by_one(make_model, train_data, test_data, configs)
     stacked = build_members(make_model, [c.seed for c in configs])
-    histories = train_models_stacked(stacked, train_data, test_data, configs, progress=False)
+    histories = train_stacked(stacked, train_data, test_data, configs, progress=False)
     tol = TOLERANCE[dtype]
     for want, got, model, member in zip(expected, histories, models, stacked):
         assert got.step == want.step == [2, 4, 6]
@@ -81,7 +80,7 @@ def test_a_diverging_member_stops_alone():
     models, expected = one_by_one(make_model, train_data, test_data, configs)
     assert [h.diverged for h in expected] == [False, True, False]  # the setup diverges member 1
     stacked = build_members(make_model, [c.seed for c in configs])
-    histories = train_models_stacked(stacked, train_data, test_data, configs, progress=False)
+    histories = train_stacked(stacked, train_data, test_data, configs, progress=False)
     for want, got, model, member in zip(expected, histories, models, stacked):
         assert (got.diverged, got.diverged_step, got.steps_done) == (
             want.diverged, want.diverged_step, want.steps_done)
@@ -119,7 +118,7 @@ def test_stacked_adam_is_torch_adam_bit_for_bit(dtype):
             assert torch.equal(flat.params[name][i].detach(), p.detach()), name
 
 
-def test_train_stacked_builds_members_from_their_seeds_and_decodes():
+def test_build_members_from_their_seeds_and_train_stacked_decodes():
     train_data, _ = smoothing_problem(1, torch.float64)
     make_model = model_factory(1, torch.float64)
     configs = member_configs(steps=2, eval_every=1)
@@ -132,7 +131,8 @@ def test_train_stacked_builds_members_from_their_seeds_and_decodes():
     for config in configs:
         torch.manual_seed(config.seed)
         expected.append(train(make_model(), train_data, None, config, decode=decode, progress=False))
-    histories = train_stacked(make_model, train_data, None, configs, decode=decode, progress=False)
+    members = build_members(make_model, [c.seed for c in configs])
+    histories = train_stacked(members, train_data, None, configs, decode=decode, progress=False)
     for want, got in zip(expected, histories):
         torch.testing.assert_close(got.train_loss, want.train_loss, rtol=1e-12, atol=0)
         assert all(math.isnan(v) for v in got.test_loss)
@@ -147,5 +147,5 @@ def test_configs_that_differ_in_a_shared_field_are_refused(field, value):
     with pytest.raises(ValueError, match=field):
         check_stackable(configs)
     with pytest.raises(ValueError, match=field):
-        train_stacked(model_factory(1, torch.float32), *smoothing_problem(1, torch.float32), configs,
-                      progress=False)
+        train_stacked(build_members(model_factory(1, torch.float32), [0, 1, 2]),
+                      *smoothing_problem(1, torch.float32), configs, progress=False)

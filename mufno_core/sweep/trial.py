@@ -30,7 +30,7 @@ import torch
 
 from mufno_core import __version__
 from mufno_core.provenance import code_commit, cpu_model
-from mufno_core.stacked import train_stacked
+from mufno_core.stacked import build_members, train_stacked
 from mufno_core.sweep.config import SCHEMA, TrialConfig
 from mufno_core.sweep.data import load_trial_data
 from mufno_core.sweep.fingerprint import data_fingerprint
@@ -147,7 +147,8 @@ def run_group_stacked(configs: Sequence[TrialConfig], data_dir: str = "data",
     first = configs[0]
     start = time.perf_counter()
     data = load_trial_data(first, data_dir, device)
-    histories = train_stacked(lambda: first.build_model(device), (data.x_train, data.y_train),
+    models = build_members(lambda: first.build_model(device), [c.seed for c in configs])
+    histories = train_stacked(models, (data.x_train, data.y_train),
                               (data.x_test, data.y_test), [c.train_config() for c in configs],
                               decode=data.decode, progress=False,
                               loss_fn=first.loss_function(data.decode, data.decode_input))
