@@ -200,13 +200,6 @@ def update_growth(df: pd.DataFrame, value: str = "mean_abs_delta") -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def mup_over_sp(df: pd.DataFrame, layer: str, step: int, value: str = "mean_abs_delta") -> pd.Series:
-    """μP's ``value`` divided by SP's at each K (mean over seeds): < 1 where μP shrinks the layer."""
-    sel = df[(df["layer"] == layer) & (df["step"] == step)]
-    mean = sel.groupby(["parametrization", "modes"])[value].mean()
-    return (mean["mup"] / mean["sp"]).rename(f"{value} μP/SP, {layer}, step {step}")
-
-
 def lr_factor_table(dim: int, modes_list: Sequence[int], base_modes: int) -> pd.DataFrame:
     """c(K) and b(K) of μP relative to ``base_modes`` for each K: sqrt(log K₀^d / log K^d)."""
     p = Parametrization("mup", base_modes=base_modes)

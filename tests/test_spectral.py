@@ -14,7 +14,7 @@ import math
 import pytest
 import torch
 
-from mufno_core.spectral import SpectralConv, last_axis_by_matmul
+from mufno_core.spectral import SpectralConv, last_axis_by_matmul, prime_factors
 
 EINSUM = {1: "bix,iox->box", 2: "bixy,ioxy->boxy", 3: "bixyz,ioxyz->boxyz"}
 
@@ -180,3 +180,17 @@ def test_dft_cache_keeps_the_last_few_grids(d):
         layer(torch.randn(1, 2, *(n,) * d))
     assert len(layer._dft_cache) == GRIDS_CACHED
     assert ((sizes[0],) * d, torch.device("cpu"), torch.float32) not in layer._dft_cache  # oldest out
+
+
+@pytest.mark.parametrize("n, factors", [(29, [29]), (1024, [2] * 10), (10, [2, 5]), (31, [31]),
+                                        (12, [2, 2, 3])])
+def test_prime_factors(n, factors):
+    assert prime_factors(n) == factors
+
+
+def test_last_axis_rule_equals_the_power_of_two_rule_and_prefers_gemm_on_prime_grids():
+    for m in range(3, 12):
+        n = 2**m
+        for k in range(1, n // 2 + 1):
+            assert last_axis_by_matmul(k, n) == (2 * k <= 4 * math.log2(n))
+    assert last_axis_by_matmul(12, 29) and last_axis_by_matmul(14, 31)

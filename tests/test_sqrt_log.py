@@ -11,7 +11,6 @@ import pytest
 
 from mufno_core import sqrt_log
 from mufno_core.mup import make_adam, spectral_layers
-from mufno_core.spectral import last_axis_by_matmul, prime_factors
 from mufno_core.sweep import run_sweep
 from mufno_core.sweep.analysis import lr_exponent
 from mufno_core.sweep.coverage import SyntheticSweep, synthetic_sweep
@@ -82,20 +81,6 @@ def test_history_difference_is_zero_only_for_identical_histories():
     b = {"history": {"train_loss": [1.0, 0.5 * (1 + 1e-6)], "test_loss": [1.0, 0.6]}}
     assert history_difference(a, b) == pytest.approx(1e-6, rel=1e-3)
     assert history_difference(a, {"history": {"train_loss": [1.0], "test_loss": [1.0]}}) == math.inf
-
-
-@pytest.mark.parametrize("n, factors", [(29, [29]), (1024, [2] * 10), (10, [2, 5]), (31, [31]),
-                                        (12, [2, 2, 3])])
-def test_prime_factors(n, factors):
-    assert prime_factors(n) == factors
-
-
-def test_last_axis_rule_equals_the_power_of_two_rule_and_prefers_gemm_on_prime_grids():
-    for m in range(3, 12):
-        n = 2**m
-        for k in range(1, n // 2 + 1):
-            assert last_axis_by_matmul(k, n) == (2 * k <= 4 * math.log2(n))
-    assert last_axis_by_matmul(12, 29) and last_axis_by_matmul(14, 31)
 
 
 @pytest.mark.parametrize("stack", [False, True])
