@@ -42,6 +42,20 @@ def history_difference(stored: dict[str, Any], rerun: dict[str, Any]) -> float:
     return worst
 
 
+
+def histories_agree(stored: dict[str, Any], rerun: dict[str, Any], same_cpu: bool,
+                    rtol: float = 1e-6) -> bool:
+    """Whether ``rerun`` trained the same way as ``stored``: bit for bit when ``same_cpu`` (the CPU
+    model that wrote ``stored``), else with :func:`history_difference` at most ``rtol``.
+
+    The default ``rtol`` is argued for 4-step smoke histories in ``tests/test_pinned.py``: round-off
+    (another thread count, stacked training, a 1-ulp change of every initial weight) moves them by
+    at most 1.2e-7 (one float32 ulp), a 1% change of the clip value, init scale or LR by 7.8e-6 or
+    more. Training amplifies round-off, so longer histories need a larger ``rtol``.
+    """
+    difference = history_difference(stored, rerun)
+    return difference == 0.0 if same_cpu else difference <= rtol
+
 def verify_sample(results: str | Path, sample: int = 5, seed: int = 0,
                   data_dir: str = "data") -> pd.DataFrame:
     """Rerun ``sample`` randomly chosen finished trials under ``results`` and compare histories.
