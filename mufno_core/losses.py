@@ -81,8 +81,8 @@ def darcy_pde_loss(u: torch.Tensor, a: torch.Tensor, f: float | torch.Tensor = 1
         L_pde = mean_b ‖−∇·(a_b∇u_b) − f_b‖₂ / ‖f_b‖₂,   norms over the interior nodes,
 
     i.e. ``relative_l2(−∇·(a∇u), f)`` on the interior, as PINO compares the discrete operator with f
-    (REFERENCE.md §2). For f = 1 the denominator is sqrt((s−2)²), so the loss is the RMS residual.
-    It is 1 for u = 0 and does not depend on the grid size for a given field; see
+    (``book/choices.md``, "The data"). For f = 1 the denominator is sqrt((s−2)²), so the loss is the
+    RMS residual. It is 1 for u = 0 and does not depend on the grid size for a given field; see
     :func:`darcy_residual` for the discretisation.
     """
     res = darcy_residual(u, a, f)

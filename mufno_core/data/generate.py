@@ -95,7 +95,7 @@ def _attributes(spec: DatasetSpec, command: str) -> dict[str, object]:
         "n_train": spec.n_train, "n_test": spec.n_test, "resolution": spec.resolution,
         "solve_resolution": spec.solve_resolution, "subsample": spec.subsample,
         "mufno_version": __version__, "generator": GENERATOR, "command": command,
-        "reference": "REFERENCE.md §2", "complete": False,
+        "reference": "book/choices.md, The data", "complete": False,
     }
     attrs.update({f"const_{k}": v for k, v in spec.constants.items()})
     return attrs

@@ -1,4 +1,5 @@
-"""Every data set and preset in one table: sizes, grids and the constants of REFERENCE.md §2.
+"""Every data set and preset in one table: sizes, grids and the PDEs' constants
+(defined in ``book/choices.md``, "The data").
 
 Each row is stored at ``resolution`` points per axis after solving at ``solve_resolution`` and
 keeping every r-th point (periodic grids: solve = r·res; Darcy's closed grid: solve − 1 = r·(res − 1)),

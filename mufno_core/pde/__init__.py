@@ -1,4 +1,5 @@
-"""PDE solvers and random initial data of the FNO benchmarks (REFERENCE.md §2).
+"""PDE solvers and random initial data of the FNO benchmarks (defined in ``book/choices.md``,
+"The data").
 
 One module per PDE, each with a ``solve`` taking explicit inputs so that it can be validated:
 

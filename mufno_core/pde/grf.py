@@ -1,4 +1,5 @@
-"""Gaussian random fields of the three FNO benchmarks, with the covariances of REFERENCE.md §2.
+"""Gaussian random fields of the three FNO benchmarks, with the covariances the book states
+(``book/choices.md``, "The data").
 
 Every sampler takes one :class:`numpy.random.Generator` per sample (see :func:`sample_rngs`), so a
 sample depends only on (seed, sample index) and never on batch size, chunking or process count.
