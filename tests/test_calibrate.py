@@ -1,0 +1,107 @@
+"""The coordinate check on a trial, its exponent β, the prediction α = −β and the calibrated rule."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mufno_core.calibrate import (
+    UpdateMeasure,
+    alpha_samples,
+    check_trials,
+    flatness_table,
+    prediction_table,
+    prediction_verdict,
+    update_exponents,
+)
+from mufno_core.sweep.analysis import lr_exponent
+from mufno_core.sweep.config import TrialConfig
+from mufno_core.sweep.coverage import SyntheticSweep, synthetic_sweep
+
+KS = {1: (2, 4, 8, 16), 2: (2, 3, 5, 7), 3: (2, 3, 4)}
+
+
+def synthetic_trial(dim: int, modes: int, seed: int, exponent: float | None) -> TrialConfig:
+    """A one-step trial of the built-in problem in which only the spectral weights move (the other
+    weights' LR is 1e-12 of theirs), at a LR small enough for the output to be linear in the step."""
+    return TrialConfig(
+        experiment="synthetic_lr", dataset="synthetic", preset="smoke", dim=dim, in_channels=1,
+        out_channels=1, parametrization="sp" if exponent is None else "cal", modes=modes,
+        lr=1e-5, other_lr=1e-17, seed=seed, base_modes=2, width=8, depth=2, steps=1,
+        batch_size=8, n_train=16, n_test=8, cal_exponent=exponent)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+@pytest.mark.parametrize("where", ["output", "spectral"])
+def test_check_measures_a_known_growth(dim, where):
+    """A calibrated rule with exponent −e multiplies the spectral LR by (log K_eff / log K₀_eff)^e.
+    With only the spectral weights moving and one small Adam step (η·sign(g)), the update of every
+    layer's output is that factor times SP's, so β(cal) − β(SP) = e, exactly up to second order."""
+    e = 0.7
+    configs = [synthetic_trial(dim, k, s, x) for x in (None, -e) for k in KS[dim] for s in (0, 1)]
+    df = check_trials(configs, steps=1)
+    betas = update_exponents(df, UpdateMeasure(where, 1), n_boot=50).set_index("parametrization")
+    assert betas.loc["cal", "beta"] - betas.loc["sp", "beta"] == pytest.approx(e, abs=0.02)
+    assert (df["seconds"] > 0).all() and (df[where] > 0).all()
+
+
+def known_growth_frame(beta: float, noise: float, seeds: int = 8, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in (3, 8, 24, 64):
+        for s in range(seeds):
+            value = math.log(k) ** beta * math.exp(rng.normal(0.0, noise))
+            rows.append({"experiment": "x", "parametrization": "sp", "modes": k, "seed": s,
+                         "log_k_eff": math.log(k), "step": 1, "output": value})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("beta", [-0.3, 0.0, 0.5])
+def test_update_exponent_recovers_a_known_beta(beta):
+    exact = update_exponents(known_growth_frame(beta, 0.0), UpdateMeasure("output", 1))
+    assert exact["beta"].iloc[0] == pytest.approx(beta)
+    noisy = update_exponents(known_growth_frame(beta, 0.1), UpdateMeasure("output", 1)).iloc[0]
+    assert noisy["beta_low"] <= beta <= noisy["beta_high"]
+    assert not noisy["beta_low"] <= beta + 0.5 <= noisy["beta_high"]
+
+
+@pytest.mark.parametrize(("low", "high", "verdict"), [
+    (-0.1, 0.2, "predicts"), (0.05, 0.4, "does not"), (-0.7, -0.3, "does not"),
+    (-0.4, 0.1, "cannot tell"), (-0.1, 0.3, "cannot tell")])
+def test_prediction_verdict(low, high, verdict):
+    assert prediction_verdict(low, high) == verdict
+
+
+def synthetic_alphas(alphas: dict[str, float], seeds: int = 8) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    frames = [synthetic_sweep(SyntheticSweep(alpha=a, seeds=seeds), rng, p) for p, a in alphas.items()]
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_alpha_samples_is_lr_exponent_with_samples():
+    df = synthetic_alphas({"sp": -0.5, "mup": 0.0})
+    ours = alpha_samples(df, n_boot=200).set_index("parametrization")
+    theirs = lr_exponent(df, n_boot=200).set_index("parametrization")
+    for p in ("sp", "mup"):
+        assert ours.loc[p, "alpha"] == pytest.approx(theirs.loc[p, "alpha"], abs=1e-9)
+        assert ours.loc[p, "alpha_se"] == pytest.approx(theirs.loc[p, "alpha_se"], rel=0.05)
+        assert len(ours.loc[p, "_samples"]) == 200
+
+
+def test_flatness_table_tells_a_flatter_rule():
+    flat = flatness_table(alpha_samples(synthetic_alphas({"cal": 0.0, "mup": 0.6}), n_boot=300))
+    row = flat.iloc[0]
+    assert row["verdict"] == "flatter" and row["cal_holds_zero"]
+    same = flatness_table(alpha_samples(synthetic_alphas({"cal": 0.3, "mup": 0.3}), n_boot=300))
+    assert same.iloc[0]["verdict"] == "no resolved difference"
+
+
+def test_prediction_table_compares_minus_beta_with_alpha():
+    betas = update_exponents(known_growth_frame(0.5, 0.05), UpdateMeasure("output", 1))
+    betas["experiment"] = "synthetic"
+    right = prediction_table(betas, alpha_samples(synthetic_alphas({"sp": -0.5})))
+    wrong = prediction_table(betas, alpha_samples(synthetic_alphas({"sp": +0.5})))
+    assert right.iloc[0]["alpha_pred"] == pytest.approx(-0.5, abs=0.1)
+    assert right.iloc[0]["verdict"] == "predicts"
+    assert wrong.iloc[0]["verdict"] == "does not"
