@@ -35,6 +35,17 @@ def non_negative_int(name: str, value: Any) -> None:
         raise ValueError(f"{name} must be an int >= 0, got {value!r}")
 
 
+SEED_MAX = 2**64 - 1
+"""The largest seed ``torch.manual_seed`` accepts."""
+
+
+def seed_int(name: str, value: Any) -> None:
+    """An int in [0, 2⁶⁴ − 1], the range of ``torch.manual_seed``."""
+    if not is_int(value) or not 0 <= value <= SEED_MAX:
+        raise ValueError(f"{name} must be an int >= 0 and < 2**64 (torch's seed range), "
+                         f"got {value!r}")
+
+
 def positive_number(name: str, value: Any, optional: bool = False) -> None:
     """A finite number > 0 (or None where ``optional``)."""
     if optional and value is None:

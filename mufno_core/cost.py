@@ -1,4 +1,4 @@
-"""What a training run costs in floating-point operations, for the end-to-end tuning table.
+"""What a training run costs in floating-point operations and in memory.
 
 The count is of the operations the implementation runs (e.g. the truncated-DFT products of
 :class:`~mufno_core.spectral.SpectralConv`), not of an idealised algorithm.
@@ -7,6 +7,9 @@ PyTorch's :class:`torch.utils.flop_counter.FlopCounterMode` counts matrix produc
 convolutions; the FNO also spends work in FFTs and in complex products, which it does not count.
 Here a complex matrix product counts 4 real ones (8 FLOPs per multiply-add), and an FFT over N
 points counts the textbook 5·N·log₂N FLOPs (complex) or half of that (real-to-complex and back).
+
+Memory (:func:`training_step_memory`) is counted the same way, by running the step: the bytes of
+the parameters and of the activations autograd keeps for the backward pass.
 """
 
 from __future__ import annotations
@@ -68,3 +71,26 @@ def training_step_flops(model: nn.Module, inputs: torch.Tensor, targets: torch.T
         relative_l2(model(inputs), targets).backward()
     model.zero_grad(set_to_none=True)
     return int(counter.get_total_flops())
+
+
+def training_step_memory(model: nn.Module, inputs: torch.Tensor,
+                         targets: torch.Tensor) -> tuple[int, int]:
+    """(parameter bytes, activation bytes) of one training step on this batch.
+
+    Activations are the tensors autograd saves for the backward pass (each storage once, the
+    parameters left out): what a step holds at its peak besides the weights. On meta tensors
+    nothing is allocated, so any size can be counted.
+    """
+    parameters = {p.untyped_storage()._cdata for p in model.parameters()}
+    saved: dict[int, int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        if storage._cdata not in parameters:
+            saved.setdefault(storage._cdata, storage.nbytes())
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        relative_l2(model(inputs), targets)
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    return weights, sum(saved.values())

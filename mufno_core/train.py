@@ -19,11 +19,11 @@ from torch import nn
 from tqdm import tqdm
 
 from mufno_core.checks import (
-    non_negative_int,
     non_negative_number,
     one_of,
     positive_int,
     positive_number,
+    seed_int,
     unit_interval,
 )
 from mufno_core.losses import Decode, LossFn, relative_l2
@@ -70,7 +70,7 @@ class TrainConfig:
         one_of("clip_params", self.clip_params, ("all", "spectral"))
         positive_int("lr_decay_every", self.lr_decay_every, optional=True)
         positive_number("lr_decay_gamma", self.lr_decay_gamma)
-        non_negative_int("seed", self.seed)
+        seed_int("seed", self.seed)
 
     def total_steps(self, n_train: int) -> int:
         """Optimizer steps of the whole run for a training set of ``n_train`` samples."""

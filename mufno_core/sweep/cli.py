@@ -16,7 +16,6 @@ import argparse
 import shlex
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 
@@ -25,8 +24,9 @@ from mufno_core.sweep.budget import sweep_flops
 from mufno_core.sweep.errors import error_report
 from mufno_core.sweep.executors import EXECUTORS, SweepInterrupted, run_sweep_trials
 from mufno_core.sweep.experiments import EXPERIMENTS, PRESETS, get_experiment, grid, in_grid
-from mufno_core.sweep.store import ResultsStore, load_results
+from mufno_core.sweep.store import ResultsStore, finished_trials, load_results
 from mufno_core.sweep.trial import resolve_device
+from mufno_core.sweep.validate import check_folder
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,7 +94,7 @@ def summarise(df, swept: str) -> str:
 
     Only finished trials ("ok", "diverged") enter it; errors are reported by :func:`error_report`.
     """
-    done = df[df["status"].isin(["ok", "diverged"])]
+    done = finished_trials(df)
     if done.empty:
         return "no finished trials"
     return _summary_tables(done, swept)
@@ -152,11 +152,9 @@ def run(args: argparse.Namespace) -> int:
         configs = configs[: args.limit]
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be a positive number of processes, got {args.workers}")
-    if Path(args.data_dir).exists() and not Path(args.data_dir).is_dir():
-        raise ValueError(f"--data-dir {args.data_dir} is a file, not a folder of data sets")
-    results = args.results or f"results/{args.preset}"
-    if Path(results).exists() and not Path(results).is_dir():
-        raise ValueError(f"--results {results} is a file, not a folder")
+    check_folder("--data-dir", args.data_dir)
+    results = check_folder("--results", f"results/{args.preset}" if args.results is None
+                           else args.results)
     store = ResultsStore(results, exp.name)
     device = resolve_device(args.device)
     print(f"sweep {exp.name} [{args.preset}]: {len(configs)} trials -> {store.folder} "

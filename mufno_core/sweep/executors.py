@@ -174,7 +174,7 @@ def run_sweep_trials(
     if not todo:
         return outcome
     prepare_datasets(todo, data_dir)
-    validate_trials(todo, data_dir)  # one line per problem, before any trial starts
+    validate_trials(todo, data_dir, results=store.folder)  # one line per problem, first
     keep_freed_memory()  # here, and in the workers started below
     units = group_trials(todo) if stack else [[c] for c in todo]
     bar = tqdm(total=outcome.total, initial=skipped, disable=not progress, desc=store.experiment,

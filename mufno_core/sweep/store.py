@@ -5,7 +5,9 @@ its final name (``os.replace`` is atomic on POSIX and Windows), so a reader sees
 or a whole one, even after ``kill -9``. Leftover temporary files are ignored. A file that is not a
 record (corrupt JSON, a foreign file), a record of another experiment inside an experiment's folder
 and a record copied under a name that is not its trial id are reported by name with a warning and
-skipped. Records are written readable by everyone the umask allows (0644 by default), so a group
+skipped, and so is a record without a valid ``status`` (:data:`STATUSES`): the store never hands
+it to an analysis, and :func:`finished_trials` is the one filter from a frame to the results.
+Records are written readable by everyone the umask allows (0644 by default), so a group
 can share a results store.
 
 A record is "done" (reused, not rerun) only when its status is "ok" or "diverged", it was made by
@@ -31,6 +33,9 @@ from mufno_core.sweep.experiments import EXPERIMENTS
 
 DONE_STATUSES = ("ok", "diverged")
 """A trial with one of these statuses is finished; an "error" record is retried on the next run."""
+
+STATUSES = (*DONE_STATUSES, "error")
+"""Every valid ``status`` of a record; a file with another one, or none, is not a record."""
 
 RESULTS_VERSION = 1
 """Version of what a trial computes, stored in every record as ``results_version``.
@@ -117,6 +122,9 @@ def read_record(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path}: bad trial config ({err})") from err
     if record.get("trial_id") != config.trial_id():
         raise ValueError(f"{path}: trial_id does not match its config")
+    if record.get("status") not in STATUSES:
+        raise ValueError(f"{path}: no valid status (got {record.get('status')!r}, expected one of "
+                         f"{', '.join(STATUSES)}); not a result")
     return record
 
 
@@ -271,6 +279,17 @@ def mirror_base_trials(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if mup is not None and mup.trial_id() not in ids:
             mirrors.append({**r, "config": {**c, "parametrization": "mup"}, "mirrored": True})
     return records + mirrors
+
+
+def finished_trials(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a results frame that are results: status "ok" or "diverged".
+
+    The one filter every estimate goes through: an "error" record, a row whose status is
+    anything else or missing (NaN), and a frame without a ``status`` column give no result.
+    """
+    if "status" not in df.columns:
+        return df.iloc[0:0]
+    return df[df["status"].isin(DONE_STATUSES)]
 
 
 def load_results(path: str | Path, experiment: str | None = None, mirror: bool = True) -> pd.DataFrame:

@@ -1,24 +1,32 @@
 """Checking a whole sweep before its first trial: every problem in one line, nothing trained.
 
-:func:`validate_trials` checks what the trial configs alone cannot: the device, the data file of
-each data set (complete, of the right PDE and grid, finite), K against the data's grid, n_train /
-n_test against the file, the batch size against the training set and the subsampling. Each
-setting's type and range is checked when a :class:`~mufno_core.sweep.config.TrialConfig` is made.
+:func:`validate_trials` checks what the trial configs alone cannot: the device; the folder the
+records go to (writable); the data file of each data set (against its own description: shapes,
+grid, attributes, dtypes, :mod:`mufno_core.data.integrity`; of the right PDE and grid; finite);
+the channels, n_train / n_test and the subsampling against the file; the batch size against the
+training set; K against the data's grid; and each trial's memory (weights, gradients, Adam's
+moments, activations and data, counted on the meta device) against this machine's. Each setting's
+type and range is checked when a :class:`~mufno_core.sweep.config.TrialConfig` is made; the
+command line's paths by :func:`check_folder`.
 :func:`~mufno_core.sweep.executors.run_sweep_trials` calls it, so the CLI and notebooks both get it.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from mufno_core.data.dataset import _check_subsample, check_file, generate_command
+from mufno_core.data.dataset import _check_subsample
+from mufno_core.data.integrity import DataFileError, DataFileFacts, generate_command, inspect_file
 from mufno_core.data.presets import dataset_spec
 from mufno_core.spectral import as_modes, check_grid
+from mufno_core.sweep.budget import trial_memory
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.data import SYNTHETIC_RESOLUTION
 from mufno_core.sweep.fingerprint import nonfinite_problem
@@ -62,22 +70,70 @@ def check_device(device: str | None, local: bool = True) -> str:
     return device
 
 
+def machine_memory() -> int:
+    """Bytes of physical memory on this machine (0 where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def _bytes(n: float) -> str:
+    """``n`` bytes in GiB (or MiB below one GiB), e.g. "12.3 GiB"."""
+    return f"{n / 2**30:.3g} GiB" if n >= 2**30 else f"{n / 2**20:.3g} MiB"
+
+
+def check_folder(option: str, path: str | Path | None) -> Path:
+    """``path`` as a folder a sweep may use: not empty, and neither it nor a parent a file.
+
+    ValueError in one line naming ``option`` (e.g. "--results") otherwise. Nothing is created.
+    """
+    if path is None or str(path).strip() == "":
+        raise ValueError(f"{option} is empty; give a folder (e.g. {option} results/quick)")
+    folder = Path(path)
+    for existing in (folder, *folder.parents):
+        if existing.exists():
+            if not existing.is_dir():
+                what = "is a file" if existing == folder else f"lies under {existing}, a file"
+                raise ValueError(f"{option} {folder}: {what}, not a folder")
+            break
+    return folder
+
+
+def check_writable(option: str, path: str | Path) -> None:
+    """``path`` (or, before it exists, the nearest folder above it) accepts a new file.
+
+    Tried by writing and removing an empty temporary file, so that a read-only file system or
+    a folder without write permission is found before any trial runs (ValueError, one line).
+    """
+    folder = check_folder(option, path)
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".mufno-write-test.", dir=existing)
+    except OSError as err:
+        raise ValueError(f"{option} {folder}: cannot write in {existing} "
+                         f"({err.strerror or err}); give a writable folder") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
 def _file_facts(dataset: str, preset: str, data_dir: str | Path) -> dict[str, Any]:
-    """What the checks need from a data set's file: its path, sizes and grid, or its problems."""
+    """What the checks need from a data set's file: its facts, or its problems."""
     spec = dataset_spec(dataset, preset)
     path = spec.path(data_dir)
     regenerate = f"regenerate it with `{generate_command(path)} --force`"
     try:
-        attrs = check_file(path)
+        facts = inspect_file(path)
+    except DataFileError as err:
+        return {"problems": err.problems}
     except (FileNotFoundError, ValueError) as err:
         return {"problems": [str(err)]}
-    pde = str(attrs["pde"])
-    if pde != spec.pde:
-        return {"problems": [f"{path}: holds {pde} data, but data set {dataset!r} is {spec.pde}; "
-                             f"{regenerate}"]}
+    if facts.pde != spec.pde:
+        return {"problems": [f"{path}: holds {facts.pde} data, but data set {dataset!r} is "
+                             f"{spec.pde}; {regenerate}"]}
     problems = []
-    if int(attrs["resolution"]) != spec.resolution:
-        problems.append(f"{path}: stored at {int(attrs['resolution'])} points per axis, but "
+    if facts.resolution != spec.resolution:
+        problems.append(f"{path}: stored at {facts.resolution} points per axis, but "
                         f"{dataset!r} at preset {preset!r} has {spec.resolution}; {regenerate}")
     try:
         bad = nonfinite_problem(path)
@@ -85,44 +141,59 @@ def _file_facts(dataset: str, preset: str, data_dir: str | Path) -> dict[str, An
         bad = str(err)
     if bad:
         problems.append(bad)
-    import h5py
-
-    with h5py.File(path, "r") as h5:
-        target_shape = tuple(h5["target"].shape[1:])
-    return {"problems": problems, "path": path, "pde": pde, "n_train": int(attrs["n_train"]),
-            "n_test": int(attrs["n_test"]), "resolution": int(attrs["resolution"]),
-            "target_shape": target_shape}
+    return {"problems": problems, "facts": facts}
 
 
-def _model_grid(facts: dict[str, Any], subsample: int) -> tuple[int, ...]:
+def _model_grid(facts: DataFileFacts, subsample: int) -> tuple[int, ...]:
     """Points per axis of the model's input (the stored grid, subsampled; time axis kept)."""
-    shape = facts["target_shape"]
-    spatial = shape if facts["pde"] != "navier_stokes" else shape[:-1]
+    shape = facts.target_shape[1:]
+    spatial = shape if facts.pde != "navier_stokes" else shape[:-1]
     grid = tuple(math.ceil(n / subsample) for n in spatial)
-    return grid + (shape[-1],) if facts["pde"] == "navier_stokes" else grid
+    return grid + (shape[-1],) if facts.pde == "navier_stokes" else grid
+
+
+def _file_problems(config: TrialConfig, facts: DataFileFacts) -> list[str]:
+    """A trial against its data file: channels, sample counts, subsampling."""
+    problems = []
+    path = facts.path
+    for name, dataset, asked, held, shape in (
+            ("in_channels", "input", config.in_channels, facts.in_channels, facts.input_shape),
+            ("out_channels", "target", config.out_channels, facts.out_channels,
+             facts.target_shape)):
+        if asked != held:
+            problems.append(f"{path}: dataset {dataset!r} gives {held} channel(s) (shape "
+                            f"{shape}), but experiment {config.experiment!r} expects "
+                            f"{name}={asked}")
+    for name, asked, held in (("n_train", config.n_train, facts.n_train),
+                              ("n_test", config.n_test, facts.n_test)):
+        if asked is not None and asked > held:
+            split = "training" if name == "n_train" else "test"
+            problems.append(f"{name}={asked}: asks for more {split} samples than {path} "
+                            f"holds ({held})")
+    if min(config.n_train or facts.n_train, facts.n_train) < 2:
+        problems.append(f"n_train={config.n_train or facts.n_train}: the data's normaliser is "
+                        f"fitted on the training samples and needs at least 2 ({path})")
+    try:
+        _check_subsample(facts.pde, facts.resolution, config.subsample, path)
+    except ValueError as err:
+        problems.append(f"subsample={config.subsample}: {err}")
+    return problems
 
 
 def _config_problems(config: TrialConfig, facts: dict[str, Any]) -> list[str]:
-    problems = []
-    where = f" of {facts['path']}" if "path" in facts else ""
-    n_train, n_test = facts["n_train"], facts["n_test"]
-    if "path" in facts:
-        for name, asked, held in (("n_train", config.n_train, n_train),
-                                  ("n_test", config.n_test, n_test)):
-            if asked is not None and asked > held:
-                split = "training" if name == "n_train" else "test"
-                problems.append(f"{name}={asked}: asks for more {split} samples than {facts['path']}"
-                                f" holds ({held})")
-        try:
-            _check_subsample(facts["pde"], facts["resolution"], config.subsample, facts["path"])
-        except ValueError as err:
-            problems.append(f"subsample={config.subsample}: {err}")
-            return problems
-        grid = _model_grid(facts, config.subsample)
+    """A trial against its data: the file's checks, then the batch size and K against the grid."""
+    if config.dataset == "synthetic":
+        train_size = config.n_train or 64
+        grid = (SYNTHETIC_RESOLUTION[config.dim],) * config.dim
+        where, problems = "", []
     else:
-        grid = facts["grid"]
-    train_size = min(config.n_train or n_train, n_train) if "path" in facts else \
-        (config.n_train or n_train)
+        file_facts: DataFileFacts = facts["facts"]
+        problems = _file_problems(config, file_facts)
+        if any(line.startswith("subsample=") for line in problems):
+            return problems  # the model's grid is unknown
+        train_size = min(config.n_train or file_facts.n_train, file_facts.n_train)
+        grid = _model_grid(file_facts, config.subsample)
+        where = f" of {file_facts.path}"
     if config.batch_size > train_size:
         problems.append(f"batch_size={config.batch_size} is larger than the training set "
                         f"({train_size} samples); use batch_size <= {train_size}")
@@ -133,12 +204,34 @@ def _config_problems(config: TrialConfig, facts: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _memory_problem(config: TrialConfig, available: int) -> str | None:
+    """One line when the trial's weights, optimizer state, activations and data cannot fit in
+    ``available`` bytes (:func:`~mufno_core.sweep.budget.trial_memory`). A model that cannot be
+    counted on the meta device is left to the trial, which records why it cannot be built."""
+    try:
+        need = trial_memory(config)
+    except (RuntimeError, ValueError, NotImplementedError):
+        return None
+    if not available or need.total <= available:
+        return None
+    return (f"width={config.width}, depth={config.depth}, modes={config.modes}, batch_size="
+            f"{config.batch_size}: one trial needs {_bytes(need.total)} ({_bytes(need.parameters)}"
+            f" of weights ×4 with gradients and Adam's moments, {_bytes(need.activations)} of "
+            f"activations, {_bytes(need.data)} of data), more than this machine's "
+            f"{_bytes(available)} of memory")
+
+
 def validate_trials(configs: Iterable[TrialConfig], data_dir: str | Path = "data",
-                    device: str | None = None, local: bool = True) -> None:
+                    device: str | None = None, local: bool = True,
+                    results: str | Path | None = None) -> None:
     """Raise :class:`SweepConfigError` (one line per problem) if any trial cannot run.
 
     Data files must exist (call :func:`~mufno_core.sweep.data.prepare_datasets` first); a missing
-    one is a problem. ``device`` None skips the device check; ``local`` as in :func:`check_device`.
+    one is a problem, and each is checked against its own description
+    (:func:`~mufno_core.data.integrity.inspect_file`) and against the trials that read it. With
+    ``local`` (the trials run here) a trial whose memory (:func:`_memory_problem`) exceeds this
+    machine's is refused. ``device`` None skips the device check; ``local`` as in
+    :func:`check_device`. ``results`` (the folder the records go to) must accept a new file.
     """
     problems: list[str] = []
     if device is not None:
@@ -146,14 +239,19 @@ def validate_trials(configs: Iterable[TrialConfig], data_dir: str | Path = "data
             check_device(device, local)
         except ValueError as err:
             problems.append(str(err))
-    facts_of: dict[tuple[str, str, int], dict[str, Any]] = {}
+    if results is not None:
+        try:
+            check_writable("results folder", results)
+        except ValueError as err:
+            problems.append(str(err))
+    available = machine_memory() if local else 0
+    facts_of: dict[tuple[str, str], dict[str, Any]] = {}
+    refused: set[tuple] = set()
     for config in configs:
-        key = (config.dataset, config.preset, config.dim)
+        key = (config.dataset, config.preset)
         if key not in facts_of:
             if config.dataset == "synthetic":
-                facts_of[key] = {"problems": [], "n_train": config.n_train or 64,
-                                 "n_test": config.n_test or 16,
-                                 "grid": (SYNTHETIC_RESOLUTION[config.dim],) * config.dim}
+                facts_of[key] = {"problems": []}
             else:
                 try:
                     facts_of[key] = _file_facts(config.dataset, config.preset, data_dir)
@@ -162,10 +260,16 @@ def validate_trials(configs: Iterable[TrialConfig], data_dir: str | Path = "data
                                                   f"{config.preset!r}: {err}"]}
             problems.extend(facts_of[key]["problems"])
         facts = facts_of[key]
-        if "n_train" in facts:
-            if config.dataset == "synthetic":
-                facts = {**facts, "n_train": config.n_train or 64}
-            problems.extend(_config_problems(config, facts))
+        if config.dataset != "synthetic" and "facts" not in facts:
+            continue
+        config_problems = _config_problems(config, facts)
+        problems.extend(config_problems)
+        shape = config.group_key()
+        if not config_problems and shape not in refused:  # memory of a trial that can run
+            memory = _memory_problem(config, available)
+            if memory is not None:
+                refused.add(shape)
+                problems.append(memory)
     unique = list(dict.fromkeys(problems))
     if unique:
         raise SweepConfigError(unique)
