@@ -17,17 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mufno_core.axes import PARAMETRIZATIONS, display_name
+from mufno_core.optima import THEORY_ALPHA, drift, exponent, locate, log_k_eff, measured, per_k
+from mufno_core.paper import lr_comparison
+from mufno_core.plots import plot_lr_curves
 from mufno_core.provenance import provenance_line
-from mufno_core.report import exponent_verdict, lr_comparison
 from mufno_core.sweep import run_sweep
-from mufno_core.sweep.analysis import THEORY_ALPHA, log_k_eff, lr_drift, lr_exponent, optimal_lr_per_k
 from mufno_core.sweep.errors import error_line
 from mufno_core.sweep.experiments import describe_preset
-from mufno_core.sweep.plots import plot_lr_curves
 from mufno_core.tables import readable
-
-PARAM_COLOURS = {"sp": "#c0392b", "mup": "#2471a3"}
-PARAM_NAMES = {"sp": "SP", "mup": "μP"}
+from mufno_core.verdicts import exponent_verdict
 
 
 def with_caption(table: pd.DataFrame, caption: str):
@@ -51,11 +50,12 @@ class LRChapter:
     overrides: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        done = self.df[self.df["status"].isin(["ok", "diverged"])] if "status" in self.df else self.df
-        self.measured = done
-        self.optima = optimal_lr_per_k(done, keep_samples=True)
-        self.drift = lr_drift(done, optima=self.optima)
-        self.exponent = lr_exponent(done)
+        self.measured = measured(self.df)
+        located = locate(self.measured)  # raises NoEvidence (one sentence) when there is nothing
+        self.optima = per_k(located).rename(columns={"opt": "lr_opt", "opt_low": "lr_low",
+                                                     "opt_high": "lr_high", "grid_opt": "lr_grid_opt"})
+        self.drift = drift(located)
+        self.exponent = exponent(located)
         self.source = provenance_line(self.df, self.preset)
 
     @classmethod
@@ -87,11 +87,11 @@ class LRChapter:
 
     def verdict(self) -> str:
         """The verdict from the exponent's and the drift's intervals (Markdown)."""
-        return f"**Verdict ({self.preset} preset).** {exponent_verdict(self.exponent, self.drift)}"
+        return f"**Verdict ({self.preset} preset).** {exponent_verdict(self.exponent)}"
 
     # --- tables ------------------------------------------------------------------------------
     def optima_table(self):
-        columns = ["parametrization", "modes", "lr_interval", "lr_grid_opt", "loss_opt", "at_edge",
+        columns = ["parametrization", "modes", "lr_interval", "lr_grid_opt", "loss_opt", "edge",
                    "n_seeds", "n_diverged"]
         return with_caption(readable(self.optima, columns), self.source)
 
@@ -123,7 +123,7 @@ class LRChapter:
 
 def plot_exponent(optima: pd.DataFrame, exponent: pd.DataFrame, df: pd.DataFrame, ax=None):
     """Optimal LR per K with its 95% CI against log K_eff (log axes), the fitted power law of
-    :func:`~mufno_core.sweep.analysis.lr_exponent`, and the theory's slope (dashed)."""
+    :func:`~mufno_core.optima.lr_exponent`, and the theory's slope (dashed)."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter, LogLocator
 
@@ -141,11 +141,11 @@ def plot_exponent(optima: pd.DataFrame, exponent: pd.DataFrame, df: pd.DataFrame
         x = np.array([log_k_eff(int(k), int(dims.loc[k].get("dim", 1)),
                                 dims.loc[k].get("time_modes_max")) for k in part["modes"]])
         y = part["lr_opt"].to_numpy()
-        colour = PARAM_COLOURS[param]
+        colour = PARAMETRIZATIONS[param].colour
         shift = 1.02 if param == "mup" else 0.98  # keep the two sets of error bars apart
         ax.errorbar(x * shift, y, yerr=[y - part["lr_low"], part["lr_high"] - y], fmt="o",
                     color=colour, capsize=3, ms=5,
-                    label=f"{PARAM_NAMES[param]}: α = {fit.alpha:+.2f} "
+                    label=f"{display_name(param)}: α = {fit.alpha:+.2f} "
                           f"[{fit.alpha_low:+.2f}, {fit.alpha_high:+.2f}]")
         centre_x, centre_y = np.exp(np.mean(np.log(x))), np.exp(np.mean(np.log(y)))
         grid = np.geomspace(x.min(), x.max(), 50)

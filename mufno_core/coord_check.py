@@ -21,10 +21,11 @@ import pandas as pd
 import torch
 from torch import nn
 
+from mufno_core.data.synthetic import band_limited_field, fourier_filter, wavenumbers
 from mufno_core.model import FNO
 from mufno_core.mup import Parametrization, make_adam
-from mufno_core.sweep.analysis import exponent_interval, log_k_eff, slope
-from mufno_core.sweep.synthetic import band_limited_field, fourier_filter, wavenumbers
+from mufno_core.optima import log_k_eff
+from mufno_core.stats import exponent_interval, slope
 
 THEORY_BETA = {"sp": 0.5, "mup": 0.0}
 """The exponent β of the update size ∝ (log K)^β that the theory predicts: SP's spectral updates

@@ -10,7 +10,7 @@ Both procedures are read off one LR sweep (parametrization × K × LR × seed) o
   proxy sweep plus the final runs at K*.
 
 The best LR is the grid point with the lowest seed-mean log-loss (diverged runs count as failures,
-as in :mod:`mufno_core.sweep.analysis`); the test error is the seed mean ± std at that LR. Cost is
+as in :mod:`mufno_core.optima`); the test error is the seed mean ± std at that LR. Cost is
 measured twice: the wall time the runs took, and their FLOPs
 (:func:`~mufno_core.sweep.budget.step_flops`), since wall times of small runs on a shared CPU are
 noisy.
@@ -23,7 +23,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from mufno_core.sweep.analysis import DEFAULT_METRIC, loss_table
+from mufno_core.optima import DEFAULT_METRIC, NoEvidence, loss_table, measured
 from mufno_core.sweep.budget import step_flops
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.data import load_trial_data
@@ -76,7 +76,9 @@ def end_to_end(
     per method: the LR chosen, the test error of the final model (seed mean and std), the runs
     that were paid for, their wall time and FLOPs, and both costs relative to direct tuning.
     """
-    df = df[df["status"].fillna("done") != "error"] if "status" in df else df
+    df = measured(df)
+    if df.empty:
+        raise NoEvidence("no finished trial (ok or diverged) to tune from")
     ks = sorted(df["modes"].unique())
     proxy_k = int(proxy_k if proxy_k is not None else ks[0])
     target_k = int(target_k if target_k is not None else ks[-1])

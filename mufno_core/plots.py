@@ -1,9 +1,11 @@
-"""Figures in the style of the μP papers: loss against log LR, one curve per K, SP beside μP.
+"""Figures in the style of the μP papers: loss against a hyperparameter on its log axis, one curve
+per K, one panel per parametrization (SP beside μP).
 
 Each curve is the seed mean of the log-loss (diverged trials count as failures, as in
-:mod:`mufno_core.sweep.analysis`), the band is the seed spread (min to max), the star marks the
-located optimum and the horizontal bar its 95% bootstrap interval. Imports matplotlib/seaborn
-lazily, so running a sweep does not need them.
+:mod:`mufno_core.optima`), the band is the seed spread (min to max), the star marks the located
+optimum and the horizontal bar its 95% bootstrap interval. Only measurements are drawn
+(:func:`~mufno_core.optima.measured`); with none, :class:`~mufno_core.optima.NoEvidence`. Imports
+matplotlib/seaborn lazily, so running a sweep does not need them.
 """
 
 from __future__ import annotations
@@ -13,16 +15,16 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from mufno_core.sweep.analysis import (
+from mufno_core.axes import PARAMETRIZATIONS, hparam_axis
+from mufno_core.optima import (
     DEFAULT_METRIC,
-    HPARAM_AXES,
-    hparam_shift,
+    locate,
     loss_table,
-    optimal_hparam_per_k,
+    measured,
     optimal_lr_per_k,
+    per_k,
 )
 
-PANEL_TITLES = {"sp": "SP (standard)", "mup": "μP"}
 METRIC_LABELS = {"final_train_loss": "training loss (rel. L2)", "final_test_loss": "test loss (rel. L2)"}
 
 
@@ -61,6 +63,16 @@ def _curve(ax, table: pd.DataFrame, colour, label: str, log_x: bool) -> None:
                         color=colour, alpha=0.18, lw=0)
 
 
+def _panels(df: pd.DataFrame) -> list[str]:
+    """The parametrizations of ``df`` in the registry's order (SP, μP, …)."""
+    present = set(df["parametrization"])
+    return [p for p in PARAMETRIZATIONS if p in present] + sorted(present - set(PARAMETRIZATIONS))
+
+
+def _title(param: str) -> str:
+    return PARAMETRIZATIONS[param].title if param in PARAMETRIZATIONS else param
+
+
 def plot_lr_curves(
     df: pd.DataFrame,
     metric: str = DEFAULT_METRIC,
@@ -71,11 +83,13 @@ def plot_lr_curves(
 ):
     """Loss vs LR (log axes), one curve per K (colour ramp), one panel per parametrization.
 
-    Returns the Figure. ``optima`` (from :func:`optimal_lr_per_k`) is computed if not given.
+    Returns the Figure. ``optima`` (from :func:`~mufno_core.optima.optimal_lr_per_k`) is computed
+    if not given.
     """
-    params = [p for p in ("sp", "mup") if p in set(df["parametrization"])]
-    fig, axes = _axes(len(params), ax)
     optima = optimal_lr_per_k(df, metric, n_boot=300) if optima is None else optima
+    df = measured(df)
+    params = _panels(df)
+    fig, axes = _axes(len(params), ax)
     colours = _palette(df["modes"].unique())
     for axis, param in zip(axes, params):
         part = df[df["parametrization"] == param]
@@ -89,7 +103,7 @@ def plot_lr_curves(
         axis.set_yscale("log")
         _no_minor_labels(axis)
         axis.set_xlabel("base learning rate η")
-        axis.set_title(PANEL_TITLES.get(param, param))
+        axis.set_title(_title(param))
         if ylim:
             axis.set_ylim(*ylim)
     axes[0].set_ylabel(METRIC_LABELS.get(metric, metric))
@@ -106,16 +120,16 @@ def plot_hparam_curves(
     ax=None,
     title: str | None = None,
 ):
-    """Loss vs a discrete hyperparameter (``"batch_size"`` on a log2 axis, ``"beta2"`` on a 1−β2
-    log axis), one curve per K, SP beside μP. At the smallest and largest K a star marks the
-    optimum located between grid values with its 95% interval (:func:`hparam_shift`, what the
-    verdict uses); at any other K, the best grid value."""
-    params = [p for p in ("sp", "mup") if p in set(df["parametrization"])]
+    """Loss vs a discrete hyperparameter on its axis (:data:`~mufno_core.axes.HPARAM_AXES`: batch
+    size on a log2 axis, β2 on a log axis of 1 − β2), one curve per K, one panel per
+    parametrization. A star marks each K's optimum located between grid values, with its 95%
+    interval (:func:`~mufno_core.optima.locate`, what the verdicts use)."""
+    located = locate(df, hparam, metric, n_boot=300)
+    optima = per_k(located)
+    df = measured(df)
+    axis_of = hparam_axis(hparam)
+    params = _panels(df)
     fig, axes = _axes(len(params), ax)
-    optima = optimal_hparam_per_k(df, hparam, metric, n_boot=300)
-    located = hparam_shift(df, hparam, metric, n_boot=300).set_index("parametrization")
-    to_axis = HPARAM_AXES[hparam].forward
-    shown = (lambda v: 1.0 - np.asarray(v, dtype=float)) if hparam == "beta2" else np.asarray
     colours = _palette(df["modes"].unique())
     for axis, param in zip(axes, params):
         part = df[df["parametrization"] == param]
@@ -123,36 +137,28 @@ def plot_hparam_curves(
             table = loss_table(part[part["modes"] == k], hparam, metric)
             grid = table.index.to_numpy(dtype=float)
             mean = np.nanmean(table.to_numpy(dtype=float), axis=1)
-            table.index = shown(grid)
+            table.index = axis_of.shown(grid)
             _curve(axis, table, colours[k], f"K={k}", True)
-            fit = located.loc[param] if param in located.index else None
-            end = next((e for e in ("k_min", "k_max") if fit is not None and fit[e] == k), None)
-            if end is not None:
-                best = fit[f"opt_{end}"]
-                low, high = sorted(shown([fit[f"opt_low_{end}"], fit[f"opt_high_{end}"]]))
-                x = float(shown(best))
-                order = np.argsort(to_axis(grid))
-                y = 10 ** np.interp(to_axis(best), to_axis(grid)[order], mean[order])
+            on_axis = np.asarray(axis_of.forward(grid), dtype=float)
+            order = np.argsort(on_axis)
+            for r in optima[(optima["parametrization"] == param) & (optima["modes"] == k)].itertuples():
+                if not np.isfinite(r.opt):
+                    continue
+                x = float(axis_of.shown(r.opt))
+                low, high = sorted(axis_of.shown([r.opt_low, r.opt_high]))
+                y = 10 ** np.interp(float(axis_of.forward(r.opt)), on_axis[order], mean[order])
                 axis.errorbar([x], [y], xerr=[[x - low], [high - x]], fmt="*", ms=12,
                               color=colours[k], mec="black", mew=0.6, capsize=3, zorder=5)
-                continue
-            for r in optima[(optima["parametrization"] == param) & (optima["modes"] == k)].itertuples():
-                axis.plot([float(shown(getattr(r, f"{hparam}_opt")))], [r.loss_opt], "*", ms=13,
-                          color=colours[k], mec="black", mew=0.6, zorder=5)
         values = sorted(part[hparam].unique())
-        if hparam == "beta2":
-            axis.set_xscale("log")
-            axis.set_xticks([1 - v for v in values], [f"{v:g}" for v in values], rotation=45,
-                            fontsize="small")
+        axis.set_xscale("log", base=axis_of.base)
+        axis.set_xticks(axis_of.shown(values), [f"{v:g}" for v in values],
+                        **({"rotation": 45, "fontsize": "small"} if axis_of.towards_one else {}))
+        if axis_of.towards_one:
             axis.invert_xaxis()
-            axis.set_xlabel("Adam β2")
-        else:
-            axis.set_xscale("log", base=2)
-            axis.set_xticks(values, [str(v) for v in values])
-            axis.set_xlabel(hparam.replace("_", " "))
+        axis.set_xlabel(axis_of.words)
         axis.minorticks_off()
         axis.set_yscale("log")
-        axis.set_title(PANEL_TITLES.get(param, param))
+        axis.set_title(_title(param))
     axes[0].set_ylabel(METRIC_LABELS.get(metric, metric))
     axes[-1].legend(title="modes", fontsize="small", loc="best")
     if title:

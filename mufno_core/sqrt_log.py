@@ -6,7 +6,7 @@ three ways, each measured in its own chapter with a 95% interval:
 * the operator norm of a random Fourier layer, ∝ (log n)^β (:func:`mufno_core.theory.norm_exponent`);
 * the size of SP's spectral updates, ∝ (d log K)^β (:func:`mufno_core.coord_check.update_exponent`);
 * the optimal LR under SP, ∝ (d log K)^α, so −α is the growth
-  (:func:`~mufno_core.sweep.analysis.lr_exponent`).
+  (:func:`~mufno_core.optima.lr_exponent`).
 
 The theory sets each growth exponent to ½. :func:`growth_exponents` puts them in one table,
 :func:`plot_growth_exponents` on one axis, and :func:`scale_effect` asks whether SP's α moves toward
@@ -19,8 +19,8 @@ import math
 
 import pandas as pd
 
-from mufno_core.report import EXPERIMENT_LABELS
-from mufno_core.sweep.analysis import student_t
+from mufno_core.paper import EXPERIMENT_LABELS
+from mufno_core.stats import student_t
 
 THEORY_GROWTH = 0.5
 
@@ -30,7 +30,7 @@ def growth_exponents(norms: pd.DataFrame, updates: pd.DataFrame, lrs: pd.DataFra
 
     ``norms``: :func:`~mufno_core.theory.norm_exponent`; ``updates``:
     :func:`~mufno_core.coord_check.update_exponent` (its SP rows); ``lrs``:
-    :func:`~mufno_core.report.exponents_of_store` (its SP rows; the growth is −α).
+    :func:`~mufno_core.summary.exponents_of_store` (its SP rows; the growth is −α).
     Columns: measurement, case, growth, low, high, consistent (the interval holds ½), below (the
     interval lies below ½).
     """

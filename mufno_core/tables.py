@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from mufno_core.axes import display_name
+
 COLUMN_NAMES: dict[str, str] = {
     "parametrization": "parametrization",
     "modes": "K",
@@ -19,7 +21,6 @@ COLUMN_NAMES: dict[str, str] = {
     "lr_interval": "optimal LR [95% CI]",
     "lr_grid_opt": "best grid LR",
     "loss_opt": "loss at optimum",
-    "at_edge": "on grid edge",
     "n_seeds": "seeds",
     "n_diverged": "diverged runs",
     "k_min": "K min",
@@ -43,9 +44,6 @@ COLUMN_NAMES: dict[str, str] = {
     "loss_range": "loss range over the grid (log10)",
     "seed_sd": "seed spread (log10)",
 }
-
-PARAM_NAMES = {"sp": "SP", "mup": "μP"}
-
 
 def sig(x: float, digits: int = 2) -> str:
     """``x`` to ``digits`` significant digits: fixed point for 1e-3 <= |x| < 1e4, else scientific."""
@@ -78,7 +76,7 @@ def readable(df: pd.DataFrame, columns: Sequence[str] | None = None, digits: int
     """``df`` with numbers as short strings, booleans as yes/no, parametrizations as SP/μP,
     interval columns joined (``lr_opt``/``lr_low``/``lr_high`` → ``lr_interval``, likewise
     ``drift``, ``alpha``, ``beta``, ``shift``, ``ratio`` and the optima ``opt_k_min``/``opt_k_max``
-    of :func:`~mufno_core.sweep.analysis.hparam_shift`), columns named in words, and a plain 0…n
+    of :func:`~mufno_core.optima.hparam_shift`), columns named in words, and a plain 0…n
     index hidden by the caller (``.style.hide()`` or ``to_string(index=False)``)."""
     out = df.copy()
     joins = {"lr_interval": ("lr_opt", "lr_low", "lr_high", False),
@@ -96,7 +94,7 @@ def readable(df: pd.DataFrame, columns: Sequence[str] | None = None, digits: int
         out = out[list(columns)]
     for column in out.columns:
         if column == "parametrization":
-            out[column] = out[column].map(lambda p: PARAM_NAMES.get(p, p))
+            out[column] = out[column].map(display_name)
         elif column == "ks":
             out[column] = out[column].map(lambda ks: ", ".join(str(k) for k in ks))
         elif out[column].dtype == bool:

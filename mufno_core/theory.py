@@ -30,7 +30,7 @@ from scipy.integrate import trapezoid
 from scipy.special import log_ndtr
 
 from mufno_core.spectral import SpectralConv
-from mufno_core.sweep.analysis import bootstrap_se, slope, student_t
+from mufno_core.stats import bootstrap_se, slope, student_t
 
 THEORY_PRESETS: dict[str, dict] = {
     # modes_by_dim: the K swept per dimension d; widths: m; n_draws: independent layers per point

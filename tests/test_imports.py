@@ -12,10 +12,6 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mufno_core"
 
-LOCAL_IMPORT_ALLOWED = {"mufno_core.report"}
-"""Modules exempt from the local-import rule while they are rewritten elsewhere (issue 11)."""
-
-
 def module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -89,7 +85,7 @@ def test_the_package_has_no_import_cycle():
 def test_no_unexplained_function_local_import_of_the_package():
     _, local = import_graph()
     unexplained = [f"{name}:{line}: {text.strip()}" for name, line, text in local
-                   if "#" not in text and name not in LOCAL_IMPORT_ALLOWED]
+                   if "#" not in text]
     assert unexplained == []
 
 

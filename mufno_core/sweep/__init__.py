@@ -1,41 +1,32 @@
-"""Resumable hyperparameter sweeps over (parametrization × K × LR × seed × …) and their analysis.
+"""Resumable hyperparameter sweeps over (parametrization × K × LR × seed × …): running, storing
+and validating trials.
 
 The notebook-facing API::
 
     df = run_sweep("darcy_lr", "quick", "results/quick", executor="process")
-    optimal_lr_per_k(df)        # lr* per (parametrization, K) with a seed-bootstrap CI
-    lr_drift(df)                # lr*(K_max) / lr*(K_min) for SP and μP, with a CI
-    plot_lr_curves(df)          # loss vs LR, one curve per K, SP | μP
-    plot_hparam_curves(df, "batch_size")   # or "beta2"
-    hparam_shift(df, "batch_size")         # how far its optimum moves K_min → K_max, with a CI
+
+Their analysis lives above this package: :mod:`mufno_core.optima` (``optimal_lr_per_k``,
+``lr_drift``, ``lr_exponent``, ``hparam_shift``, all reductions of one ``locate``) and
+:mod:`mufno_core.plots` (``plot_lr_curves``, ``plot_hparam_curves``).
 
 Records live in ``<results>/<experiment>/<trial_id>.json`` (see :mod:`~mufno_core.sweep.store`).
-Plot functions import matplotlib/seaborn on first use; the Dask executor imports dask on use.
+The Dask executor imports dask on use.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mufno_core.sweep.analysis import (
-    hparam_shift,
-    lr_drift,
-    optimal_hparam_per_k,
-    optimal_lr_per_k,
-    summary_table,
-)
 from mufno_core.sweep.budget import sweep_flops
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.executors import SweepOutcome, pending_trials, run_sweep_trials
 from mufno_core.sweep.experiments import EXPERIMENTS, get_experiment, grid, grid_ids, in_grid
-from mufno_core.sweep.plots import plot_hparam_curves, plot_lr_curves
 from mufno_core.sweep.store import ResultsStore, load_results
 from mufno_core.sweep.trial import resolve_device, run_trial
 
 __all__ = [
     "EXPERIMENTS", "ResultsStore", "SweepOutcome", "TrialConfig", "get_experiment", "grid", "grid_ids",
-    "hparam_shift", "load_results", "lr_drift", "optimal_hparam_per_k", "optimal_lr_per_k",
-    "plot_hparam_curves", "plot_lr_curves", "run_sweep", "run_trial", "summary_table",
+    "load_results", "run_sweep", "run_trial",
 ]
 
 

@@ -19,7 +19,9 @@ import time
 
 import pandas as pd
 
-from mufno_core.sweep.analysis import hparam_shift, lr_drift, lr_exponent, optimal_hparam_per_k, summary_table
+from mufno_core.axes import hparam_axis
+from mufno_core.optima import NoEvidence, hparam_shift, lr_drift, lr_exponent, optimal_hparam_per_k
+from mufno_core.summary import summary_table
 from mufno_core.sweep.budget import sweep_flops
 from mufno_core.sweep.errors import error_report
 from mufno_core.sweep.executors import EXECUTORS, SweepInterrupted, run_sweep_trials
@@ -93,11 +95,15 @@ def summarise(df, swept: str) -> str:
     shift of its located optimum.
 
     Only finished trials ("ok", "diverged") enter it; errors are reported by :func:`error_report`.
+    With nothing to estimate from (every finished trial diverged), one sentence.
     """
     done = finished_trials(df)
     if done.empty:
         return "no finished trials"
-    return _summary_tables(done, swept)
+    try:
+        return _summary_tables(done, swept)
+    except NoEvidence as err:
+        return f"no estimate: {err}"
 
 
 def _summary_tables(done, swept: str) -> str:
@@ -120,7 +126,7 @@ def _summary_tables(done, swept: str) -> str:
         best = optimal_hparam_per_k(done, swept)
         cols = ["parametrization", "modes", f"{swept}_opt", "freq_opt", "loss_opt", "bootstrap"]
         shift = hparam_shift(done, swept)
-        digits = ".3f" if swept == "beta2" else ".3g"
+        digits = hparam_axis(swept).number
         shift = shift.assign(**{
             f"opt_{end}": [f"{getattr(r, f'opt_{end}'):{digits}} [{getattr(r, f'opt_low_{end}'):{digits}}, "
                   f"{getattr(r, f'opt_high_{end}'):{digits}}]" for r in shift.itertuples()]

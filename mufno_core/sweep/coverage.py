@@ -7,7 +7,7 @@ A synthetic LR sweep draws, for every (parametrization, K, seed), a loss curve
     ε ~ N(0, noise²) independently at every grid point,
 
 so the exponent α of lr* ∝ (log K)^α is known. :func:`exponent_coverage` repeats such a sweep,
-fits α with :func:`~mufno_core.sweep.analysis.lr_exponent` each time, and counts how often the 95%
+fits α with :func:`~mufno_core.optima.lr_exponent` each time, and counts how often the 95%
 interval holds the true α (it should, about 95% of the time).
 
 A synthetic batch-size or β2 sweep (:class:`SyntheticShift`) does the same on the hyperparameter's
@@ -19,7 +19,7 @@ smallest to the largest K:
 
 δ ~ N(0, seed_shift²) shared by every K of a seed (the paired bootstrap cancels it),
 η ~ N(0, k_shift²) and ε ~ N(0, noise²) independent. :func:`shift_coverage` counts how often
-:func:`~mufno_core.sweep.analysis.hparam_shift`'s interval holds the true shift.
+:func:`~mufno_core.optima.hparam_shift`'s interval holds the true shift.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from mufno_core.sweep.analysis import HPARAM_AXES, hparam_shift, lr_exponent
+from mufno_core.axes import HPARAM_AXES
+from mufno_core.optima import hparam_shift, lr_exponent
 from mufno_core.sweep.experiments import lr_grid
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 
 from mufno_core.data import Splits, ensure_dataset, load_splits
+from mufno_core.data.synthetic import synthetic_dataset
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.fingerprint import data_path
-from mufno_core.sweep.synthetic import synthetic_dataset
 
 SYNTHETIC_RESOLUTION = {1: 64, 2: 16, 3: 8}
 """Grid points per axis of the synthetic problem in 1, 2 and 3 dimensions."""
