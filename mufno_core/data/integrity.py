@@ -171,6 +171,9 @@ def inspect_file(path: str | Path) -> DataFileFacts:
     arrays, missing or non-integer attributes, dtypes, shapes that contradict the attributes.
     """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise DataFileError([f"{path}: is a folder (or another non-file), not a data file; "
+                             f"remove it and generate the file with `{generate_command(path)}`"])
     if not path.is_file():
         raise FileNotFoundError(f"{path}: data file not found; generate it with "
                                 f"`{generate_command(path)}` (names: `mufno data --list`)")
