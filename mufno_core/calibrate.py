@@ -21,7 +21,8 @@ loss, clipping, batch size, Adam β's; a seed changes the init and the batch ord
 at one fixed LR (:func:`check_lr`), recording after every step the RMS change of the whole output
 and of every spectral layer's output on a fixed held batch. :func:`update_exponents` fits β with a
 paired seed bootstrap; :func:`prediction_table` sets α = −β beside the sweeps' α;
-:func:`flatness_table` asks whether the calibrated rule's optimum is flatter than μP's.
+:func:`flatness_table` asks whether the calibrated rule's optimum is flatter than μP's (both from
+:func:`~mufno_core.optima.lr_exponent`, whose bootstrap samples pair parametrizations by seed).
 """
 
 from __future__ import annotations
@@ -41,14 +42,8 @@ from torch import nn
 
 from mufno_core.losses import relative_l2
 from mufno_core.mup import make_adam, spectral_layers
-from mufno_core.sweep.analysis import (
-    bootstrap_se,
-    exponent_interval,
-    log_k_eff,
-    optimal_lr_per_k,
-    slope,
-    student_t,
-)
+from mufno_core.optima import log_k_eff
+from mufno_core.stats import bootstrap_se, exponent_interval, slope, student_t
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.data import load_trial_data
 from mufno_core.sweep.experiments import get_experiment, grid
@@ -120,13 +115,32 @@ def _default_loss(decode) -> Callable:
     return loss
 
 
+def coupled_model(config: TrialConfig) -> nn.Module:
+    """The trial's model, whose K-independent weights (lift, skips, projection) are those that the
+    same seed draws at the base K: the init of every weight keeps its distribution, but at one
+    seed the models of all K share what does not depend on K (common random numbers), so that
+    the differences between K, which β measures, are not buried under the projection's random
+    scale (it moved the output's size by up to 4× between K at one seed in the pilot)."""
+    torch.manual_seed(config.seed)
+    model = config.build_model("cpu")
+    base = config.base_modes or config.modes
+    torch.manual_seed(config.seed)
+    reference = config.with_(modes=base, parametrization="sp", cal_exponent=None).build_model("cpu")
+    spectral = {id(p) for layer in spectral_layers(model) for p in layer.parameters()}
+    shared = dict(reference.named_parameters())
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if id(p) not in spectral:
+                p.copy_(shared[name])
+    return model
+
+
 def trial_updates(config: TrialConfig, steps: int = CHECK_STEPS, data_dir: str = "data",
                   held: int = HELD) -> list[dict]:
     """The RMS update of the output and of each spectral layer's output on ``held`` test inputs
     after 1 … ``steps`` Adam steps of ``config`` (its model, loss, clipping, batches, β's)."""
     data = load_trial_data(config, data_dir, "cpu")
-    torch.manual_seed(config.seed)
-    model = config.build_model("cpu")
+    model = coupled_model(config)
     settings = config.train_config()
     optimizer = make_adam(model, settings.lr, (settings.beta1, settings.beta2), settings.eps,
                           settings.weight_decay)
@@ -238,32 +252,6 @@ def calibrated_exponent(exponents: pd.DataFrame, experiment: str) -> float:
     return round(float(row["beta"].iloc[0]), 2)
 
 
-# --- α from the sweeps, with bootstrap samples that pair across parametrizations ---------------------
-def alpha_samples(df: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """α of lr* ∝ (log K_eff)^α per (experiment, parametrization) with its bootstrap samples.
-
-    Each K's optimum comes from :func:`~mufno_core.sweep.analysis.optimal_lr_per_k`, whose
-    bootstrap draws the same seed indices for every curve with the same seeds; the slope of the
-    sampled optima is then a sample of α paired across K and across parametrizations (the equal
-    seeds of a sweep). Columns: experiment, parametrization, alpha, alpha_low, alpha_high,
-    alpha_se, n_seeds, _samples."""
-    optima = optimal_lr_per_k(df, n_boot=n_boot, seed=seed, keep_samples=True)
-    first = df.groupby("experiment").first()
-    rows = []
-    for (experiment, param), part in optima.groupby(["experiment", "parametrization"], sort=False):
-        part = part.sort_values("modes")
-        dim, cap = int(first.loc[experiment, "dim"]), first.loc[experiment].get("time_modes_max")
-        x = np.log([log_k_eff(int(k), dim, cap) for k in part["modes"]])
-        y = part["log10_lr_opt"].to_numpy(dtype=float) * math.log(10)
-        samples = slope(x, np.stack(list(part["_samples"]), axis=-1) * math.log(10))
-        n_seeds = int(part["n_seeds"].min())
-        fit = exponent_interval("alpha", float(slope(x, y)), samples, n_seeds, math.nan, -0.5)
-        rows.append({"experiment": experiment, "parametrization": param,
-                     **{k: fit[k] for k in ("alpha", "alpha_low", "alpha_high", "alpha_se")},
-                     "n_seeds": n_seeds, "_samples": samples})
-    return pd.DataFrame(rows)
-
-
 def choose_measure(checks: pd.DataFrame, alphas: pd.DataFrame,
                    candidates: Sequence[UpdateMeasure] = CANDIDATE_MEASURES,
                    experiments: Sequence[str] = CHOICE_EXPERIMENTS) -> pd.DataFrame:
@@ -319,7 +307,8 @@ def prediction_table(betas: pd.DataFrame, alphas: pd.DataFrame, level: float = 0
 
 def flatness_table(alphas: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Per experiment: α_cal with its interval, whether it holds 0, and |α_cal| − |α_μP| with a
-    seed-paired interval (the sweeps share seeds; :func:`alpha_samples` pairs their bootstraps):
+    seed-paired interval (the sweeps share seeds, and :func:`~mufno_core.optima.lr_exponent`'s
+    bootstrap draws the same seeds for every parametrization):
     "flatter" where the interval lies below 0, "steeper" above, else "no resolved difference"."""
     rows = []
     for experiment, part in alphas.groupby("experiment", sort=False):

@@ -5,17 +5,18 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from mufno_core.calibrate import (
     UpdateMeasure,
-    alpha_samples,
     check_trials,
+    coupled_model,
     flatness_table,
     prediction_table,
     prediction_verdict,
     update_exponents,
 )
-from mufno_core.sweep.analysis import lr_exponent
+from mufno_core.optima import lr_exponent
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.coverage import SyntheticSweep, synthetic_sweep
 
@@ -79,29 +80,33 @@ def synthetic_alphas(alphas: dict[str, float], seeds: int = 8) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def test_alpha_samples_is_lr_exponent_with_samples():
-    df = synthetic_alphas({"sp": -0.5, "mup": 0.0})
-    ours = alpha_samples(df, n_boot=200).set_index("parametrization")
-    theirs = lr_exponent(df, n_boot=200).set_index("parametrization")
-    for p in ("sp", "mup"):
-        assert ours.loc[p, "alpha"] == pytest.approx(theirs.loc[p, "alpha"], abs=1e-9)
-        assert ours.loc[p, "alpha_se"] == pytest.approx(theirs.loc[p, "alpha_se"], rel=0.05)
-        assert len(ours.loc[p, "_samples"]) == 200
-
-
 def test_flatness_table_tells_a_flatter_rule():
-    flat = flatness_table(alpha_samples(synthetic_alphas({"cal": 0.0, "mup": 0.6}), n_boot=300))
+    flat = flatness_table(lr_exponent(synthetic_alphas({"cal": 0.0, "mup": 0.6}), n_boot=300))
     row = flat.iloc[0]
     assert row["verdict"] == "flatter" and row["cal_holds_zero"]
-    same = flatness_table(alpha_samples(synthetic_alphas({"cal": 0.3, "mup": 0.3}), n_boot=300))
+    same = flatness_table(lr_exponent(synthetic_alphas({"cal": 0.3, "mup": 0.3}), n_boot=300))
     assert same.iloc[0]["verdict"] == "no resolved difference"
 
 
 def test_prediction_table_compares_minus_beta_with_alpha():
     betas = update_exponents(known_growth_frame(0.5, 0.05), UpdateMeasure("output", 1))
     betas["experiment"] = "synthetic"
-    right = prediction_table(betas, alpha_samples(synthetic_alphas({"sp": -0.5})))
-    wrong = prediction_table(betas, alpha_samples(synthetic_alphas({"sp": +0.5})))
+    right = prediction_table(betas, lr_exponent(synthetic_alphas({"sp": -0.5})))
+    wrong = prediction_table(betas, lr_exponent(synthetic_alphas({"sp": +0.5})))
     assert right.iloc[0]["alpha_pred"] == pytest.approx(-0.5, abs=0.1)
     assert right.iloc[0]["verdict"] == "predicts"
     assert wrong.iloc[0]["verdict"] == "does not"
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_coupled_models_share_what_does_not_depend_on_k(dim):
+    small, large = (coupled_model(synthetic_trial(dim, k, 3, None)) for k in (2, KS[dim][-1]))
+    other = coupled_model(synthetic_trial(dim, 2, 4, None))
+    spectral = {name for name, _ in small.named_parameters() if name.startswith("spectral")}
+    for (name, a), (_, b), (_, c) in zip(small.named_parameters(), large.named_parameters(),
+                                         other.named_parameters()):
+        if name not in spectral:
+            assert torch.equal(a, b), name  # same seed: the same lift, skips and projection
+            assert not torch.equal(a, c), name  # another seed: other weights
+    assert spectral and all(p.shape != q.shape for (n, p), (_, q) in
+                            zip(small.named_parameters(), large.named_parameters()) if n in spectral)
