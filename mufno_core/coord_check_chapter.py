@@ -1,0 +1,90 @@
+"""The coordinate-check chapter's run, tables and figures (one call each; the notebook holds the
+prose), from :mod:`mufno_core.coord_check`.
+
+    coords = run_preset(COORD_PRESETS["quick"], steps=3)
+    factor_table(config); plot_coords(coords, 1, "mean_abs_delta", first_step=1)
+    growth_view(update_growth(coords), step=3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from mufno_core.coord_check import coord_check_sp_mup, lr_factor_table
+from mufno_core.tables import readable
+
+VALUE_LABELS = {"mean_abs_delta": "mean |Δ activation|", "mean_abs": "mean |activation|"}
+
+
+def run_preset(config: Mapping, **kwargs) -> pd.DataFrame:
+    """:func:`~mufno_core.coord_check.coord_check_sp_mup` for every d of a
+    :data:`~mufno_core.coord_check.COORD_PRESETS` entry (its grid, width, seeds and batch);
+    ``kwargs`` (steps, lr, depth, input_decay, …) go to every run."""
+    frames = [coord_check_sp_mup(d, modes, grid=config["grid_by_dim"][d], width=config["width"],
+                                 seeds=config["seeds"], batch_size=config["batch_size"], **kwargs)
+              for d, modes in config["modes_by_dim"].items()]
+    return pd.concat(frames, ignore_index=True)
+
+
+def factor_table(config: Mapping) -> pd.DataFrame:
+    """μP's c(K) and b(K) relative to each d's smallest K, one row per (d, K)."""
+    frames = {d: lr_factor_table(d, modes, min(modes)) for d, modes in config["modes_by_dim"].items()}
+    table = pd.concat(frames, names=["d"]).reset_index(level=0).reset_index(drop=True)
+    return readable(table.rename(columns={"modes": "K"}), digits=3)
+
+
+def layer_rank(name: str) -> float:
+    """Position of a recorded layer from input to output: lift, spectral 1, fourier 1, …, output."""
+    kind, _, index = name.partition(" ")
+    if kind == "lift":
+        return 0
+    if kind in ("spectral", "fourier"):
+        return 2 * int(index) - (kind == "spectral")
+    return float("inf")
+
+
+def plotted_layers(coords: pd.DataFrame) -> list[str]:
+    """The layers a coord-check figure shows, in order: lift, spectral 1 … L, output."""
+    names = {layer for layer in coords["layer"] if layer.split()[0] in ("lift", "spectral", "output")}
+    return sorted(names, key=layer_rank)
+
+
+def plot_coords(coords: pd.DataFrame, dim: int, value: str = "mean_abs_delta", first_step: int = 1):
+    """``value`` against K (log–log) for FNO-``dim``D: SP's row above μP's, one column per Adam
+    step from ``first_step``, one line per layer (mean over seeds)."""
+    import seaborn as sns
+
+    layers = plotted_layers(coords)
+    data = coords[(coords["dim"] == dim) & (coords["step"] >= first_step) & coords["layer"].isin(layers)]
+    ks = sorted(data["modes"].unique())
+    with sns.axes_style("whitegrid"):
+        grid = sns.relplot(data=data, x="modes", y=value, hue="layer", hue_order=layers,
+                           row="parametrization", row_order=["sp", "mup"], col="step", kind="line",
+                           marker="o", errorbar=None, height=1.9, aspect=1.0,
+                           facet_kws={"sharey": "row"}, palette="viridis")
+    grid.set(xscale="log", yscale="log")
+    grid.set_titles("{row_name} · step {col_name}")
+    grid.set_axis_labels("K (modes per axis)", VALUE_LABELS[value])
+    for ax in grid.axes.flat:
+        ax.set_xticks(ks, labels=[str(k) for k in ks])
+        ax.minorticks_off()
+    grid.figure.suptitle(f"FNO-{dim}D: {VALUE_LABELS[value]} against K", y=1.03)
+    return grid.figure
+
+
+def growth_view(growth: pd.DataFrame, step: int) -> pd.DataFrame:
+    """:func:`~mufno_core.coord_check.update_growth` after ``step``, one row per (d, layer) with
+    SP's and μP's growth over the K range and fitted power of K side by side."""
+    last = growth[growth["step"] == step]
+    wide = last.pivot_table(index=["dim", "layer", "K"], columns="parametrization",
+                            values=["growth", "power_of_K"], aggfunc="first")
+    table = pd.DataFrame({"d": [d for d, _, _ in wide.index], "layer": [l for _, l, _ in wide.index],
+                          "K": [k for _, _, k in wide.index]})
+    for column, words in (("growth", "growth"), ("power_of_K", "power of K")):
+        for param, name in (("sp", "SP"), ("mup", "μP")):
+            if (column, param) in wide.columns:
+                table[f"{name} {words}"] = wide[(column, param)].to_numpy()
+    table = table.sort_values(["d", "layer"], key=lambda s: s.map(layer_rank) if s.name == "layer" else s)
+    return readable(table.reset_index(drop=True), digits=3)
