@@ -72,6 +72,8 @@ class Parametrization:
 PARAMETRIZATIONS: dict[str, Parametrization] = {
     "sp": Parametrization("sp", "SP", "SP (standard)", "#c0392b"),
     "mup": Parametrization("mup", "μP", "μP", "#2471a3"),
+    "cal": Parametrization("cal", "calibrated", "calibrated (c(K) from a coordinate check)",
+                           "#1e8449"),
 }
 
 
