@@ -34,12 +34,22 @@ from mufno_core.data.integrity import inspect_file
 from mufno_core.losses import relative_l2
 from mufno_core.model import FNO
 from mufno_core.mup import transfer_init_var, transfer_lr
+from mufno_core.optima import NoEvidence, lr_exponent, optimal_lr_per_k
+from mufno_core.plots import plot_hparam_curves, plot_lr_curves
 from mufno_core.stacked import build_members, train_stacked
+from mufno_core.summary import summary_table
 from mufno_core.sweep import grid, validate
-from mufno_core.sweep.config import TrialConfig
+from mufno_core.sweep.config import SCHEMA, TrialConfig
 from mufno_core.sweep.errors import error_groups, error_line
 from mufno_core.sweep.executors import connect_dask, run_sweep_trials
-from mufno_core.sweep.store import ResultsStore, StoreWarning, load_results
+from mufno_core.sweep.store import (
+    ResultsStore,
+    StoreWarning,
+    finished_trials,
+    load_results,
+    records_to_frame,
+)
+from mufno_core.sweep.trial import error_record
 from mufno_core.sweep.validate import SweepConfigError, check_device, validate_trials
 from mufno_core.train import TrainConfig, train
 
@@ -651,3 +661,64 @@ def test_a_trial_checks_its_training_fields_as_the_trainer_does(field, value):
     with pytest.raises(ValueError) as by_trial:
         grid("synthetic_lr", "smoke")[0].with_(**{field: value})
     assert str(by_trial.value) == str(by_trainer.value) and field in str(by_trial.value)
+
+
+# --- analysis of a store that holds no evidence (issue 21, item 4) ----------------------------
+def frame_of(kind: str) -> pd.DataFrame:
+    """A results frame that holds no measurement: no records, or only "error" records."""
+    configs = grid("synthetic_lr", "smoke")
+    records = [] if kind == "empty" else [error_record(c, "cpu", "ValueError: a test fault")
+                                          for c in configs]
+    return records_to_frame(records)
+
+
+ANALYSIS_CASES = [
+    (f"{kind} store: {name}", kind, call)
+    for kind in ("empty", "error-only")
+    for name, call in (("summary_table", summary_table), ("plot_lr_curves", plot_lr_curves),
+                       ("plot_hparam_curves", lambda df: plot_hparam_curves(df, "batch_size")),
+                       ("optimal_lr_per_k", optimal_lr_per_k), ("lr_exponent", lr_exponent))
+]
+
+
+@pytest.mark.parametrize("name,kind,call", ANALYSIS_CASES, ids=[c[0] for c in ANALYSIS_CASES])
+def test_analysis_of_no_evidence_is_one_sentence(name, kind, call):
+    with pytest.raises(NoEvidence) as caught:
+        call(frame_of(kind))
+    message = str(caught.value)
+    assert "\n" not in message and "no trial with a valid status" in message
+
+
+def test_a_sweep_where_every_trial_diverged_estimates_nothing(tmp_path, capsys):
+    argv = [*SWEEP[:-1], "2", "--set", "lrs=1e30", "--results", str(tmp_path)]
+    assert run_cli(argv) == 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert "every one of the 2 measured trials diverged" in out
+    assert "[+0.00, +0.00]" not in out and "1.00e+30 [" not in out
+
+
+def synthetic_record(config: TrialConfig, loss: float, status: str | None = "ok") -> dict:
+    record = {"schema": SCHEMA, "trial_id": config.trial_id(), "config": config.to_dict(),
+              "final_train_loss": loss, "final_test_loss": loss, "diverged": False}
+    return record if status is None else {**record, "status": status}
+
+
+def test_a_record_without_a_status_is_never_a_result(tmp_path):
+    """The issue's case: a status-less record at lr = 0.5 moved the optimum to 0.5."""
+    store = ResultsStore(tmp_path, "synthetic_lr")
+    configs = grid("synthetic_lr", "smoke")
+    for c in configs:  # a bowl in log10 LR around 10^-2.25, a little worse for seed 1
+        store.write(synthetic_record(c, 1 + (math.log10(c.lr) + 2.25) ** 2 + 0.01 * c.seed))
+    before = optimal_lr_per_k(load_results(tmp_path))
+    stray = configs[0].with_(lr=0.5)
+    store.write(synthetic_record(stray, 1e-6, status=None))
+    with pytest.warns(StoreWarning, match="no valid status"):
+        after = optimal_lr_per_k(load_results(tmp_path))
+    pd.testing.assert_frame_equal(before, after)
+    store.write(synthetic_record(stray, 1e-6, status="ok"))  # the same record as a result moves it
+    moved = optimal_lr_per_k(load_results(tmp_path))
+    assert not moved["lr_opt"].equals(before["lr_opt"])
+    frame = load_results(tmp_path).assign(status=lambda d: d["status"].where(d["lr"] != 0.5))
+    assert 0.5 not in set(finished_trials(frame)["lr"])
+    assert finished_trials(frame.drop(columns="status")).empty
