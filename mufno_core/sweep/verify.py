@@ -56,6 +56,17 @@ def histories_agree(stored: dict[str, Any], rerun: dict[str, Any], same_cpu: boo
     difference = history_difference(stored, rerun)
     return difference == 0.0 if same_cpu else difference <= rtol
 
+def rerun_record(record: dict[str, Any], data_dir: str = "data") -> dict[str, Any]:
+    """Train ``record``'s trial again on the CPU, one torch thread, the way it was trained
+    (stacked, as a group of one, if the record was; a member's numbers do not depend on the other
+    members of its group)."""
+    config = TrialConfig.from_dict(record["config"])
+    if record.get("stacked"):
+        torch.set_num_threads(1)
+        return run_group_stacked([config], data_dir=data_dir, device="cpu")[0]
+    return run_trial(config, data_dir=data_dir, device="cpu", num_threads=1)
+
+
 def verify_sample(results: str | Path, sample: int = 5, seed: int = 0,
                   data_dir: str = "data") -> pd.DataFrame:
     """Rerun ``sample`` randomly chosen finished trials under ``results`` and compare histories.
@@ -72,11 +83,7 @@ def verify_sample(results: str | Path, sample: int = 5, seed: int = 0,
     rows = []
     for record in chosen:
         config = TrialConfig.from_dict(record["config"])
-        if record.get("stacked"):
-            torch.set_num_threads(1)
-            rerun = run_group_stacked([config], data_dir=data_dir, device="cpu")[0]
-        else:
-            rerun = run_trial(config, data_dir=data_dir, device="cpu", num_threads=1)
+        rerun = rerun_record(record, data_dir)
         diff = (history_difference(record, rerun) if rerun.get("status") in DONE_STATUSES
                 else math.inf)
         rows.append({"trial_id": record["trial_id"], "experiment": config.experiment,
