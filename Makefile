@@ -11,7 +11,7 @@ BUILD ?= _build
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: setup test lint book data notebooks site browser-deps clean
+.PHONY: setup test lint book data notebooks site browser-deps clean rerun-results check-results
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,9 @@ lint: setup
 test: setup lint browser-deps
 	$(BIN)/python -m pytest -q
 
+# results/quick/ is committed (the quick preset's records): clean keeps it.
 clean:
-	rm -rf $(BUILD) notebooks/executed book/executed results/smoke results/quick
+	rm -rf $(BUILD) notebooks/executed book/executed results/smoke results/rerun-*
 
 # ---- the book (book/reproduce.md) -------------------------------------------------------------
 # _toc.yml is the one list of notebooks; EXECUTED holds the executed copies (build products).
@@ -50,6 +51,21 @@ book: setup
 	$(MAKE) --no-print-directory data
 	$(MAKE) --no-print-directory notebooks
 	$(MAKE) --no-print-directory site
+
+# ---- the committed store, checked on this machine (book/reproduce.md) --------------------------
+# rerun-results: every notebook from scratch into another store, then both stores' verdicts.
+# check-results: rerun CHECK_SAMPLE trials per experiment here, compare them and the verdicts.
+RERUN ?= results/rerun-$(PRESET)
+CHECK_SAMPLE ?= 2
+
+rerun-results: setup
+	$(MAKE) --no-print-directory data
+	$(BIN)/python scripts/run_notebooks.py --preset $(PRESET) --results $(RERUN) --out book/executed/rerun-$(PRESET)
+	$(BIN)/python -m mufno_core.reproduce compare $(RESULTS) $(RERUN) --preset $(PRESET)
+
+check-results: setup
+	$(MAKE) --no-print-directory data
+	$(BIN)/python -m mufno_core.reproduce check $(RESULTS) --per-experiment $(CHECK_SAMPLE) --data-dir $(DATA) --preset $(PRESET)
 
 browser-deps:
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
