@@ -19,14 +19,15 @@ from typing import Any
 
 from mufno_core.sweep.budget import sweep_flops
 from mufno_core.sweep.config import TrialConfig
-from mufno_core.sweep.executors import SweepOutcome, pending_trials, run_sweep_trials
+from mufno_core.sweep.estimate import SweepEstimate, default_workers, estimate_sweep
+from mufno_core.sweep.executors import SweepOutcome, group_trials, pending_trials, run_sweep_trials
 from mufno_core.sweep.experiments import EXPERIMENTS, get_experiment, grid, grid_ids, in_grid
 from mufno_core.sweep.store import ResultsStore, load_results
 from mufno_core.sweep.trial import resolve_device, run_trial
 
 __all__ = [
     "EXPERIMENTS", "ResultsStore", "SweepOutcome", "TrialConfig", "get_experiment", "grid", "grid_ids",
-    "load_results", "run_sweep", "run_trial",
+    "forecast", "load_results", "run_sweep", "run_trial",
 ]
 
 
@@ -84,3 +85,22 @@ def check_complete(experiment: str, preset: str, configs: list[TrialConfig], sto
             f"days on a CPU. Compute them on a GPU (scripts/gpu_sweeps.sh {experiment}, or mufno sweep "
             f"{experiment} --preset {preset} --device cuda --stack --results {store.root}) and commit "
             f"the results store, or pass compute_on_cpu=True to run them here anyway.")
+
+
+def forecast(experiments: list[str], preset: str, results_dir: str = "results",
+             executor: str = "process", workers: int | None = None, data_dir: str = "data",
+             device: str = "cpu") -> tuple[list[SweepEstimate], float]:
+    """The expected time of the trials of ``experiments`` at ``preset`` that ``results_dir`` does
+    not hold yet, on this machine: one :class:`~mufno_core.sweep.estimate.SweepEstimate` per
+    experiment and their total (the sweeps run one after the other). A store that holds every
+    trial costs no calibration. The data files must exist (``make data``)."""
+    estimates = []
+    for experiment in experiments:
+        configs = grid(experiment, preset)
+        todo, _ = pending_trials(configs, ResultsStore(results_dir, experiment), data_dir)
+        stack = get_experiment(experiment).presets[preset].stack
+        units = group_trials(todo) if stack else [[c] for c in todo]
+        estimates.append(estimate_sweep(units, data_dir, device,
+                                        default_workers(executor, workers),
+                                        one_thread=executor != "inline", stack=stack))
+    return estimates, sum(e.seconds for e in estimates)
