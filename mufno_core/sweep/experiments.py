@@ -110,16 +110,31 @@ def grid(experiment: str | Experiment, preset: str, **overrides: Any) -> list[Tr
         else:
             raise ValueError(f"unknown override {name!r}")
     base_modes = fixed.pop("base_modes", min(p.modes))  # of the preset, whatever the overrides
+    cal_exponent = _cal_exponent(exp.name, preset, fixed.pop("cal_exponent", None),
+                                 "cal" in axes["parametrizations"])
     configs = [TrialConfig(
         experiment=exp.name, dataset=exp.dataset, preset=preset, dim=exp.dim,
         in_channels=exp.in_channels, out_channels=exp.out_channels, parametrization=param,
-        modes=k, base_modes=base_modes, lr=lr, seed=seed, batch_size=bs, beta2=b2, **fixed)
+        modes=k, base_modes=base_modes, lr=lr, seed=seed, batch_size=bs, beta2=b2,
+        cal_exponent=cal_exponent if param == "cal" else None, **fixed)
         for param, k, bs, b2, lr, seed in itertools.product(
             axes["parametrizations"], axes["modes"], axes["batch_sizes"], axes["beta2s"],
             axes["lrs"], axes["seeds"])]
     if {"sp", "mup"} <= set(axes["parametrizations"]):  # the SP trial stands for μP at K₀
         configs = [c for c in configs if not c.is_mirrored_by_sp()]
     return configs
+
+
+def _cal_exponent(experiment: str, preset: str, given: float | None, needed: bool) -> float | None:
+    """β of the calibrated parametrization: ``given`` (``--set cal_exponent=β``), else the one
+    measured for (experiment, preset) in :data:`CALIBRATED_EXPONENTS`; only "cal" trials take it."""
+    if given is not None or not needed:
+        return given
+    try:
+        return CALIBRATED_EXPONENTS[experiment][preset]
+    except KeyError:
+        raise ValueError(f"{experiment}/{preset} has no calibrated exponent; measure one with "
+                         f"mufno_core.calibrate and pass --set cal_exponent=β") from None
 
 
 # --- the presets -----------------------------------------------------------------------------
@@ -294,6 +309,22 @@ register(Experiment(
                         fixed=PAPER_FIXED),
     },
 ))
+
+
+CALIBRATED_EXPONENTS: dict[str, dict[str, float]] = {
+    # β_SP of the coordinate check on each experiment's own trial (mufno_core.calibrate: the RMS
+    # update of the output after 10 Adam steps at the middle of the LR grid, 8 seeds, K of the
+    # preset; `python -m mufno_core.calibrate --results results/quick`, AMD EPYC, torch 2.13.0,
+    # 2026-12-02), rounded to 2 decimals so that the calibrated trials' ids stay stable.
+    # 95% intervals: Burgers [−0.12, +0.35], Darcy [−0.02, +0.16], Navier–Stokes [−0.07, +0.33],
+    # PINO [−0.24, +0.10]
+    "burgers_lr": {"quick": 0.11},
+    "darcy_lr": {"quick": 0.07},
+    "navier_stokes_lr": {"quick": 0.13},
+    "pino_darcy": {"quick": -0.07},
+}
+"""The exponent β of the calibrated parametrization "cal", c(K) = (log K₀_eff / log K_eff)^β, per
+experiment and preset (``--set cal_exponent=β`` replaces it)."""
 
 
 def grid_ids(configs: list[TrialConfig]) -> set[str]:
