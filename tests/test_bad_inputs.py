@@ -722,3 +722,17 @@ def test_a_record_without_a_status_is_never_a_result(tmp_path):
     frame = load_results(tmp_path).assign(status=lambda d: d["status"].where(d["lr"] != 0.5))
     assert 0.5 not in set(finished_trials(frame)["lr"])
     assert finished_trials(frame.drop(columns="status")).empty
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda tmp: ResultsStore("", "synthetic_lr"), "the results folder is empty"),
+    (lambda tmp: validate_trials(grid("synthetic_lr", "smoke")[:1], ""), "data folder is empty"),
+    (lambda tmp: validate_trials(grid("synthetic_lr", "smoke")[:1], tmp, results="/proc/x"),
+     "results folder /proc/x: cannot write in /proc"),
+])
+def test_the_api_refuses_empty_and_unwritable_folders(call, message, tmp_path):
+    if "/proc" in message and not Path("/proc/self").is_dir():
+        pytest.skip("no /proc")
+    with pytest.raises(ValueError) as caught:
+        call(tmp_path)
+    assert message in str(caught.value) and "\n" not in str(caught.value)

@@ -186,6 +186,8 @@ class ResultsStore:
     """The records of one experiment under ``root/<experiment>/``."""
 
     def __init__(self, root: str | Path, experiment: str) -> None:
+        if not str(root).strip():  # Path("") would be the working folder
+            raise ValueError("the results folder is empty; give a folder such as results/quick")
         self.root = Path(root)
         self.experiment = experiment
         self.folder = self.root / experiment
