@@ -1,13 +1,16 @@
 """The coordinate check on a trial, its exponent β, the prediction α = −β and the calibrated rule."""
 
 import math
+import re
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from mufno_core.calibrate import (
+    CANDIDATE_MEASURES,
     UpdateMeasure,
     check_trials,
     coupled_model,
@@ -16,9 +19,15 @@ from mufno_core.calibrate import (
     prediction_verdict,
     update_exponents,
 )
+from mufno_core.calibrated_chapter import CalibratedChapter
+from mufno_core.chapter import LRChapter
 from mufno_core.optima import lr_exponent
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.coverage import SyntheticSweep, synthetic_sweep
+from mufno_core.sweep.experiments import grid
+from mufno_core.sweep.trial import run_group_stacked, run_trial
+
+matplotlib.use("Agg")
 
 KS = {1: (2, 4, 8, 16), 2: (2, 3, 5, 7), 3: (2, 3, 4)}
 
@@ -110,3 +119,73 @@ def test_coupled_models_share_what_does_not_depend_on_k(dim):
             assert not torch.equal(a, c), name  # another seed: other weights
     assert spectral and all(p.shape != q.shape for (n, p), (_, q) in
                             zip(small.named_parameters(), large.named_parameters()) if n in spectral)
+
+
+def test_calibrated_trials_leave_sp_and_mup_ids_alone():
+    both = {c.trial_id() for c in grid("burgers_lr", "quick")}
+    three = grid("burgers_lr", "quick", parametrizations=("sp", "mup", "cal"), cal_exponent=0.3)
+    assert {c.trial_id() for c in three if c.parametrization != "cal"} == both
+    cal = [c for c in three if c.parametrization == "cal"]
+    assert cal and all(c.cal_exponent == 0.3 for c in cal)
+    assert {c.trial_id() for c in cal}.isdisjoint(both)
+    assert "cal_exponent" not in three[0].canonical_json()
+
+
+def test_a_calibrated_trial_runs_one_by_one_and_stacked():
+    """Its c(K) reaches the optimizer of both trainers: they agree to round-off, and differ from SP."""
+    configs = [synthetic_trial(1, 8, s, -0.8).with_(other_lr=None, lr=1e-2, steps=4)
+               for s in (0, 1)]
+    single = [run_trial(c, device="cpu") for c in configs]
+    stacked = run_group_stacked(configs, device="cpu")
+    sp = run_trial(configs[0].with_(parametrization="sp", cal_exponent=None), device="cpu")
+    for a, b in zip(single, stacked):
+        assert a["status"] == b["status"] == "ok"
+        assert a["final_train_loss"] == pytest.approx(b["final_train_loss"], rel=1e-5)
+    assert single[0]["final_train_loss"] != pytest.approx(sp["final_train_loss"], rel=1e-3)
+
+
+# --- the chapter, on computed inputs of known answer -----------------------------------------------
+RECORD = {"mirrored": False, "device": "cpu", "device_name": "cpu", "cpu_model": "test CPU",
+          "torch_version": "x", "code_commit": "abc", "wall_time": 1.0, "preset": "smoke"}
+
+
+def chapter_inputs(beta_sp: float, alphas: dict[str, float], experiment: str) -> tuple:
+    """A check whose SP/μP update grows like (log K)^β (every measure, every step) and a sweep
+    with the given α per parametrization."""
+    checks = []
+    for param, beta in (("sp", beta_sp), ("mup", beta_sp - 0.5)):
+        frame = known_growth_frame(beta, 0.05).assign(parametrization=param, experiment=experiment)
+        for step in (1, 5, 10):
+            checks.append(frame.assign(step=step, spectral=frame["output"], seconds=1.0))
+    sweep = synthetic_alphas(alphas).assign(experiment=experiment, **RECORD)
+    sweep["cal_exponent"] = [beta_sp if p == "cal" else None for p in sweep["parametrization"]]
+    return pd.concat(checks, ignore_index=True), sweep
+
+
+@pytest.fixture(scope="module")
+def chapter():
+    checks, sweep = chapter_inputs(0.5, {"sp": -0.5, "mup": 0.0, "cal": 0.0}, "darcy_lr")
+    study_checks, study = chapter_inputs(0.5, {"sp": 0.4}, "burgers_width32")
+    return CalibratedChapter("smoke", checks, {"darcy_lr": LRChapter("darcy_lr", "smoke", sweep)},
+                             {"burgers_width32": study}, study_checks)
+
+
+def test_chapter_predicts_where_the_answer_is_known(chapter):
+    rows = chapter.predictions.set_index("parametrization")
+    assert rows.loc["sp", "verdict"] == "predicts" and rows.loc["mup", "verdict"] == "predicts"
+    assert chapter.held_out.iloc[0]["verdict"] == "does not"  # α = +0.4 against a predicted −0.5
+    flat = chapter.flatness.iloc[0]
+    assert flat["cal_holds_zero"] and flat["verdict"] == "no resolved difference"
+    text = chapter.conclusion()
+    assert "SP: the check predicts α** in 1 of 1 (Darcy (FNO-2D))" in text
+    assert re.search(r"Burgers, width 32: predicted -0\.[45]\d, measured \+0\.\d\d .*: does not", text)
+
+
+def test_chapter_tables_and_figures_render(chapter):
+    candidates = chapter.candidate_table().data
+    assert len(candidates) == len(CANDIDATE_MEASURES)
+    assert candidates["measure"].str.contains("(frozen)", regex=False).sum() == 1
+    assert list(chapter.prediction_table().data["verdict"]) == ["predicts", "predicts"]
+    assert chapter.flatness_table().data.iloc[0]["β used (c(K) exponent)"] == "0.50"
+    assert len(chapter.held_out_table().data) == 1
+    assert len(chapter.lr_figures()) == 1 and chapter.prediction_figure() is not None
