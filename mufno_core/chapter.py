@@ -1,32 +1,51 @@
-"""An LR-transfer chapter as library calls: run (or load) the sweep once, then one call per figure
-and table (d2l's pattern: the code lives here, tested; the notebook holds the prose).
+"""A sweep chapter as library calls: run (or load) the sweep once, then one call per figure and
+table (d2l's pattern: the code lives here, tested; the notebook holds the prose).
 
     ch = LRChapter.run("burgers_lr", "quick", "results/quick", executor="process", workers=2)
     ch.overview(); ch.curves(); ch.optima_table(); ch.exponent_figure(); ch.exponent_table()
     ch.drift_table(); ch.comparison(); ch.verdict()
 
-Every figure carries its provenance line (:func:`~mufno_core.provenance.provenance_line`) at its
-foot and every table as its caption.
+    ch = HparamChapter.run("darcy_beta2", "quick", "results/quick")   # batch size or Adam β2
+    ch.overview(); ch.curves(); ch.optima_table(); ch.shift_table(); ch.comparison(); ch.verdict()
+
+Both share :class:`SweepChapter` (the run, the overview, the status line); what varies with the
+swept hyperparameter comes from its axis (:func:`~mufno_core.axes.hparam_axis`). Every figure
+carries its provenance line (:func:`~mufno_core.provenance.provenance_line`) at its foot and
+every table as its caption.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mufno_core.axes import PARAMETRIZATIONS, display_name
-from mufno_core.optima import THEORY_ALPHA, drift, exponent, locate, log_k_eff, measured, per_k
-from mufno_core.paper import lr_comparison
-from mufno_core.plots import plot_lr_curves
+from mufno_core.axes import PARAMETRIZATIONS, display_name, hparam_axis
+from mufno_core.optima import (
+    THEORY_ALPHA,
+    drift,
+    exponent,
+    locate,
+    log_k_eff,
+    measured,
+    optimal_hparam_per_k,
+    per_k,
+    shift,
+)
+from mufno_core.paper import hparam_comparison, lr_comparison
+from mufno_core.plots import plot_hparam_curves, plot_lr_curves
 from mufno_core.provenance import provenance_line
 from mufno_core.sweep import run_sweep
 from mufno_core.sweep.errors import error_line
-from mufno_core.sweep.experiments import describe_preset
+from mufno_core.sweep.experiments import describe_preset, get_experiment
 from mufno_core.tables import readable
-from mufno_core.verdicts import exponent_verdict
+from mufno_core.verdicts import exponent_verdict, hparam_verdict
+
+GRID_OVERRIDES = ("modes", "lrs", "seeds")
+"""Notebook parameters that replace a preset's grid axis; empty means "the preset's"."""
 
 
 def with_caption(table: pd.DataFrame, caption: str):
@@ -41,8 +60,9 @@ def add_provenance(fig, text: str):
 
 
 @dataclass
-class LRChapter:
-    """The sweep of one LR experiment at one preset, analysed once for all figures and tables."""
+class SweepChapter:
+    """The sweep of one experiment at one preset: its records, what it trained, how it went.
+    Subclasses analyse the records once in ``__post_init__`` for all their figures and tables."""
 
     experiment: str
     preset: str
@@ -51,24 +71,20 @@ class LRChapter:
 
     def __post_init__(self) -> None:
         self.measured = measured(self.df)
-        located = locate(self.measured)  # raises NoEvidence (one sentence) when there is nothing
-        self.optima = per_k(located).rename(columns={"opt": "lr_opt", "opt_low": "lr_low",
-                                                     "opt_high": "lr_high", "grid_opt": "lr_grid_opt"})
-        self.drift = drift(located)
-        self.exponent = exponent(located)
         self.source = provenance_line(self.df, self.preset)
 
     @classmethod
-    def run(cls, experiment: str, preset: str, results_dir: str, **kwargs: Any) -> LRChapter:
+    def run(cls, experiment: str, preset: str, results_dir: str, **kwargs: Any):
         """Run (or resume) the sweep with :func:`~mufno_core.sweep.run_sweep` and analyse it.
-        Empty overrides (``modes=[]`` from a notebook parameter) mean "the preset's"."""
-        keys = ("modes", "lrs", "seeds")
-        overrides = {k: v for k, v in kwargs.items() if k in keys and v}
-        rest = {k: v for k, v in kwargs.items() if k not in keys}
+        Empty overrides (``modes=[]`` from a notebook parameter) mean "the preset's"; an empty
+        ``scheduler`` means "start a local cluster"."""
+        overrides = {k: v for k, v in kwargs.items() if k in GRID_OVERRIDES and v}
+        rest = {k: v for k, v in kwargs.items() if k not in GRID_OVERRIDES}
+        if "scheduler" in rest:
+            rest["scheduler"] = rest["scheduler"] or None
         df = run_sweep(experiment, preset, results_dir, progress=False, **rest, **overrides)
         return cls(experiment, preset, df, overrides)
 
-    # --- words -------------------------------------------------------------------------------
     def status(self) -> str:
         """Trials, diverged runs, training time, and the errors first if there are any."""
         real = self.df[~self.df["mirrored"]] if "mirrored" in self.df else self.df
@@ -85,6 +101,20 @@ class LRChapter:
         table = table.astype(str)
         return with_caption(table, f"{self.experiment}, preset {self.preset}")
 
+
+@dataclass
+class LRChapter(SweepChapter):
+    """The sweep of one LR experiment at one preset, analysed once for all figures and tables."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        located = locate(self.measured)  # raises NoEvidence (one sentence) when there is nothing
+        self.optima = per_k(located).rename(columns={"opt": "lr_opt", "opt_low": "lr_low",
+                                                     "opt_high": "lr_high", "grid_opt": "lr_grid_opt"})
+        self.drift = drift(located)
+        self.exponent = exponent(located)
+
+    # --- words -------------------------------------------------------------------------------
     def verdict(self) -> str:
         """The verdict from the exponent's and the drift's intervals (Markdown)."""
         return f"**Verdict ({self.preset} preset).** {exponent_verdict(self.exponent)}"
@@ -119,6 +149,82 @@ class LRChapter:
         """lr*(K) against log K_eff on log–log axes: a straight line of slope α is the fit; the
         dashed line is the theory's slope (−½ for SP, 0 for μP) through the fit's centre."""
         return add_provenance(plot_exponent(self.optima, self.exponent, self.measured), self.source)
+
+
+@dataclass
+class HparamChapter(SweepChapter):
+    """The sweep of a batch-size or Adam β2 experiment at one preset (the LR held fixed), analysed
+    once: the best grid value per K, and the optimum located between grid values at the smallest
+    and largest K with its paired seed-bootstrap shift (what the verdict uses)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.hparam = get_experiment(self.experiment).swept
+        self.axis = hparam_axis(self.hparam)
+        self.grid_optima = optimal_hparam_per_k(self.measured, self.hparam)
+        self.shift = shift(locate(self.measured, self.hparam))
+
+    # --- words -------------------------------------------------------------------------------
+    def verdict(self) -> str:
+        """The verdict from the shifts' intervals (Markdown)."""
+        return f"**Verdict ({self.preset} preset).** {hparam_verdict(self.shift, self.hparam)}"
+
+    # --- tables ------------------------------------------------------------------------------
+    def optima_table(self):
+        """The best grid value per (parametrization, K), how often a seed bootstrap picks it, the
+        loss there."""
+        best = f"{self.hparam}_opt"
+        table = self.grid_optima.assign(freq_opt=self.grid_optima["freq_opt"].map("{:.0%}".format))
+        columns = ["parametrization", "modes", best, "freq_opt", "loss_opt", "n_seeds", "n_diverged"]
+        names = {best: f"best {self.axis.words}", "freq_opt": "bootstrap picks it"}
+        return with_caption(readable(table, columns, digits=3, names=names), self.source)
+
+    def shift_table(self):
+        """The located optimum at K min and K max [95% CI], their ratio (of 1 − β2 for β2) with
+        its paired interval, whether an end sits on the grid's edge, and how much the loss varies
+        over the grid against the seeds' spread (log10)."""
+        s = self.shift
+        table = s.assign(matters=[f"{a:.2f} / {b:.2f}" for a, b in zip(s["loss_range"], s["seed_sd"])])
+        names = {"opt_k_min_interval": f"optimum at K = {s['k_min'].iloc[0]} [95% CI]",
+                 "opt_k_max_interval": f"optimum at K = {s['k_max'].iloc[0]} [95% CI]",
+                 "matters": "loss range / seed spread (log10)"}
+        columns = ["parametrization", "opt_k_min_interval", "opt_k_max_interval", "ratio_interval",
+                   "edge", "matters"]
+        return with_caption(readable(table, columns, digits=3, names=names), self.source)
+
+    def comparison(self):
+        """Our best values and located optima beside the paper's."""
+        table = hparam_comparison(self.experiment, self.grid_optima, self.hparam, self.shift)
+        return with_caption(table.reset_index().rename(columns={"modes": "K"}), self.source)
+
+    # --- figures -----------------------------------------------------------------------------
+    def curves(self):
+        """Loss against the hyperparameter, one curve per K, SP beside μP, the located optimum
+        starred with its interval."""
+        fig = plot_hparam_curves(self.measured, self.hparam)
+        fig.set_size_inches(6.8, 3.3)  # the page column's width: the legend stays legible
+        return add_provenance(fig, self.source)
+
+    # --- exercise checks ---------------------------------------------------------------------
+    def check_per_trial(self, answer: Callable[[Any], Any], column: str) -> str:
+        """Check a reader's ``answer(value of the hyperparameter)`` against ``column`` of every
+        finished trial; AssertionError naming the first mismatch, else a "check passed" line."""
+        finished = self.measured[~self.measured["diverged"].astype(bool)]
+        for value, want in zip(finished[self.hparam], finished[column]):
+            got = answer(value)
+            assert got == want, f"{self.axis.words} {value}: you give {got}, the trial has {want}"
+        values = sorted(finished[self.hparam].unique())
+        return "check passed: " + ", ".join(f"{v:g} → {answer(v)}" for v in values)
+
+    def check_grid_optima(self, best: Mapping[tuple[str, int], float]) -> str:
+        """Check a reader's best grid value per (parametrization, K) against the chapter's."""
+        expected = {(r.parametrization, int(r.modes)): getattr(r, f"{self.hparam}_opt")
+                    for r in self.grid_optima.itertuples()}
+        assert set(best) == set(expected), f"curves: yours {sorted(best)}, the chapter's {sorted(expected)}"
+        for key, value in expected.items():
+            assert np.isclose(best[key], value), f"{key}: you find {best[key]}, the chapter {value}"
+        return "check passed: " + ", ".join(f"{display_name(p)} K={k}: {float(v):g}"
+                                            for (p, k), v in sorted(best.items()))
 
 
 def plot_exponent(optima: pd.DataFrame, exponent: pd.DataFrame, df: pd.DataFrame, ax=None):
