@@ -115,7 +115,7 @@ def hparam_comparison(experiment: str, optima: pd.DataFrame, hparam: str,
               for r in optima.itertuples()],
         parametrization=optima["parametrization"].map(display_name),
     ).pivot_table(index="modes", columns="parametrization", values="best", aggfunc="first")
-    table = table.reindex(columns=names)
+    table = table.reindex(columns=names).astype(object)
     if shift is not None and len(shift):
         rows = {r.parametrization: r for r in shift.itertuples()}
         first = next(iter(rows.values()))

@@ -33,7 +33,7 @@ def resampled_means(values: np.ndarray, indices: np.ndarray) -> np.ndarray:
 def bootstrap_se(samples: np.ndarray, n_seeds: int) -> float:
     """Bootstrap standard error, corrected for few seeds: the plug-in bootstrap's variance is
     (n−1)/n of the unbiased one, so SE = std(samples) · sqrt(n / (n−1))."""
-    if n_seeds < 2:
+    if n_seeds < 2 or not np.isfinite(samples).any():
         return math.nan
     return float(np.nanstd(samples) * math.sqrt(n_seeds / (n_seeds - 1)))
 
@@ -70,11 +70,12 @@ class Comparison:
     """Where an interval [low, high] lies against a threshold, given a ``tolerance`` on its ends.
 
     ``side``: "below" (high < threshold − tolerance), "above" (low > threshold + tolerance),
-    "holds" (low < threshold − tolerance and high > threshold + tolerance), else "borderline": an
-    end lies within ``tolerance`` of the threshold, so a change of that size (round-off on another
-    CPU, say) could move the decision. ``margin`` is the signed distance between the threshold
-    and the interval's nearest end: > 0 when the interval excludes the threshold (by that much),
-    < 0 when it holds it. A NaN interval gives side "unknown".
+    "holds" (low < threshold − tolerance and high > threshold + tolerance, or the whole interval
+    within ± tolerance of the threshold: indistinguishable from it at round-off precision),
+    else "borderline": one end lies within ``tolerance`` of the threshold, so a change of that
+    size (round-off on another CPU, say) could move the decision. ``margin`` is the signed
+    distance between the threshold and the interval's nearest end: > 0 when the interval excludes
+    the threshold (by that much), < 0 when it holds it. A NaN interval gives side "unknown".
     """
 
     side: str
@@ -100,7 +101,7 @@ def compare(low: float, high: float, threshold: float, tolerance: float) -> Comp
         margin = -min(threshold - low, high - threshold)
     if margin > tolerance:
         side = "below" if high < threshold else "above"
-    elif margin < -tolerance:
+    elif margin < -tolerance or (low >= threshold - tolerance and high <= threshold + tolerance):
         side = "holds"
     else:
         side = "borderline"

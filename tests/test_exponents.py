@@ -1,5 +1,5 @@
-"""The exponents that carry the book's verdicts: update growth β (coord check), the verdict
-sentences, the paper's implied α, readable tables and provenance lines."""
+"""The update growth β of the coord check, readable tables and provenance lines (the LR exponent α,
+its verdicts and the paper's α are tested in test_optima, test_verdicts and test_paper)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ import pandas as pd
 import pytest
 
 from mufno_core.coord_check import update_exponent, update_verdict
+from mufno_core.optima import log_k_eff
 from mufno_core.provenance import provenance_line
-from mufno_core.report import exponent_verdict, paper_alpha
-from mufno_core.sweep.analysis import log_k_eff, lr_exponent
-from mufno_core.sweep.coverage import SyntheticSweep, synthetic_sweep
 from mufno_core.tables import readable, sig
 
 
@@ -54,24 +52,6 @@ def test_update_verdict_reports_a_falling_update():
     assert "falls with K" in verdict and "grows more slowly" in verdict
 
 
-def test_exponent_verdict_follows_the_intervals():
-    rng = np.random.default_rng(0)
-    sp = synthetic_sweep(SyntheticSweep(alpha=-0.5, seeds=10), rng, "sp")
-    flat = synthetic_sweep(SyntheticSweep(alpha=0.0, seeds=10), rng, "mup")
-    up = synthetic_sweep(SyntheticSweep(alpha=0.4, seeds=10), rng, "mup")
-    assert exponent_verdict(lr_exponent(pd.concat([sp, flat]))).startswith("Reproduced")
-    sp_flat = synthetic_sweep(SyntheticSweep(alpha=0.0, seeds=10), rng, "sp")
-    assert exponent_verdict(lr_exponent(pd.concat([sp_flat, up]))).startswith("Not reproduced")
-    assert exponent_verdict(lr_exponent(sp)).startswith("Both SP and μP")
-
-
-def test_paper_alpha_from_its_navier_stokes_numbers():
-    expected = math.log(7.4e-4 / 1.8e-3) / math.log(math.log(24) / math.log(3))
-    assert paper_alpha("navier_stokes_lr", "sp") == pytest.approx(expected)
-    assert paper_alpha("navier_stokes_lr", "mup") == 0.0
-    assert math.isnan(paper_alpha("burgers_lr", "sp"))
-
-
 @pytest.mark.parametrize("x, text", [(0.013511, "0.014"), (1234.5, "1200"), (2.5e-5, "2.5e-05"),
                                      (float("nan"), "–"), (0.0, "0")])
 def test_sig_keeps_the_digits_that_mean_something(x, text):
@@ -80,8 +60,8 @@ def test_sig_keeps_the_digits_that_mean_something(x, text):
 
 def test_readable_joins_intervals_and_names_columns():
     df = pd.DataFrame({"parametrization": ["sp"], "alpha": [-0.1234], "alpha_low": [-0.3],
-                       "alpha_high": [0.05], "at_edge": [False], "ks": [(3, 8)]})
-    out = readable(df, ["parametrization", "alpha_interval", "at_edge", "ks"])
+                       "alpha_high": [0.05], "edge": [False], "ks": [(3, 8)]})
+    out = readable(df, ["parametrization", "alpha_interval", "edge", "ks"])
     assert list(out.columns) == ["parametrization", "exponent α [95% CI]", "on grid edge", "K values"]
     assert out.iloc[0].tolist() == ["SP", "-0.12 [-0.30, +0.05]", "no", "3, 8"]
 

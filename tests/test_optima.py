@@ -1,19 +1,40 @@
-"""Sweep analysis: the located optimum, its bootstrap CI, the LR drift, discrete optima, figures."""
+"""The optimum locator and its reductions: the located optimum and its bootstrap CI, the LR drift,
+discrete optima, the exponent α, the batch-size/β2 shift, and no estimate from no evidence."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import replace
 
-import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
 
-from mufno_core.sweep.analysis import fit_optimum, lr_drift, optimal_hparam_per_k, optimal_lr_per_k
+from mufno_core.axes import HPARAM_AXES
+from mufno_core.optima import (
+    NoEvidence,
+    fit_optima,
+    fit_optimum,
+    hparam_shift,
+    locate,
+    log_k_eff,
+    lr_drift,
+    lr_exponent,
+    measured,
+    optimal_hparam_per_k,
+    optimal_lr_per_k,
+)
+from mufno_core.stats import bootstrap_se, student_t
+from mufno_core.sweep.coverage import (
+    DESIGNS,
+    SHIFT_SPECS,
+    SyntheticSweep,
+    exponent_coverage,
+    shift_coverage,
+    synthetic_hparam_sweep,
+    synthetic_sweep,
+)
 from mufno_core.sweep.experiments import lr_grid
-
-matplotlib.use("Agg")
 
 LRS = lr_grid(-28, -12)
 
@@ -30,7 +51,7 @@ def bowl(optima: dict[tuple[str, int], float], seeds: int = 4, noise: float = 0.
                 diverged = lr > diverge_above
                 rows.append({"experiment": "e", "parametrization": param, "modes": k, "lr": lr,
                              "seed": seed, "final_train_loss": math.nan if diverged else 10**log_loss,
-                             "diverged": diverged})
+                             "diverged": diverged, "status": "diverged" if diverged else "ok"})
     return pd.DataFrame(rows)
 
 
@@ -38,14 +59,14 @@ def bowl(optima: dict[tuple[str, int], float], seeds: int = 4, noise: float = 0.
 def test_parabola_recovers_an_optimum_between_grid_points(true_log_lr):
     x = np.log10(np.array(LRS))
     y = 0.5 * (x - true_log_lr) ** 2
-    vertex, _, at_edge = fit_optimum(x, y)
-    assert vertex == pytest.approx(true_log_lr, abs=1e-9) and not at_edge
+    vertex, _, edge = fit_optimum(x, y)
+    assert vertex == pytest.approx(true_log_lr, abs=1e-9) and not edge
 
 
 def test_optimum_on_the_edge_is_flagged():
     x = np.log10(np.array(LRS))
-    _, _, at_edge = fit_optimum(x, (x - x[0] + 1) ** 2)
-    assert at_edge
+    _, _, edge = fit_optimum(x, (x - x[0] + 1) ** 2)
+    assert edge
 
 
 @pytest.mark.parametrize("lr_opt", [2.9e-3, 4.1e-3, 1.3e-3])
@@ -79,33 +100,12 @@ def test_discrete_optimum_with_bootstrap_frequency(hparam, values, best):
     rng = np.random.default_rng(1)
     rows = [{"experiment": "e", "parametrization": "mup", "modes": 3, hparam: v, "seed": s,
              "final_train_loss": 0.1 * (1 + abs(values.index(v) - values.index(best))) + rng.normal(0, 1e-3),
-             "diverged": False} for v in values for s in range(3)]
+             "diverged": False, "status": "ok"} for v in values for s in range(3)]
     row = optimal_hparam_per_k(pd.DataFrame(rows), hparam).iloc[0]
     assert row[f"{hparam}_opt"] == best and row.freq_opt > 0.9
 
 
-@pytest.mark.parametrize("kind", ["lr", "batch_size", "beta2"])
-def test_figures_have_an_sp_and_a_mup_panel(kind):
-    from mufno_core.sweep import plot_hparam_curves, plot_lr_curves
-
-    df = bowl({("sp", 3): 3e-3, ("sp", 12): 2e-3, ("mup", 3): 3e-3, ("mup", 12): 3e-3}, seeds=3)
-    if kind == "lr":
-        fig = plot_lr_curves(df, title="test")
-    else:
-        values = (5, 10, 20, 40) if kind == "batch_size" else (0.9, 0.99, 0.999)
-        df = df[df["lr"].isin(LRS[:len(values)])].copy()
-        df[kind] = df["lr"].map(dict(zip(LRS, values)))
-        fig = plot_hparam_curves(df, kind)
-    titles = [ax.get_title() for ax in fig.axes]
-    assert titles[:2] == ["SP (standard)", "μP"]
-    matplotlib.pyplot.close(fig)
-
-
 # --- the exponent α of lr* ∝ (log K)^α over all K ------------------------------------------------
-
-from mufno_core.sweep.analysis import fit_optima, log_k_eff, lr_exponent, measured  # noqa: E402
-from mufno_core.sweep.coverage import DESIGNS, SyntheticSweep, exponent_coverage, synthetic_sweep  # noqa: E402
-
 
 def test_vectorised_fit_equals_the_scalar_fit():
     rng = np.random.default_rng(1)
@@ -169,17 +169,11 @@ def test_error_trials_are_not_measurements():
 
 # --- the shift of the best batch size / β2 from K_min to K_max -----------------------------------
 
-import dataclasses  # noqa: E402
-
-from mufno_core.sweep.analysis import HPARAM_AXES, hparam_shift  # noqa: E402
-from mufno_core.sweep.coverage import SHIFT_SPECS, shift_coverage, synthetic_hparam_sweep  # noqa: E402
-
-
 @pytest.mark.parametrize("hparam", ["batch_size", "beta2"])
 def test_hparam_shift_recovers_a_known_shift(hparam):
-    spec = dataclasses.replace(SHIFT_SPECS[hparam], seeds=8)
+    spec = replace(SHIFT_SPECS[hparam], seeds=8)
     sp = synthetic_hparam_sweep(spec, np.random.default_rng(3), "sp")
-    mup = synthetic_hparam_sweep(dataclasses.replace(spec, shift=0.0), np.random.default_rng(5), "mup")
+    mup = synthetic_hparam_sweep(replace(spec, shift=0.0), np.random.default_rng(5), "mup")
     fits = hparam_shift(pd.concat([sp, mup]), hparam).set_index("parametrization")
     axis = HPARAM_AXES[hparam]
     sp_fit, mup_fit = fits.loc["sp"], fits.loc["mup"]
@@ -199,7 +193,7 @@ def test_hparam_shift_recovers_a_known_shift(hparam):
 def test_the_shift_bootstrap_is_paired():
     """A seed whose optimum sits high at every K moves both ends together: resampling the same
     seeds at both K cancels it, so the shift is far tighter than either end's own interval."""
-    spec = dataclasses.replace(SHIFT_SPECS["batch_size"], seed_shift=0.5, k_shift=0.02)
+    spec = replace(SHIFT_SPECS["batch_size"], seed_shift=0.5, k_shift=0.02)
     fit = hparam_shift(synthetic_hparam_sweep(spec, np.random.default_rng(5)), "batch_size").iloc[0]
     end_half = math.log2(fit.opt_high_k_min / fit.opt_k_min)
     assert fit.half_width < 0.5 * end_half
@@ -207,10 +201,10 @@ def test_the_shift_bootstrap_is_paired():
 
 
 def test_a_flat_curve_is_noise_and_an_edge_optimum_is_flagged():
-    flat = dataclasses.replace(SHIFT_SPECS["beta2"], curvature=0.0)
+    flat = replace(SHIFT_SPECS["beta2"], curvature=0.0)
     fit = hparam_shift(synthetic_hparam_sweep(flat, np.random.default_rng(6)), "beta2").iloc[0]
     assert fit.loss_range < 2 * fit.seed_sd
-    beyond = dataclasses.replace(SHIFT_SPECS["batch_size"], optimum=200.0, shift=0.5)
+    beyond = replace(SHIFT_SPECS["batch_size"], optimum=200.0, shift=0.5)
     assert hparam_shift(synthetic_hparam_sweep(beyond, np.random.default_rng(7)), "batch_size").iloc[0].edge
     inside = synthetic_hparam_sweep(SHIFT_SPECS["batch_size"], np.random.default_rng(7))
     assert not hparam_shift(inside, "batch_size").iloc[0].edge
@@ -227,3 +221,80 @@ def test_shift_interval_covers_about_95_percent(hparam):
     assert abs(result["mean_shift"] - SHIFT_SPECS[hparam].shift) < 0.05
     too_narrow = shift_coverage(SHIFT_SPECS[hparam], repeats=100, n_boot=200, level=0.6)
     assert too_narrow["coverage"] < 0.8
+
+
+# --- one locator, paired draws ------------------------------------------------------------------
+def test_every_k_is_resampled_with_the_same_seeds():
+    """The samples of one group are paired: a seed whose optimum sits high at every K moves every
+    K's sample together, so their differences are far tighter than each K's own spread."""
+    spec = replace(SHIFT_SPECS["batch_size"], seed_shift=0.5, k_shift=0.02, seeds=6)
+    located = locate(synthetic_hparam_sweep(spec, np.random.default_rng(2)), "batch_size", n_boot=400)
+    low, high = located.sort_values("modes")["_samples"]
+    assert np.std(high - low) < 0.5 * min(np.std(low), np.std(high))
+    assert np.corrcoef(low, high)[0, 1] > 0.8
+
+
+def test_drift_interval_pairs_the_seeds():
+    """The drift's interval is t(n−1) · SE of the paired differences, not of independent ends."""
+    df = bowl({("sp", 3): 3e-3, ("sp", 24): 1.2e-3}, seeds=5, noise=0.05)
+    located = locate(df, n_boot=500)
+    lo, hi = located.sort_values("modes")["_samples"]
+    half = student_t(4) * bootstrap_se(hi - lo, 5)
+    row = lr_drift(df, n_boot=500).iloc[0]
+    assert math.log10(row.drift_high / row.drift) == pytest.approx(half, rel=1e-9)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_reductions_agree_with_the_located_optima(dim):
+    df = synthetic_sweep(SyntheticSweep(alpha=-0.5, seeds=6), np.random.default_rng(8))
+    df["dim"] = dim
+    located = locate(df, n_boot=200)
+    optima = optimal_lr_per_k(df, n_boot=200)
+    np.testing.assert_allclose(np.log10(optima["lr_opt"]), located["x_opt"])
+    drift = lr_drift(df, n_boot=200).iloc[0]
+    assert math.log10(drift.drift) == pytest.approx(located["x_opt"].iloc[-1] - located["x_opt"].iloc[0])
+    x = np.log([log_k_eff(k, dim) for k in located["modes"]])
+    slope = np.polyfit(x, located["x_opt"] * math.log(10), 1)[0]
+    assert lr_exponent(df, n_boot=200).iloc[0].alpha == pytest.approx(slope)
+
+
+# --- no estimate from no evidence (issue 21) -----------------------------------------------------
+def test_a_record_without_a_valid_status_is_not_a_result():
+    """A record without a status (NaN) or with another status does not move the optimum."""
+    df = bowl({("sp", 3): 4.2e-3})
+    stray = df[df["lr"] == df["lr"].max()].assign(final_train_loss=1e-9, diverged=False,
+                                                   status=math.nan)
+    other = stray.assign(status="running")
+    mixed = pd.concat([df, stray, other])
+    assert len(measured(mixed)) == len(df)
+    assert optimal_lr_per_k(mixed).iloc[0].lr_opt == pytest.approx(optimal_lr_per_k(df).iloc[0].lr_opt)
+    with pytest.raises(NoEvidence, match="valid status"):
+        optimal_lr_per_k(df.drop(columns="status"))
+
+
+@pytest.mark.parametrize("call", [
+    lambda df: optimal_lr_per_k(df), lambda df: lr_drift(df), lambda df: lr_exponent(df),
+    lambda df: hparam_shift(df, "lr"), lambda df: optimal_hparam_per_k(df, "lr"),
+])
+def test_empty_error_only_and_all_diverged_stores_say_so(call):
+    df = bowl({("sp", 3): 3e-3, ("sp", 12): 3e-3})
+    with pytest.raises(NoEvidence, match="no records"):
+        call(df.iloc[0:0])
+    with pytest.raises(NoEvidence, match="valid status"):
+        call(df.assign(status="error"))
+    diverged = df.assign(diverged=True, status="diverged", final_train_loss=math.nan)
+    with pytest.raises(NoEvidence, match=f"every one of the {len(df)} measured trials diverged"):
+        call(diverged)
+
+
+def test_a_curve_whose_every_trial_diverged_has_no_optimum():
+    """lrs=1e30 at one K: that K has no optimum (NaN, named), not lr* = 1e30 with a zero interval."""
+    df = bowl({("sp", 3): 3e-3, ("sp", 12): 3e-3, ("sp", 24): 3e-3})
+    dead = df["modes"] == 12
+    df.loc[dead, ["diverged", "status", "final_train_loss"]] = [True, "diverged", math.nan]
+    optima = optimal_lr_per_k(df).set_index("modes")
+    assert math.isnan(optima.loc[12, "lr_opt"]) and math.isfinite(optima.loc[3, "lr_opt"])
+    fit = lr_exponent(df).iloc[0]
+    assert math.isnan(fit.alpha) and fit.no_evidence == (12,)
+    assert not fit.excludes_zero and not fit.excludes_half
+    assert lr_drift(df).iloc[0].no_evidence == (12,)
