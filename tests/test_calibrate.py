@@ -189,3 +189,18 @@ def test_chapter_tables_and_figures_render(chapter):
     assert chapter.flatness_table().data.iloc[0]["β used (c(K) exponent)"] == "0.50"
     assert len(chapter.held_out_table().data) == 1
     assert len(chapter.lr_figures()) == 1 and chapter.prediction_figure() is not None
+
+
+@pytest.mark.parametrize(("overrides", "match"), [
+    ({}, "has no calibrated exponent; measure one"),
+    ({"cal_exponent": "abc"}, "cal_exponent must be a finite number"),
+    ({"cal_exponent": float("inf")}, "cal_exponent must be a finite number"),
+])
+def test_a_calibrated_grid_without_a_usable_exponent_is_one_clear_error(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        grid("burgers_lr", "smoke", parametrizations=("cal",), **overrides)
+
+
+def test_only_calibrated_trials_carry_an_exponent():
+    with pytest.raises(ValueError, match="set exactly when parametrization is 'cal'"):
+        grid("burgers_lr", "smoke", parametrizations=("sp",))[0].with_(cal_exponent=0.2)
