@@ -25,16 +25,20 @@ import signal
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
+from multiprocessing.context import SpawnContext, SpawnProcess
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
 from tqdm import tqdm
 
+from mufno_core import phases
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.data import prepare_datasets
 from mufno_core.sweep.fingerprint import data_fingerprint
@@ -59,19 +63,46 @@ def group_trials(configs: Iterable[TrialConfig], max_size: int = MAX_STACK) -> l
     return [g[i : i + max_size] for g in groups.values() for i in range(0, len(g), max_size)]
 
 
-def _init_worker() -> None:
+class _WorkerProcess(SpawnProcess):
+    """A spawned pool worker that starts with SIGINT blocked, so that a Ctrl-C reaching the whole
+    process group while it imports torch stays pending (no traceback); :func:`_init_worker` then
+    ignores it. Every worker started is remembered until it ends (:func:`_stop_pool`)."""
+
+    started: weakref.WeakSet = weakref.WeakSet()
+
+    def start(self) -> None:
+        resource_tracker.ensure_running()  # its first start unblocks SIGINT in this thread
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            super().start()
+            _WorkerProcess.started.add(self)
+        finally:  # a Ctrl-C that came meanwhile is delivered now
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+class _WorkerContext(SpawnContext):
+    Process = _WorkerProcess
+
+
+def _init_worker(driver: int) -> None:
+    """Set up a pool worker of the driver process ``driver`` (its pid, passed by the driver: a
+    worker that read its parent after start-up would take PID 1 for it if the driver had died)."""
+    phases.reach("worker-init")
+    # Ctrl-C reaches the whole process group: the driver stops the workers, they do not print
+    # a KeyboardInterrupt traceback each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # discards a Ctrl-C pending since the spawn
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if os.getppid() != driver:  # the driver died (kill -9) before this worker was ready
+        os._exit(1)
+    threading.Thread(target=_exit_with_parent, args=(driver,), daemon=True,
+                     name="mufno-parent-watch").start()
     torch.set_num_threads(1)
     keep_freed_memory()
-    # Ctrl-C reaches the whole process group: the driver stops the workers, they do not print
-    # a KeyboardInterrupt traceback each. A worker whose driver died (kill -9) exits by itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True,
-                     name="mufno-parent-watch").start()
 
 
-def _exit_with_parent(parent: int, every: float = 1.0) -> None:
-    while os.getppid() == parent:
+def _exit_with_parent(driver: int, every: float = 1.0) -> None:
+    """End this worker as soon as its driver has died (its parent is no longer ``driver``)."""
+    while os.getppid() == driver:
         time.sleep(every)
     os._exit(1)
 
@@ -174,6 +205,7 @@ def run_sweep_trials(
     if not todo:
         return outcome
     prepare_datasets(todo, data_dir)
+    phases.reach("validate")
     validate_trials(todo, data_dir, results=store.folder)  # one line per problem, first
     keep_freed_memory()  # here, and in the workers started below
     units = group_trials(todo) if stack else [[c] for c in todo]
@@ -182,6 +214,7 @@ def run_sweep_trials(
 
     def collect(records: list[dict[str, Any]]) -> None:
         for record in records:
+            phases.reach("write")
             store.write(record)
             outcome.add(record)
             if on_record is not None:
@@ -193,6 +226,7 @@ def run_sweep_trials(
         with _StopOnSigterm():
             if executor == "inline":
                 for unit in units:
+                    phases.reach("unit")
                     collect(run_unit(unit, data_dir, device, None, stack))
             elif executor == "process":
                 _run_process_pool(units, collect, workers, data_dir, device, stack)
@@ -222,11 +256,12 @@ def _run_process_pool(units, collect, workers, data_dir, device, stack, work=run
 
 def _run_pool_once(units, collect, workers, data_dir, device, stack, work):
     """One pool over ``units``; returns the units lost to a dead worker and the reason."""
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker)
+    pool = ProcessPoolExecutor(workers, mp_context=_WorkerContext(), initializer=_init_worker,
+                               initargs=(os.getpid(),))
     lost, reason = [], ""
     try:
         futures = {pool.submit(work, unit, data_dir, device, 1, stack): unit for unit in units}
+        phases.reach("pool-start")
         for future in as_completed(futures):
             try:
                 records = future.result()
@@ -248,6 +283,8 @@ def _run_pool_once(units, collect, workers, data_dir, device, stack, work):
 def _stop_pool(pool: ProcessPoolExecutor, grace: float = 5.0) -> None:
     """Cancel what is queued and end every worker process (terminate, then kill)."""
     processes = list((getattr(pool, "_processes", None) or {}).values())  # before shutdown
+    processes += [p for p in list(_WorkerProcess.started)  # started, not yet in the pool's list
+                  if p not in processes and p.exitcode is None]
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():

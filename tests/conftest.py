@@ -1,0 +1,75 @@
+"""Fixtures shared by the tests: processes a test starts end with the test, pass or fail."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+
+import psutil
+import pytest
+
+
+def _default_signals() -> None:
+    """In the child before exec: SIGINT as a user's shell gives it (a test runner started in the
+    background, under nohup or by some CI runners, passes SIGINT on as ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+class ProcessGroups:
+    """Starts commands each in a new session (its own process group, SIGINT restored) and, at
+    :meth:`close`, kills every such group and every child process of this one started since."""
+
+    def __init__(self) -> None:
+        self.groups: list[subprocess.Popen] = []
+        self.children_before = {p.pid for p in psutil.Process().children(recursive=True)}
+
+    def start(self, cmd: list[str], **kwargs) -> subprocess.Popen:
+        """``subprocess.Popen(cmd, **kwargs)`` in a new session; ``proc.pid`` is its group id."""
+        proc = subprocess.Popen(cmd, start_new_session=True, preexec_fn=_default_signals, **kwargs)
+        self.groups.append(proc)
+        return proc
+
+    def run(self, cmd: list[str], timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+        """``subprocess.run(cmd, capture_output=True, text=True)`` in a new session."""
+        proc = self.start(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+        out, err = proc.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+    def close(self) -> None:
+        for proc in self.groups:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            proc.communicate()  # reaps it and closes its pipes
+        new = [c for c in psutil.Process().children(recursive=True)  # pools started in-process
+               if c.pid not in self.children_before]
+        for child in new:
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(new, timeout=5)
+
+
+@pytest.fixture
+def processes() -> Iterator[ProcessGroups]:
+    """Start processes with ``processes.start`` / ``processes.run``; all are killed at teardown."""
+    groups = ProcessGroups()
+    try:
+        yield groups
+    finally:
+        groups.close()
+
+
+@pytest.fixture(scope="module")
+def module_processes() -> Iterator[ProcessGroups]:
+    """:func:`processes` for a module-scoped fixture (killed when the module's tests are done)."""
+    groups = ProcessGroups()
+    try:
+        yield groups
+    finally:
+        groups.close()
