@@ -73,6 +73,25 @@ def _title(param: str) -> str:
     return PARAMETRIZATIONS[param].title if param in PARAMETRIZATIONS else param
 
 
+def _figure(df: pd.DataFrame, ax):
+    """The measurements, the figure, its (axis, parametrization) panels and a colour per K."""
+    df = measured(df)
+    params = _panels(df)
+    fig, axes = _axes(len(params), ax)
+    return df, fig, list(zip(axes, params)), _palette(df["modes"].unique())
+
+
+def _finish(fig, panels, metric: str, title: str | None):
+    """Each panel's title, the loss label, the legend of K and the figure's title."""
+    for axis, param in panels:
+        axis.set_title(_title(param))
+    panels[0][0].set_ylabel(METRIC_LABELS.get(metric, metric))
+    panels[-1][0].legend(title="modes", fontsize="small", loc="best")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def plot_lr_curves(
     df: pd.DataFrame,
     metric: str = DEFAULT_METRIC,
@@ -87,11 +106,8 @@ def plot_lr_curves(
     if not given.
     """
     optima = optimal_lr_per_k(df, metric, n_boot=300) if optima is None else optima
-    df = measured(df)
-    params = _panels(df)
-    fig, axes = _axes(len(params), ax)
-    colours = _palette(df["modes"].unique())
-    for axis, param in zip(axes, params):
+    df, fig, panels, colours = _figure(df, ax)
+    for axis, param in panels:
         part = df[df["parametrization"] == param]
         for k in sorted(part["modes"].unique()):
             _curve(axis, loss_table(part[part["modes"] == k], "lr", metric), colours[k], f"K={k}", True)
@@ -103,14 +119,9 @@ def plot_lr_curves(
         axis.set_yscale("log")
         _no_minor_labels(axis)
         axis.set_xlabel("base learning rate η")
-        axis.set_title(_title(param))
         if ylim:
             axis.set_ylim(*ylim)
-    axes[0].set_ylabel(METRIC_LABELS.get(metric, metric))
-    axes[-1].legend(title="modes", fontsize="small", loc="best")
-    if title:
-        fig.suptitle(title)
-    return fig
+    return _finish(fig, panels, metric, title)
 
 
 def plot_hparam_curves(
@@ -126,12 +137,9 @@ def plot_hparam_curves(
     interval (:func:`~mufno_core.optima.locate`, what the verdicts use)."""
     located = locate(df, hparam, metric, n_boot=300)
     optima = per_k(located)
-    df = measured(df)
     axis_of = hparam_axis(hparam)
-    params = _panels(df)
-    fig, axes = _axes(len(params), ax)
-    colours = _palette(df["modes"].unique())
-    for axis, param in zip(axes, params):
+    df, fig, panels, colours = _figure(df, ax)
+    for axis, param in panels:
         part = df[df["parametrization"] == param]
         for k in sorted(part["modes"].unique()):
             table = loss_table(part[part["modes"] == k], hparam, metric)
@@ -158,9 +166,4 @@ def plot_hparam_curves(
         axis.set_xlabel(axis_of.words)
         axis.minorticks_off()
         axis.set_yscale("log")
-        axis.set_title(_title(param))
-    axes[0].set_ylabel(METRIC_LABELS.get(metric, metric))
-    axes[-1].legend(title="modes", fontsize="small", loc="best")
-    if title:
-        fig.suptitle(title)
-    return fig
+    return _finish(fig, panels, metric, title)
