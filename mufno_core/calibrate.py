@@ -201,18 +201,19 @@ def check_trials(configs: Sequence[TrialConfig], steps: int = CHECK_STEPS, data_
 
 
 def stored_check(experiment: str, preset: str, results_dir: str, data_dir: str = "data",
-                 seeds: Sequence[int] = CHECK_SEEDS, steps: int = CHECK_STEPS,
+                 seeds: Sequence[int] = CHECK_SEEDS, check_steps: int = CHECK_STEPS,
                  name: str | None = None, **overrides) -> pd.DataFrame:
     """The check of ``experiment`` at ``preset`` (SP and μP, :func:`check_lr`, ``overrides`` as
     for :func:`check_configs`), read from ``results_dir/calibration/NAME.csv`` (``name``: default
     the experiment) when it holds these seeds and steps, else run (:func:`check_trials`) and
-    written there."""
+    written there. ``overrides`` change the trial (``steps`` is its training budget, which the
+    check of ``check_steps`` Adam steps does not reach)."""
     path = Path(results_dir) / "calibration" / f"{name or experiment}.csv"
     if path.is_file():
         stored = pd.read_csv(path)
-        if set(stored["seed"]) == set(seeds) and int(stored["step"].max()) == steps:
+        if set(stored["seed"]) == set(seeds) and int(stored["step"].max()) == check_steps:
             return stored
-    df = check_trials(check_configs(experiment, preset, seeds, **overrides), steps, data_dir)
+    df = check_trials(check_configs(experiment, preset, seeds, **overrides), check_steps, data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(path, index=False)
     return df

@@ -17,6 +17,7 @@ from mufno_core.calibrate import (
     flatness_table,
     prediction_table,
     prediction_verdict,
+    stored_check,
     update_exponents,
 )
 from mufno_core.calibrated_chapter import CalibratedChapter
@@ -204,3 +205,14 @@ def test_a_calibrated_grid_without_a_usable_exponent_is_one_clear_error(override
 def test_only_calibrated_trials_carry_an_exponent():
     with pytest.raises(ValueError, match="set exactly when parametrization is 'cal'"):
         grid("burgers_lr", "smoke", parametrizations=("sp",))[0].with_(cal_exponent=0.2)
+
+
+def test_stored_check_runs_its_own_steps_whatever_the_trial_budget(tmp_path):
+    """A trial's ``steps`` (its training budget) is an override like any other: the check still
+    takes ``check_steps`` Adam steps, and the second call reads the stored table."""
+    first = stored_check("synthetic_lr", "smoke", str(tmp_path), seeds=(0,), check_steps=2,
+                         name="long", steps=1000)
+    assert int(first["step"].max()) == 2 and (tmp_path / "calibration" / "long.csv").is_file()
+    again = stored_check("synthetic_lr", "smoke", str(tmp_path), seeds=(0,), check_steps=2,
+                         name="long", steps=1000)
+    assert again["output"].tolist() == pytest.approx(first["output"].tolist())
