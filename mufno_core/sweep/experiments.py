@@ -10,7 +10,7 @@ Presets:
 
 * ``smoke``: seconds; for the tests. Not a measurement.
 * ``quick``: the whole book on 2 CPU cores within 45 minutes, designed for the exponent α of
-  :func:`~mufno_core.sweep.analysis.lr_exponent`: at least 8 seeds, 4 K values over the widest
+  :func:`~mufno_core.optima.lr_exponent`: at least 8 seeds, 4 K values over the widest
   range the grid holds, and 6–8 LRs placed (by a 2-seed pilot, noted at each preset) where the
   optima lie, since the fit uses only the grid minimum ± 2 points.
 * ``gpu``: minutes each on one H100 (a target, not yet measured): width 64, depth 4, the
@@ -26,11 +26,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mufno_core.axes import HPARAM_AXES
 from mufno_core.data.presets import PRESETS  # noqa: F401  (re-exported: every experiment has these)
 from mufno_core.sweep.config import TrialConfig
 
-AXIS_OF_FIELD = {"modes": "modes", "lr": "lrs", "seed": "seeds", "batch_size": "batch_sizes",
-                 "beta2": "beta2s", "parametrization": "parametrizations"}
+AXIS_OF_FIELD = {"modes": "modes", "seed": "seeds", "parametrization": "parametrizations",
+                 **{axis.field: axis.grid for axis in HPARAM_AXES.values()}}
+"""TrialConfig field → the Preset axis (and ``--set`` key) that sweeps it; the hyperparameters' own
+from their :class:`~mufno_core.axes.HparamAxis`."""
 
 
 def lr_grid(j_min: int, j_max: int, step: int = 1) -> tuple[float, ...]:
