@@ -206,7 +206,9 @@ def run_sweep_trials(
         return outcome
     prepare_datasets(todo, data_dir)
     phases.reach("validate")
-    validate_trials(todo, data_dir, results=store.folder)  # one line per problem, first
+    # one line per problem, first; a remote Dask cluster's memory is not this machine's
+    validate_trials(todo, data_dir, local=executor != "dask" or scheduler is None,
+                    results=store.folder)
     keep_freed_memory()  # here, and in the workers started below
     units = group_trials(todo) if stack else [[c] for c in todo]
     bar = tqdm(total=outcome.total, initial=skipped, disable=not progress, desc=store.experiment,

@@ -241,10 +241,13 @@ def validate_trials(configs: Iterable[TrialConfig], data_dir: str | Path = "data
             problems.append(str(err))
     try:
         check_folder("data folder", data_dir)
-        if results is not None:
-            check_writable("results folder", results)
     except ValueError as err:
         problems.append(str(err))
+    if results is not None:
+        try:
+            check_writable("results folder", results)
+        except ValueError as err:
+            problems.append(str(err))
     available = machine_memory() if local else 0
     facts_of: dict[tuple[str, str], dict[str, Any]] = {}
     refused: set[tuple] = set()
