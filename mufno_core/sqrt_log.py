@@ -16,13 +16,103 @@ The theory sets each growth exponent to ½. :func:`growth_exponents` puts them i
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from mufno_core.coord_check import COORD_PRESETS, coord_check_sp_mup
+from mufno_core.optima import lr_exponent
 from mufno_core.paper import EXPERIMENT_LABELS
+from mufno_core.provenance import provenance_line
 from mufno_core.stats import student_t
+from mufno_core.summary import exponents_of_store, grid_results
+from mufno_core.sweep.experiments import get_experiment
+from mufno_core.sweep.studies import STUDIES, run_study
+from mufno_core.tables import readable
+from mufno_core.theory import operator_norm_vs_modes
 
 THEORY_GROWTH = 0.5
+LR_SWEEPS = ("burgers_lr", "darcy_lr", "navier_stokes_lr")
+"""The learning-rate sweeps whose K (one per dimension) the operator norms are measured at."""
+
+
+# --- the three measurements ------------------------------------------------------------------
+def sweep_operator_norms(n_draws: int, widths: tuple[int, ...] = (1, 16), seed: int = 0) -> pd.DataFrame:
+    """:func:`~mufno_core.theory.operator_norm_vs_modes` at the K of the quick LR sweeps (one per
+    dimension), at each width."""
+    ks = {exp.dim: list(exp.presets["quick"].modes) for exp in map(get_experiment, LR_SWEEPS)}
+    return pd.concat([operator_norm_vs_modes(d, k, width=m, n_draws=n_draws, seed=seed)
+                      for d, k in ks.items() for m in widths], ignore_index=True)
+
+
+def coord_updates(results_dir: str, preset: str) -> tuple[pd.DataFrame, str]:
+    """The coord-check chapter's table from ``results_dir/coord_check/coord_check.csv``, or (if
+    that chapter has not run) computed here at ``preset``; with a note saying which."""
+    path = Path(results_dir) / "coord_check" / "coord_check.csv"
+    if path.exists():
+        return pd.read_csv(path), f"coord check table of {path}"
+    config = COORD_PRESETS[preset]
+    coords = pd.concat([coord_check_sp_mup(d, ks, grid=config["grid_by_dim"][d], width=config["width"],
+                                           seeds=config["seeds"], batch_size=config["batch_size"])
+                        for d, ks in config["modes_by_dim"].items()], ignore_index=True)
+    return coords, "coord check"
+
+
+def lr_exponents(results_dir: str, preset: str) -> tuple[pd.DataFrame, str]:
+    """The learning-rate chapters' exponents recomputed from their store, and their source line."""
+    exponents = exponents_of_store(results_dir, preset)
+    frames = [grid_results(results_dir, e, preset) for e in exponents["experiment"].unique()]
+    source = (provenance_line(pd.concat(frames), preset) if frames
+              else f"Source: no learning-rate sweeps of the {preset} preset in {results_dir}")
+    return exponents, source
+
+
+def burgers_studies(results_dir: str, preset: str, study_dir: str = "",
+                    **run: Any) -> tuple[dict[str, pd.DataFrame], str]:
+    """The records of every Burgers study (:data:`~mufno_core.sweep.studies.STUDIES`; run where
+    missing, ``run`` going to :func:`~mufno_core.sweep.studies.run_study`) and the preset they
+    are at: quick from ``results/study``, or their toy versions in ``results_dir`` at smoke."""
+    study_preset = "smoke" if preset == "smoke" else "quick"
+    study_dir = study_dir or (results_dir if preset == "smoke" else "results/study")
+    return {name: run_study(name, study_dir, preset=study_preset, **run) for name in STUDIES}, study_preset
+
+
+def burgers_scale(results_dir: str, preset: str, studies: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """:func:`scale_effect` of SP's α from the chapter's Burgers sweep to the wider and the longer
+    study."""
+    base = lr_exponent(grid_results(results_dir, "burgers_lr", preset)).set_index("parametrization")
+    variants = {label: lr_exponent(studies[name]).set_index("parametrization").loc["sp"]
+                for label, name in (("width 32", "burgers_width32"), ("1000 steps", "burgers_steps1000"))}
+    return scale_effect(base.loc["sp"], variants)
+
+
+# --- the tables, in words -------------------------------------------------------------------
+def norm_table(exponents: pd.DataFrame) -> pd.DataFrame:
+    """The operator-norm exponents of :func:`~mufno_core.theory.norm_exponent`."""
+    return readable(exponents, ["dim", "width", "ks", "beta_interval", "predicted_beta", "n_draws"],
+                    names={"dim": "d", "width": "m", "predicted_beta": "predicted β (exact / estimate)"})
+
+
+def update_table(exponents: pd.DataFrame) -> pd.DataFrame:
+    """The update-size exponents of :func:`~mufno_core.coord_check.update_exponent`."""
+    return readable(exponents, ["dim", "parametrization", "ks", "beta_interval", "theory", "n_seeds"],
+                    names={"dim": "d"})
+
+
+def lr_table(exponents: pd.DataFrame) -> pd.DataFrame:
+    """The learning-rate exponents of the chapters, one row per experiment and parametrization."""
+    table = exponents.assign(experiment=exponents["experiment"].map(lambda e: EXPERIMENT_LABELS.get(e, e)))
+    return readable(table, ["experiment", "parametrization", "ks", "alpha_interval", "theory", "n_seeds"])
+
+
+def scale_table(scale: pd.DataFrame) -> pd.DataFrame:
+    """:func:`scale_effect`'s rows: α of each variant and its change, each with its interval."""
+    table = scale.rename(columns={"change": "delta", "change_low": "delta_low", "change_high": "delta_high"})
+    table = table.assign(delta_interval=[f"{a:+.2f} [{b:+.2f}, {c:+.2f}]" for a, b, c in
+                                         zip(table["delta"], table["delta_low"], table["delta_high"])])
+    return readable(table, ["variant", "alpha_interval", "delta_interval", "verdict"],
+                    names={"variant": "Burgers SP", "delta_interval": "change of α [95% CI]"})
 
 
 def growth_exponents(norms: pd.DataFrame, updates: pd.DataFrame, lrs: pd.DataFrame) -> pd.DataFrame:

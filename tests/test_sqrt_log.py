@@ -89,3 +89,38 @@ def test_verify_reruns_stored_trials_bit_identically(tmp_path, stack):
               progress=False)
     table = verify_sample(tmp_path, sample=2, data_dir=str(tmp_path))
     assert len(table) == 2 and table["identical"].all() and (table["stacked"] == stack).all()
+
+
+def test_sweep_operator_norms_at_the_lr_sweeps_k():
+    norms = sqrt_log.sweep_operator_norms(n_draws=1, widths=(1,))
+    quick = {d: sorted({c.modes for c in grid(name, "quick")})
+             for d, name in ((1, "burgers_lr"), (2, "darcy_lr"), (3, "navier_stokes_lr"))}
+    for d, ks in quick.items():
+        assert sorted(norms.loc[norms["dim"] == d, "modes"]) == ks
+    assert set(norms["width"]) == {1} and set(norms["draw"]) == {0}
+
+
+def test_coord_updates_read_the_chapter_table_when_it_exists(tmp_path):
+    (tmp_path / "coord_check").mkdir()
+    table = pd.DataFrame({"dim": [1], "parametrization": ["sp"], "modes": [2], "seed": [0], "step": [1],
+                          "layer": ["spectral 1"], "mean_abs_delta": [0.5]})
+    table.to_csv(tmp_path / "coord_check" / "coord_check.csv", index=False)
+    coords, note = sqrt_log.coord_updates(str(tmp_path), "smoke")
+    pd.testing.assert_frame_equal(coords, table)
+    assert note.endswith("coord_check.csv")
+
+
+def test_the_chapter_tables_name_their_columns():
+    norms = pd.DataFrame({"dim": [2], "width": [16], "beta": [0.1], "beta_low": [0.0], "beta_high": [0.2],
+                          "predicted_beta": [0.12], "ks": [(2, 4)], "n_draws": [8]})
+    row = ["2", "16", "2, 4", "+0.10 [+0.00, +0.20]", "0.12", "8"]
+    assert list(sqrt_log.norm_table(norms).iloc[0]) == row
+    lrs = pd.DataFrame({"experiment": ["darcy_lr"], "parametrization": ["sp"], "ks": [(2, 14)],
+                        "alpha": [-0.5], "alpha_low": [-0.7], "alpha_high": [-0.3], "theory": [-0.5],
+                        "n_seeds": [8]})
+    row = ["Darcy (FNO-2D)", "SP", "2, 14", "-0.50 [-0.70, -0.30]"]
+    assert list(sqrt_log.lr_table(lrs).iloc[0])[:4] == row
+    scale = sqrt_log.scale_effect(sp_fit(-0.1, 0), {"steeper": sp_fit(-0.5, 1)})
+    table = sqrt_log.scale_table(scale)
+    assert list(table.columns) == ["Burgers SP", "exponent α [95% CI]", "change of α [95% CI]", "verdict"]
+    assert table.iloc[0]["verdict"] == "toward −½" and table.iloc[0]["change of α [95% CI]"].startswith("-0.")
