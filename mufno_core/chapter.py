@@ -30,7 +30,6 @@ from mufno_core.optima import (
     exponent,
     locate,
     log_k_eff,
-    measured,
     optimal_hparam_per_k,
     per_k,
     shift,
@@ -41,6 +40,7 @@ from mufno_core.provenance import provenance_line
 from mufno_core.sweep import run_sweep
 from mufno_core.sweep.errors import error_line
 from mufno_core.sweep.experiments import describe_preset, get_experiment
+from mufno_core.sweep.store import finished_trials
 from mufno_core.tables import readable
 from mufno_core.verdicts import exponent_verdict, hparam_verdict
 
@@ -70,7 +70,7 @@ class SweepChapter:
     overrides: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.measured = measured(self.df)
+        self.measured = finished_trials(self.df)
         self.source = provenance_line(self.df, self.preset)
 
     @classmethod

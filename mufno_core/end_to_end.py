@@ -23,10 +23,11 @@ import math
 import numpy as np
 import pandas as pd
 
-from mufno_core.optima import DEFAULT_METRIC, NoEvidence, loss_table, measured
+from mufno_core.optima import DEFAULT_METRIC, NoEvidence, loss_table
 from mufno_core.sweep.budget import step_flops
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.data import load_trial_data
+from mufno_core.sweep.store import finished_trials
 
 
 def row_config(row) -> TrialConfig:
@@ -76,7 +77,7 @@ def end_to_end(
     per method: the LR chosen, the test error of the final model (seed mean and std), the runs
     that were paid for, their wall time and FLOPs, and both costs relative to direct tuning.
     """
-    df = measured(df)
+    df = finished_trials(df)
     if df.empty:
         raise NoEvidence("no finished trial (ok or diverged) to tune from")
     ks = sorted(df["modes"].unique())

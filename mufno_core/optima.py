@@ -24,8 +24,8 @@ bootstrap SE (:mod:`mufno_core.stats`):
   ln lr* against ln(log K_eff), K_eff = K₁ ⋯ K_d. μP's c(K) ∝ 1/sqrt(d log K) (paper Thm. 3.5)
   predicts α = −½ for SP's optimum and 0 for μP's (:data:`THEORY_ALPHA`); :func:`lr_exponent`.
 
-Only records with a valid status ("ok" or "diverged") are measurements (:func:`measured`, the
-store's :func:`~mufno_core.sweep.store.finished_trials`: a NaN or missing status is none); with none,
+Only records with a valid status ("ok" or "diverged") are measurements (the store's
+:func:`~mufno_core.sweep.store.finished_trials`: a NaN or missing status is none); with none,
 or with every trial diverged, :func:`locate` raises :class:`NoEvidence` with one sentence. A curve
 whose every trial diverged has no optimum (NaN; listed in ``no_evidence``); an optimum whose grid
 minimum is the first or last grid point (``edge``) has points on one side only and is not located:
@@ -50,7 +50,7 @@ from mufno_core.stats import (
     slope,
     student_t,
 )
-from mufno_core.sweep.store import finished_trials as measured
+from mufno_core.sweep.store import finished_trials
 
 DEFAULT_METRIC = "final_train_loss"
 """The loss the optima refer to: training loss, as in the μP papers (test loss: pass metric=)."""
@@ -172,7 +172,7 @@ def _axis_curve(part: pd.DataFrame, hparam: str, metric: str, failure_loss: floa
 
 def _evidence(df: pd.DataFrame, metric: str) -> pd.DataFrame:
     """``df``'s measurements, or :class:`NoEvidence` saying why there are none."""
-    done = measured(df)
+    done = finished_trials(df)
     if done.empty:
         invalid = len(df)
         raise NoEvidence("no trial with a valid status (ok or diverged) to locate an optimum from"

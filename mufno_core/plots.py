@@ -3,8 +3,8 @@ per K, one panel per parametrization (SP beside μP).
 
 Each curve is the seed mean of the log-loss (diverged trials count as failures, as in
 :mod:`mufno_core.optima`), the band is the seed spread (min to max), the star marks the located
-optimum and the horizontal bar its 95% bootstrap interval. Only measurements are drawn
-(:func:`~mufno_core.optima.measured`); with none, :class:`~mufno_core.optima.NoEvidence`. Imports
+optimum and the horizontal bar its 95% bootstrap interval. Only finished trials are drawn
+(:func:`~mufno_core.sweep.store.finished_trials`); with none, :class:`~mufno_core.optima.NoEvidence`. Imports
 matplotlib/seaborn lazily, so running a sweep does not need them.
 """
 
@@ -20,10 +20,10 @@ from mufno_core.optima import (
     DEFAULT_METRIC,
     locate,
     loss_table,
-    measured,
     optimal_lr_per_k,
     per_k,
 )
+from mufno_core.sweep.store import finished_trials
 
 METRIC_LABELS = {"final_train_loss": "training loss (rel. L2)", "final_test_loss": "test loss (rel. L2)"}
 
@@ -75,7 +75,7 @@ def _title(param: str) -> str:
 
 def _figure(df: pd.DataFrame, ax):
     """The measurements, the figure, its (axis, parametrization) panels and a colour per K."""
-    df = measured(df)
+    df = finished_trials(df)
     params = _panels(df)
     fig, axes = _axes(len(params), ax)
     return df, fig, list(zip(axes, params)), _palette(df["modes"].unique())

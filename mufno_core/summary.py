@@ -3,7 +3,7 @@ its verdict's headline, and the figure of all exponents at a glance.
 
 Nothing is trained here. Only the trials of each experiment's grid count (:func:`grid_results`), so
 that trials of an earlier or another grid left in the store cannot change the answer; only
-measurements count (:func:`~mufno_core.optima.measured`). A store with nothing to show raises
+finished trials count (:func:`~mufno_core.sweep.store.finished_trials`). A store with nothing to show raises
 :class:`~mufno_core.optima.NoEvidence` with one sentence.
 """
 
@@ -25,12 +25,12 @@ from mufno_core.optima import (
     hparam_shift,
     lr_drift,
     lr_exponent,
-    measured,
     optimal_lr_per_k,
 )
 from mufno_core.paper import EXPERIMENT_LABELS, PAPER, paper_alpha
 from mufno_core.sweep import grid, load_results
 from mufno_core.sweep.experiments import get_experiment, in_grid
+from mufno_core.sweep.store import finished_trials
 from mufno_core.verdicts import Verdict, drift_sentence, exponent_verdict, hparam_verdict, shift_sentence
 
 
@@ -56,7 +56,7 @@ def grid_results(results_dir: str, experiment: str, preset: str,
     df = load_results(folder)
     if df.empty:
         return None
-    df = measured(df[df["preset"] == preset])
+    df = finished_trials(df[df["preset"] == preset])
     inside = in_grid(df, grid(experiment, preset, **(overrides or {})))
     outside = int((~inside).sum())
     if outside:

@@ -20,7 +20,6 @@ from mufno_core.optima import (
     log_k_eff,
     lr_drift,
     lr_exponent,
-    measured,
     optimal_hparam_per_k,
     optimal_lr_per_k,
 )
@@ -35,6 +34,7 @@ from mufno_core.sweep.coverage import (
     synthetic_sweep,
 )
 from mufno_core.sweep.experiments import lr_grid
+from mufno_core.sweep.store import finished_trials
 
 LRS = lr_grid(-28, -12)
 
@@ -162,7 +162,7 @@ def test_error_trials_are_not_measurements():
     df["status"] = "ok"
     broken = df[df["modes"] == 12].assign(status="error", final_train_loss=math.nan)
     both = pd.concat([df[df["modes"] == 3], broken])
-    assert len(measured(both)) == (df["modes"] == 3).sum()
+    assert len(finished_trials(both)) == (df["modes"] == 3).sum()
     optima = optimal_lr_per_k(both)
     assert list(optima["modes"]) == [3]  # the K made only of errors is not scored as loss 1.0
 
@@ -266,7 +266,7 @@ def test_a_record_without_a_valid_status_is_not_a_result():
                                                    status=math.nan)
     other = stray.assign(status="running")
     mixed = pd.concat([df, stray, other])
-    assert len(measured(mixed)) == len(df)
+    assert len(finished_trials(mixed)) == len(df)
     assert optimal_lr_per_k(mixed).iloc[0].lr_opt == pytest.approx(optimal_lr_per_k(df).iloc[0].lr_opt)
     with pytest.raises(NoEvidence, match="valid status"):
         optimal_lr_per_k(df.drop(columns="status"))

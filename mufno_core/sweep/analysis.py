@@ -18,12 +18,12 @@ from mufno_core.optima import (  # noqa: F401
     loss_table,
     lr_drift,
     lr_exponent,
-    measured,
     optimal_hparam_per_k,
     per_k,
 )
 from mufno_core.optima import optimal_lr_per_k as _optimal_lr_per_k
 from mufno_core.stats import bootstrap_se, exponent_interval, slope, student_t  # noqa: F401
+from mufno_core.sweep.store import finished_trials as measured  # noqa: F401
 
 
 def optimal_lr_per_k(df: pd.DataFrame, metric: str = DEFAULT_METRIC, n_boot: int = 1000,
