@@ -133,3 +133,17 @@ def test_the_exponent_figure_draws_each_interval(tmp_path):
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert "SP (measured, 95% CI)" in labels and "the paper's value" in labels
     matplotlib.pyplot.close(fig)
+
+
+@pytest.mark.parametrize("swept", ["lr", "batch_size"])
+def test_the_cli_summary_says_when_every_trial_diverged(swept):
+    """`mufno sweep … --set lrs=1e30`: one sentence, not lr* = 1e30 with a zero-width interval."""
+    from mufno_core.sweep.cli import summarise
+
+    rows = [{"experiment": "e", "parametrization": p, "modes": k, "lr": 1e30, "batch_size": b,
+             "seed": s, "final_train_loss": math.nan, "diverged": True, "status": "diverged"}
+            for p in ("sp", "mup") for k in (2, 4) for b in (4, 8) for s in range(2)]
+    text = summarise(pd.DataFrame(rows), swept)
+    assert text.startswith("no estimate: every one of the 16 measured trials diverged")
+    assert "1e+30" not in text and "1.00e+30" not in text
+    assert summarise(pd.DataFrame(rows).assign(status="error"), swept) == "no finished trials"
