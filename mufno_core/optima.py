@@ -301,9 +301,10 @@ def shift(located: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     ``opt_high_k_min`` (each end's optimum and interval, natural units), the same for ``k_max``,
     ``shift``, ``shift_low``, ``shift_high``, ``half_width``, ``ratio``, ``ratio_low``,
     ``ratio_high``, ``moves`` (the interval excludes 0), ``edge`` (an end's grid minimum on the
-    grid's edge: not located), ``no_evidence`` (K's whose every trial diverged), ``grid_step``
-    (median spacing of the grid on the axis), ``loss_range`` (max − min of the seed-mean log10
-    loss over the grid, the largest over K: how much the hyperparameter matters at all),
+    grid's edge: not located; ``edge_ks`` which), ``no_evidence`` (K's whose every trial
+    diverged), ``grid_step`` (median spacing of the grid on the axis), ``loss_range`` (max − min
+    of the seed-mean log10 loss over the grid, the largest over K: how much the hyperparameter
+    matters at all),
     ``seed_sd`` (median over grid points and K of the seeds' std of log10 loss: the noise it
     competes with), ``n_seeds``.
     """
@@ -335,6 +336,7 @@ def shift(located: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
             ratio=axis.base**delta, ratio_low=axis.base ** (delta - half),
             ratio_high=axis.base ** (delta + half),
             moves=bool(delta - half > 0 or delta + half < 0), edge=bool(lo["edge"] or hi["edge"]),
+            edge_ks=tuple(int(r["modes"]) for r in (lo, hi) if r["edge"]),
             no_evidence=_no_evidence(part),
             grid_step=float(np.median(np.diff(grid))) if len(grid) > 1 else math.nan,
             loss_range=float(part["loss_range"].max()),
@@ -353,7 +355,7 @@ def exponent(located: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     ``alpha``, ``alpha_low``/``alpha_high``, ``alpha_se``, ``half_width``, ``theory`` (−½ for SP,
     0 for μP), ``consistent``, ``excludes_zero``, ``excludes_half`` (the interval holds the
     theory's value / excludes 0 / excludes −½), ``ks``, ``n_seeds``, ``edge`` (some optimum on the
-    grid's edge), ``no_evidence`` (K's whose every trial diverged: α is NaN), ``_samples``.
+    grid's edge; ``edge_ks`` which), ``no_evidence`` (K's whose every trial diverged: α is NaN), ``_samples``.
     """
     keys, groups = _grouped(located)
     rows = []
@@ -376,7 +378,9 @@ def exponent(located: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
             row.update(exponent_interval("alpha", float(slope(x, y)), samples, n_seeds, theory,
                                          -0.5, level))
         row.update(ks=tuple(int(k) for k in part["modes"]), n_seeds=n_seeds,
-                   edge=bool(part["edge"].any()), no_evidence=_no_evidence(part), _samples=samples)
+                   edge=bool(part["edge"].any()),
+                   edge_ks=tuple(int(k) for k in part.loc[part["edge"], "modes"]),
+                   no_evidence=_no_evidence(part), _samples=samples)
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -133,8 +133,11 @@ def exponent_verdict(exponent: pd.DataFrame) -> Verdict:
         return _verdict("No verdict", f"every trial diverged for {which}, so those optima and the "
                         "exponent are not located. Lower the LR grid (parameter `lrs`).", details)
     if sp.edge or mup.edge:
-        return _verdict("No verdict", "an optimum lies on the edge of the LR grid, so an exponent "
-                        "is not located. Widen the LR grid (parameter `lrs`).", details)
+        which = "; ".join(f"{display_name(r.parametrization)} at K = {_ks(r.edge_ks)}"
+                          for r in pair if r.edge and getattr(r, "edge_ks", ()))
+        return _verdict("No verdict", "an optimum lies on the edge of the LR grid"
+                        + (f" ({which})" if which else "") + ", with no grid point beyond it, so "
+                        "an exponent is not located. Widen the LR grid (parameter `lrs`).", details)
     side = {r.parametrization: alpha_side(r).side for r in pair}
     borderline = [display_name(p) for p in ("sp", "mup") if side[p] == "borderline"]
     if borderline:
