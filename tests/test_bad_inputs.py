@@ -736,3 +736,30 @@ def test_the_api_refuses_empty_and_unwritable_folders(call, message, tmp_path):
     with pytest.raises(ValueError) as caught:
         call(tmp_path)
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+DATA_CASES = [
+    ("empty --out", ["burgers", "--out", ""], "is a folder, not a file name"),
+    ("--out a folder", ["burgers", "--out", "."], "is a folder, not a file name"),
+    ("--out under a file", ["burgers", "--out", "plain/b.h5"], "is a file, not a folder"),
+    ("no samples", ["burgers", "--n", "0"], "n_train must be an int >= 1, got 0"),
+    ("negative test samples", ["burgers", "--n-test", "-1"], "n_test must be an int >= 0, got -1"),
+    ("no grid points", ["burgers", "--res", "0"], "resolution must be an int >= 1, got 0"),
+    ("negative seed", ["burgers", "--seed", "-1"], "seed must be an int >= 0, got -1"),
+    ("no workers", ["burgers", "--workers", "0"], "workers must be a positive int, got 0"),
+    ("samples not a number", ["burgers", "--n", "many"], "invalid int value: 'many'"),
+    ("unknown data set", ["heat"], "invalid choice: 'heat'"),
+    ("no data set", [], "give a data set name"),
+]
+
+
+@pytest.mark.parametrize("name,argv,message", DATA_CASES, ids=[c[0] for c in DATA_CASES])
+def test_mufno_data_refuses_in_one_line(name, argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plain").write_text("x")
+    workers = [] if "--workers" in argv else ["--workers", "1"]
+    code = run_cli(["data", *argv, "--preset", "smoke", "--no-progress", *workers])
+    out, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in out + err
+    assert any(message in line for line in err.splitlines()), err
+    assert not list(tmp_path.rglob("*.h5*"))

@@ -38,6 +38,9 @@ def run(args: argparse.Namespace) -> int:
     spec = dataset_spec(args.name, args.preset).with_overrides(args.n, args.n_test, args.res,
                                                                args.seed)
     out = args.out if args.out is not None else spec.path()
+    if out.is_dir():  # also --out '' (the working folder)
+        raise ValueError(f"--out {str(args.out)!r} is a folder, not a file name; give e.g. "
+                         f"--out data/{spec.filename}")
     if out.exists() and not args.force:
         print(f"{out} exists; use --force to regenerate")
         return 0
