@@ -119,7 +119,7 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def site(chromium) -> Path:
+def site(chromium, module_processes) -> Path:
     """Build the smoke-preset book (data, notebooks, site) exactly as a user would.
 
     MUFNO_REUSE_SITE=1 reuses an existing _build/smoke/html (for iterating on this test only).
@@ -128,22 +128,23 @@ def site(chromium) -> Path:
         return HTML
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     start = time.perf_counter()
-    proc = subprocess.run(["make", "book", "PRESET=smoke", f"BUILD={BUILD}"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900)
+    proc = module_processes.run(["make", "book", "PRESET=smoke", f"BUILD={BUILD}"], cwd=ROOT,
+                                env=env, timeout=900)
     assert proc.returncode == 0, f"make book failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     print(f"smoke book built in {time.perf_counter() - start:.0f} s")
     return HTML
 
 
 @pytest.fixture(scope="module")
-def browser(site, chromium, tmp_path_factory):
+def browser(site, chromium, tmp_path_factory, module_processes):
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-                               "--directory", str(site)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = module_processes.start([sys.executable, "-m", "http.server", str(port), "--bind",
+                                     "127.0.0.1", "--directory", str(site)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     profile = tmp_path_factory.mktemp("chromium-profile")
-    proc = subprocess.Popen([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = module_processes.start([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                                   "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True)
     try:
         ws_url = None
         deadline = time.time() + 60

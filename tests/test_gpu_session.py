@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -22,14 +21,13 @@ SWEEP = "synthetic_lr"  # the session's sweep step on built-in data: no data set
 
 
 @pytest.mark.slow
-def test_gpu_session_dry_run_writes_every_result(tmp_path):
+def test_gpu_session_dry_run_writes_every_result(tmp_path, processes):
     results, out = tmp_path / "results", tmp_path / "out"
     out.mkdir()
     env = {**os.environ, "DRY_RUN": "1", "BUDGET_S": "240", "PYTHON": sys.executable,
            "RESULTS": str(results), "OUT": str(out), "DATA_DIR": str(tmp_path / "data"),
            "SWEEP": SWEEP}
-    proc = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_session.sh")], env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = processes.run(["bash", str(ROOT / "scripts" / "gpu_session.sh")], env=env, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     log = (results / "gpu_session.log").read_text()
     assert "skipped (no time left)" not in log

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 import pytest
@@ -13,12 +12,13 @@ from mufno_core import FNO
 from mufno_core.sweep import malloc
 
 
-def test_children_start_with_the_tunables(monkeypatch):
+def test_children_start_with_the_tunables(monkeypatch, processes):
     monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
     malloc.keep_freed_memory()
     assert os.environ["GLIBC_TUNABLES"] == malloc.GLIBC_TUNABLES
     code = "from mufno_core.sweep.malloc import tuned_at_start; print(tuned_at_start())"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = processes.run([sys.executable, "-c", code])
+    assert out.returncode == 0, out.stderr
     expected = "True" if sys.platform.startswith("linux") else "False"
     assert out.stdout.strip() == expected
 

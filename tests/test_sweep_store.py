@@ -124,12 +124,12 @@ def test_failing_trial_is_an_error_record_and_retried(tmp_path):
 
 
 @pytest.mark.slow
-def test_kill_minus_9_loses_nothing_but_the_trial_in_flight(tmp_path):
+def test_kill_minus_9_loses_nothing_but_the_trial_in_flight(tmp_path, processes):
     cmd = [sys.executable, "-m", "mufno_core.cli", "sweep", "synthetic_lr", "--preset", "smoke",
            "--results", str(tmp_path), "--limit", "10", "--no-progress"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     folder = tmp_path / "synthetic_lr"
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = processes.start(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and len(list(folder.glob("*.json"))) < 3:
         time.sleep(0.05)
@@ -139,7 +139,7 @@ def test_kill_minus_9_loses_nothing_but_the_trial_in_flight(tmp_path):
     assert 3 <= len(before) < 10
     for path in folder.glob("*.json"):
         read_record(path)  # every record is whole
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    done = processes.run(cmd, cwd=ROOT, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert f"{len(before)} already done, {10 - len(before)} run now" in done.stderr
     assert len(load_results(tmp_path)) == 10
