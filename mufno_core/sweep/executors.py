@@ -39,8 +39,10 @@ import torch
 from tqdm import tqdm
 
 from mufno_core import phases
+from mufno_core.sweep.budget import sweep_flops
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.data import prepare_datasets
+from mufno_core.sweep.estimate import default_workers, estimate_sweep
 from mufno_core.sweep.fingerprint import data_fingerprint
 from mufno_core.sweep.malloc import keep_freed_memory
 from mufno_core.sweep.store import ResultsStore
@@ -49,6 +51,9 @@ from mufno_core.sweep.validate import check_device, validate_trials
 
 ExecutorName = Literal["inline", "process", "dask"]
 EXECUTORS: tuple[str, ...] = ("inline", "process", "dask")
+
+ESTIMATE_MIN_FLOPS = 1e11
+"""Training FLOPs from which a sweep first estimates its time (a few seconds of this CPU's work)."""
 
 MAX_STACK = 48
 """Most members in one stacked group (bounds the GPU memory of one unit of work)."""
@@ -186,12 +191,15 @@ def run_sweep_trials(
     stack: bool = False,
     progress: bool = True,
     on_record: Callable[[dict[str, Any]], None] | None = None,
+    estimate: bool = True,
 ) -> SweepOutcome:
     """Run every unfinished trial of ``configs`` on ``executor``, storing each record as it completes.
 
     ``workers``: processes of the local pool or of the LocalCluster (default: CPU count).
     ``scheduler``: a Dask scheduler address ``tcp://host:port`` (default: start a LocalCluster).
     Progress is a tqdm bar over all trials of the grid (done ones count as done; ETA from the rest).
+    ``estimate``: before a sweep of at least :data:`ESTIMATE_MIN_FLOPS` starts, print its expected
+    time on this machine (:func:`~mufno_core.sweep.estimate.estimate_sweep`, a few seconds).
     """
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
@@ -211,6 +219,10 @@ def run_sweep_trials(
                     results=store.folder)
     keep_freed_memory()  # here, and in the workers started below
     units = group_trials(todo) if stack else [[c] for c in todo]
+    if estimate and sweep_flops(todo) >= ESTIMATE_MIN_FLOPS:
+        expected = estimate_sweep(units, data_dir, device, default_workers(executor, workers),
+                                  one_thread=executor != "inline", stack=stack)
+        print(expected.line(f"sweep {store.experiment}"), file=sys.stderr, flush=True)
     bar = tqdm(total=outcome.total, initial=skipped, disable=not progress, desc=store.experiment,
                unit="trial", dynamic_ncols=True)
 
