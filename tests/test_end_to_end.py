@@ -7,6 +7,8 @@ from mufno_core.end_to_end import best_grid_lr, end_to_end, run_flops
 from mufno_core.sweep import run_sweep
 from mufno_core.sweep.data import SYNTHETIC_RESOLUTION
 
+pytestmark = pytest.mark.slow  # the module's fixture trains a whole smoke sweep (30 trials)
+
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):

@@ -18,6 +18,7 @@ def test_list_shows_every_experiment_and_preset(capsys):
         assert set(exp.presets) == set(PRESETS)
 
 
+@pytest.mark.slow  # counts every preset's grid, the paper's too
 def test_list_with_flops(capsys):
     assert main(["sweep", "--list", "--flops"]) == 0
     lines = capsys.readouterr().out.splitlines()
