@@ -8,6 +8,7 @@ import torch
 from mufno_core.cost import training_step_memory
 from mufno_core.sweep import grid
 from mufno_core.sweep.budget import _counts_at_depth, _model_step_counts, trial_grid, trial_memory
+from mufno_core.sweep.validate import device_memory, machine_memory
 
 BY_DIM = {1: "burgers_lr", 2: "darcy_lr", 3: "navier_stokes_lr"}
 
@@ -43,3 +44,11 @@ def test_activations_grow_with_the_batch_and_weights_with_the_width():
     assert 3 * base.parameters < wide.parameters  # spectral and skip weights ~ width²
     assert base.total == 4 * base.parameters + base.activations + base.data
     assert base.data == 4 * (16 + 8) * 2 * 29 * 29  # (n_train + n_test) × (in + out) × grid
+
+
+def test_trials_are_held_to_the_memory_of_their_device():
+    assert device_memory("cpu") == device_memory(None) == (machine_memory(), "this machine's")
+    assert machine_memory() > 2**28  # any machine that runs the tests has 256 MiB
+    if torch.cuda.is_available():
+        total = torch.cuda.get_device_properties(0).total_memory
+        assert device_memory("cuda:0") == (total, "cuda:0's")

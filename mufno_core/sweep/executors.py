@@ -215,7 +215,7 @@ def run_sweep_trials(
     prepare_datasets(todo, data_dir)
     phases.reach("validate")
     # one line per problem, first; a remote Dask cluster's memory is not this machine's
-    validate_trials(todo, data_dir, local=executor != "dask" or scheduler is None,
+    validate_trials(todo, data_dir, device, local=executor != "dask" or scheduler is None,
                     results=store.folder)
     keep_freed_memory()  # here, and in the workers started below
     units = group_trials(todo) if stack else [[c] for c in todo]

@@ -78,6 +78,16 @@ def machine_memory() -> int:
         return 0
 
 
+def device_memory(device: str | None) -> tuple[int, str]:
+    """(bytes, name) of the memory a trial's tensors live in: a CUDA device's own, else this
+    machine's (CPU, MPS's unified memory, "auto")."""
+    if isinstance(device, str) and device.startswith("cuda") and torch.cuda.is_available():
+        index = torch.device(device).index
+        index = torch.cuda.current_device() if index is None else index
+        return torch.cuda.get_device_properties(index).total_memory, f"cuda:{index}'s"
+    return machine_memory(), "this machine's"
+
+
 def _bytes(n: float) -> str:
     """``n`` bytes in GiB (or MiB below one GiB), e.g. "12.3 GiB"."""
     return f"{n / 2**30:.3g} GiB" if n >= 2**30 else f"{n / 2**20:.3g} MiB"
@@ -204,10 +214,11 @@ def _config_problems(config: TrialConfig, facts: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _memory_problem(config: TrialConfig, available: int) -> str | None:
-    """One line when the trial's weights, optimizer state, activations and data cannot fit in
-    ``available`` bytes (:func:`~mufno_core.sweep.budget.trial_memory`). A model that cannot be
-    counted on the meta device is left to the trial, which records why it cannot be built."""
+def _memory_problem(config: TrialConfig, available: int, where: str) -> str | None:
+    """One line when the trial's weights, optimizer state, activations and data
+    (:func:`~mufno_core.sweep.budget.trial_memory`) cannot fit in ``available`` bytes (of
+    ``where``, e.g. "this machine's"). A model that cannot be counted on the meta device is left
+    to the trial, which records why it cannot be built."""
     try:
         need = trial_memory(config)
     except (RuntimeError, ValueError, NotImplementedError):
@@ -217,7 +228,7 @@ def _memory_problem(config: TrialConfig, available: int) -> str | None:
     return (f"width={config.width}, depth={config.depth}, modes={config.modes}, batch_size="
             f"{config.batch_size}: one trial needs {_bytes(need.total)} ({_bytes(need.parameters)}"
             f" of weights ×4 with gradients and Adam's moments, {_bytes(need.activations)} of "
-            f"activations, {_bytes(need.data)} of data), more than this machine's "
+            f"activations, {_bytes(need.data)} of data), more than {where} "
             f"{_bytes(available)} of memory")
 
 
@@ -229,9 +240,10 @@ def validate_trials(configs: Iterable[TrialConfig], data_dir: str | Path = "data
     Data files must exist (call :func:`~mufno_core.sweep.data.prepare_datasets` first); a missing
     one is a problem, and each is checked against its own description
     (:func:`~mufno_core.data.integrity.inspect_file`) and against the trials that read it. With
-    ``local`` (the trials run here) a trial whose memory (:func:`_memory_problem`) exceeds this
-    machine's is refused. ``device`` None skips the device check; ``local`` as in
-    :func:`check_device`. ``results`` (the folder the records go to) must accept a new file.
+    ``local`` (the trials run here) a trial whose memory (:func:`_memory_problem`) exceeds that of
+    ``device`` (:func:`device_memory`: a CUDA device's, else this machine's) is refused.
+    ``device`` None skips the device check; ``local`` as in :func:`check_device`. ``results``
+    (the folder the records go to) must accept a new file.
     """
     problems: list[str] = []
     if device is not None:
@@ -248,7 +260,7 @@ def validate_trials(configs: Iterable[TrialConfig], data_dir: str | Path = "data
             check_writable("results folder", results)
         except ValueError as err:
             problems.append(str(err))
-    available = machine_memory() if local else 0
+    available, where = device_memory(device) if local else (0, "")
     facts_of: dict[tuple[str, str], dict[str, Any]] = {}
     refused: set[tuple] = set()
     for config in configs:
@@ -270,7 +282,7 @@ def validate_trials(configs: Iterable[TrialConfig], data_dir: str | Path = "data
         problems.extend(config_problems)
         shape = config.group_key()
         if not config_problems and shape not in refused:  # memory of a trial that can run
-            memory = _memory_problem(config, available)
+            memory = _memory_problem(config, available, where)
             if memory is not None:
                 refused.add(shape)
                 problems.append(memory)
