@@ -145,6 +145,11 @@ class LRChapter(SweepChapter):
         """Loss against LR, one curve per K, SP beside μP, each optimum starred with its CI."""
         return add_provenance(plot_lr_curves(self.measured, optima=self.optima), self.source)
 
+    def test_curves(self, title: str | None = None):
+        """The test loss against LR, as :meth:`curves` (no stars: optima are located on the
+        training loss)."""
+        return add_provenance(plot_lr_curves(self.measured, "final_test_loss", title=title), self.source)
+
     def exponent_figure(self):
         """lr*(K) against log K_eff on log–log axes: a straight line of slope α is the fit; the
         dashed line is the theory's slope (−½ for SP, 0 for μP) through the fit's centre."""

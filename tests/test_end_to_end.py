@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
+from mufno_core import end_to_end_chapter
 from mufno_core.end_to_end import best_grid_lr, end_to_end, run_flops
+from mufno_core.end_to_end_chapter import OUTCOME_COLUMNS, EndToEndChapter
 from mufno_core.sweep import run_sweep
 from mufno_core.sweep.data import SYNTHETIC_RESOLUTION
 
@@ -51,3 +53,43 @@ def test_sample_grid_of_the_synthetic_data(sweep):
     from mufno_core.end_to_end import sample_grid
 
     assert sample_grid(sweep) == (SYNTHETIC_RESOLUTION[1],)
+
+
+@pytest.fixture(scope="module")
+def chapter(sweep):
+    return EndToEndChapter("smoke", {"Darcy": sweep}, {"Darcy": (SYNTHETIC_RESOLUTION[1],)})
+
+
+def test_the_chapter_tables_one_row_per_method(chapter):
+    table = chapter.outcome_table("Darcy")
+    assert list(table.data.columns) == list(OUTCOME_COLUMNS.values())
+    assert len(table.data) == 2 and table.data.iloc[1]["method"].startswith("μTransfer")
+    assert table.data.iloc[0]["test rel. L2 (mean ± std)"].count("%") == 2
+    assert table.caption == chapter.source("Darcy")
+    assert list(chapter.comparison().data.columns)[1:] == ["Darcy rel. L2", "Darcy tuning cost (FLOPs)"]
+    assert chapter.verdict().startswith("**Verdict, Darcy (smoke preset).** ")
+
+
+def test_the_exercise_checks_pass_the_table_and_name_a_miscount(chapter):
+    runs = chapter.tables["Darcy"]["runs"].tolist()
+    assert chapter.check_runs(*runs).startswith("check passed")
+    with pytest.raises(AssertionError, match="you count"):
+        chapter.check_runs(runs[0], runs[1] - 1)
+    sp_table = end_to_end(chapter.sweeps["Darcy"], chapter.grids["Darcy"], direct_parametrization="sp")
+    truth = bool(sp_table["test_rel_l2_mean"].iloc[0] < sp_table["test_rel_l2_mean"].iloc[1])
+    assert chapter.check_sp_direct(sp_table, truth).startswith("check passed")
+    with pytest.raises(AssertionError, match="test_rel_l2_mean"):
+        chapter.check_sp_direct(sp_table, not truth)
+    with pytest.raises(AssertionError, match="SP's direct tuning"):
+        chapter.check_sp_direct(chapter.tables["Darcy"], truth)
+
+
+def test_run_reads_both_sweeps_with_only_the_overrides_set(monkeypatch, sweep):
+    calls = []
+    monkeypatch.setattr(end_to_end_chapter, "run_sweep",
+                        lambda name, preset, results, **kw: calls.append((name, kw)) or sweep)
+    monkeypatch.setattr(end_to_end_chapter, "sample_grid", lambda df, data_dir: (SYNTHETIC_RESOLUTION[1],))
+    ch = EndToEndChapter.run("smoke", "results", scheduler="", modes=[], seeds=[0, 1])
+    assert [name for name, _ in calls] == ["darcy_lr", "navier_stokes_lr"]
+    assert calls[0][1] == {"data_dir": "data", "progress": False, "scheduler": None, "seeds": [0, 1]}
+    assert list(ch.tables) == ["Darcy", "Navier–Stokes"]
