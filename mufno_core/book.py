@@ -17,6 +17,7 @@ A notebook that needs data sets lists them in its metadata, ``{"mufno": {"datase
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import time
@@ -162,8 +163,40 @@ def _cell(cell_type: str, source: str, cell_id: str, tags: list[str]) -> dict:
     return cell
 
 
+def _source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def merge_injected_parameters(cells: list[dict]) -> list[dict]:
+    """The cells with papermill's ``injected-parameters`` cell folded into the ``parameters`` cell:
+    each injected value replaces its default in place (the comment that documents it stays), so
+    the page shows one parameters cell with the values the run used. Cells without both are
+    returned as they are."""
+    tags = [cell.get("metadata", {}).get("tags", []) for cell in cells]
+    declared = next((i for i, t in enumerate(tags) if "parameters" in t), None)
+    injected = next((i for i, t in enumerate(tags) if "injected-parameters" in t), None)
+    if declared is None or injected is None:
+        return cells
+    values = {node.targets[0].id: ast.get_source_segment(_source(cells[injected]), node.value)
+              for node in ast.parse(_source(cells[injected])).body
+              if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    lines = _source(cells[declared]).split("\n")
+    for node in ast.parse(_source(cells[declared])).body:
+        target = node.target if isinstance(node, ast.AnnAssign) else (
+            node.targets[0] if isinstance(node, ast.Assign) else None)
+        if isinstance(target, ast.Name) and target.id in values and node.value is not None \
+                and node.value.lineno == node.value.end_lineno:
+            row, start, end = node.value.lineno - 1, node.value.col_offset, node.value.end_col_offset
+            line = lines[row].encode()  # ast offsets count UTF-8 bytes
+            lines[row] = (line[:start] + values[target.id].encode() + line[end:]).decode()
+    merged = {**cells[declared], "source": "\n".join(lines)}
+    return [merged if i == declared else cell for i, cell in enumerate(cells) if i != injected]
+
+
 def stage_notebook(notebook: dict, name: str, repo: Repository) -> dict:
-    """The executed notebook as the site shows it: the "Run it yourself" note after the first
+    """The executed notebook as the site shows it: one parameters cell holding the values of the
+    run (:func:`merge_injected_parameters`), the "Run it yourself" note after the first
     markdown cell (the title) and, with a configured repository, the pinned install cell before
     the first code cell. Raises ValueError if the notebook installs code from another address."""
     foreign = foreign_installs(notebook, repo)
@@ -173,7 +206,7 @@ def stage_notebook(notebook: dict, name: str, repo: Repository) -> dict:
             f"_config.yml: {foreign}. Delete that cell: the build writes the install cell itself, "
             "and only for a configured repository")
     staged = dict(notebook)
-    cells = list(notebook.get("cells", []))
+    cells = merge_injected_parameters(list(notebook.get("cells", [])))
     with_ids = (notebook.get("nbformat", 4), notebook.get("nbformat_minor", 0)) >= (4, 5)
     added = []
     if repo.configured:

@@ -1,6 +1,7 @@
 """The book pipeline: the toc is the one notebook list; data declared in notebook metadata; staging."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -198,3 +199,48 @@ def test_the_repository_config_is_unset_and_no_notebook_installs_from_elsewhere(
         if found:
             offenders[name] = found
     assert not offenders, f"notebooks that install from an unconfigured address: {offenders}"
+
+
+MAX_CODE_LINES = 40
+"""A chapter is prose plus library calls: at most this many non-blank lines in its code cells."""
+
+
+def code_lines(path) -> int:
+    """Non-blank lines in a notebook's code cells (markdown cells do not count)."""
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    source = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+              for c in cells if c["cell_type"] == "code"]
+    return sum(1 for text in source for line in text.splitlines() if line.strip())
+
+
+def test_code_lines_counts_code_cells_without_blank_lines(tmp_path):
+    cells = [{"cell_type": "code", "source": ["a = 1\n", "\n", "   \n", "b = 2"]},
+             {"cell_type": "markdown", "source": "prose\nmore prose"},
+             {"cell_type": "code", "source": "c = 3\n"}]
+    path = tmp_path / "n.ipynb"
+    path.write_text(json.dumps({"cells": cells}))
+    assert code_lines(path) == 3
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_a_chapter_is_prose_plus_calls(path):
+    lines = code_lines(path)
+    assert lines <= MAX_CODE_LINES, (
+        f"{path} has {lines} code lines (limit {MAX_CODE_LINES}): move the logic into mufno_core")
+
+
+def test_the_injected_parameters_replace_the_defaults_in_one_cell():
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": "# Title"},
+             {"cell_type": "code", "metadata": {"tags": ["parameters"]},
+              "source": ['preset: str = "quick"  # smoke | quick: which grid (μP)\n',
+                         'results_dir: str = "results/quick"  # the store\n', "seed: int = 0  # seed"]},
+             {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]},
+              "source": '# Parameters\npreset = "smoke"\nresults_dir = "/tmp/ä"\n'},
+             {"cell_type": "code", "metadata": {}, "source": "print(preset)"}]
+    merged = book.merge_injected_parameters(cells)
+    assert len(merged) == 3 and merged[2] is cells[3]
+    assert merged[1]["metadata"]["tags"] == ["parameters"]
+    assert merged[1]["source"].splitlines() == [
+        'preset: str = "smoke"  # smoke | quick: which grid (μP)',
+        'results_dir: str = "/tmp/ä"  # the store', "seed: int = 0  # seed"]
+    assert book.merge_injected_parameters(cells[:2]) == cells[:2]  # nothing injected: unchanged
