@@ -44,7 +44,11 @@ class ProcessGroups:
                 os.killpg(proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-            proc.communicate()  # reaps it and closes its pipes
+            try:
+                proc.communicate(timeout=30)  # reaps it and closes its pipes
+            except subprocess.TimeoutExpired:  # it left its group: end it alone
+                proc.kill()
+                proc.communicate()
         new = [c for c in psutil.Process().children(recursive=True)  # pools started in-process
                if c.pid not in self.children_before]
         for child in new:

@@ -136,7 +136,22 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _gone_within(pids, seconds: float = 20.0) -> list[int]:
+def _group(pgid: int) -> set[int]:
+    """Pids of the live processes of process group ``pgid`` (from /proc)."""
+    members = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.add(int(entry))
+    return members
+
+
+def _gone_within(pids, seconds: float = 60.0) -> list[int]:
     """The processes of ``pids`` still alive after ``seconds`` (polled; [] as soon as all ended)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and any(_alive(p) for p in pids):
@@ -161,7 +176,7 @@ class Phases:
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), "MUFNO_PHASE_DIR": str(folder),
                     "MUFNO_PHASE_HOLD": hold}
 
-    def wait(self, phase: str, count: int = 1, proc=None, timeout: float = 180) -> list[int]:
+    def wait(self, phase: str, count: int = 1, proc=None, timeout: float = 600) -> list[int]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             pids = [int(p.suffix[1:]) for p in self.folder.glob(f"{phase}.*") if p.suffix[1:].isdigit()]
@@ -204,6 +219,7 @@ def test_ctrl_c_at_each_phase_ends_in_one_line(phase, executor, message, tmp_pat
     hook.release(phase)  # Ctrl-C during the imports is held back until they are done
     _, err = proc.communicate(timeout=120)
     assert_stopped_cleanly(proc, err, results)
+    assert not _gone_within(_group(proc.pid))  # pool workers and resource tracker too
     if message:
         assert err.strip().splitlines()[-1].startswith("interrupted: finished trials are stored")
         assert "resume with: mufno sweep synthetic_lr" in err
@@ -226,7 +242,7 @@ def test_ctrl_c_to_the_process_group_while_workers_start(tmp_path, processes):
     _, err = proc.communicate(timeout=120)
     assert_stopped_cleanly(proc, err, results)
     assert "resume with: mufno sweep synthetic_lr" in err
-    assert not _gone_within(workers)
+    assert not _gone_within(set(workers) | _group(proc.pid))  # workers, resource tracker
 
 
 @pytest.mark.slow
@@ -241,7 +257,7 @@ def test_workers_exit_when_the_driver_died_before_their_initializer(tmp_path, pr
     proc.kill()
     proc.wait()
     hook.release("worker-init")
-    assert not _gone_within(workers), "workers outlived their driver"
+    assert not _gone_within(set(workers) | _group(proc.pid)), "processes outlived their driver"
 
 
 @pytest.mark.slow
@@ -263,7 +279,7 @@ def test_a_signal_stops_the_pool_and_its_workers(sig, code, tmp_path, processes)
     if sig != signal.SIGKILL:
         assert_stopped_cleanly(proc, err, results, code)
         assert "resume with: mufno sweep synthetic_lr" in err
-    assert not _gone_within(workers)
+    assert not _gone_within(set(workers) | _group(proc.pid))  # workers, resource tracker
     assert not list(results.rglob("*.json"))  # nothing half-done
 
 
