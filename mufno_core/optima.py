@@ -183,6 +183,38 @@ def _evidence(df: pd.DataFrame, metric: str) -> pd.DataFrame:
     return done
 
 
+def _locate_curve(part: pd.DataFrame, hparam: str, metric: str, failure_loss: float | None,
+                  seeds: Sequence, indices: np.ndarray, window: int) -> dict:
+    """One curve's row of :func:`locate` (every column but the keys, ``modes`` and ``hparam``)."""
+    x, grid, values = _axis_curve(part, hparam, metric, failure_loss, seeds)
+    n_ok = int((~_failed(part, metric)).sum())
+    with warnings.catch_warnings():  # an all-NaN grid point, or one seed: no mean, no std
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(values, axis=1) if n_ok else np.full(len(x), np.nan)
+        sd = np.nanstd(values, axis=1, ddof=1)
+    boot = resampled_means(values, indices)
+    x_opt, loss_opt, edge = fit_optimum(x, mean, window)
+    samples = fit_optima(x, boot, window) if n_ok else np.full(len(indices), np.nan)
+    drawn = np.isfinite(boot).any(axis=1)
+    picks = np.full(len(indices), np.nan)
+    picks[drawn] = grid[np.argmin(np.where(np.isfinite(boot[drawn]), boot[drawn], np.inf), axis=1)]
+    best = int(np.nanargmin(mean)) if np.isfinite(mean).any() else None
+    n_seeds = int(part["seed"].nunique())
+    first = part.iloc[0]
+    return {
+        "x_opt": x_opt, "x_se": bootstrap_se(samples, n_seeds), "loss_opt": 10**loss_opt,
+        "grid_opt": math.nan if best is None else float(grid[best]),
+        "grid_freq": math.nan if best is None else float(np.mean(picks == grid[best])),
+        "grid_loss": math.nan if best is None else float(10 ** mean[best]),
+        "loss_range": math.nan if best is None else float(np.nanmax(mean) - np.nanmin(mean)),
+        "edge": bool(edge), "n_seeds": n_seeds, "n_diverged": int(part["diverged"].sum()),
+        "n_ok": n_ok, "group_seeds": len(seeds),
+        "log_k": log_k_eff(int(first["modes"]), int(first.get("dim", 1) or 1),
+                           first.get("time_modes_max")),
+        "_samples": samples, "_picks": picks, "_seed_sd": sd, "_x": x,
+    }
+
+
 def locate(
     df: pd.DataFrame,
     hparam: str = "lr",
@@ -216,36 +248,9 @@ def locate(
         seeds = sorted(group["seed"].unique())
         indices = bootstrap_indices(len(seeds), n_boot, np.random.default_rng(seed))
         for k in sorted(int(k) for k in group["modes"].unique()):
-            part = group[group["modes"] == k]
-            x, grid, values = _axis_curve(part, hparam, metric, failure_loss, seeds)
-            n_ok = int((~_failed(part, metric)).sum())
-            with warnings.catch_warnings():  # an all-NaN grid point, or one seed: no mean, no std
-                warnings.simplefilter("ignore", RuntimeWarning)
-                mean = np.nanmean(values, axis=1) if n_ok else np.full(len(x), np.nan)
-                sd = np.nanstd(values, axis=1, ddof=1)
-            boot = resampled_means(values, indices)
-            x_opt, loss_opt, edge = fit_optimum(x, mean, window)
-            samples = fit_optima(x, boot, window) if n_ok else np.full(n_boot, np.nan)
-            has_any = np.isfinite(boot).any(axis=1)
-            picks = np.full(n_boot, np.nan)
-            picks[has_any] = grid[np.nanargmin(np.where(np.isfinite(boot[has_any]), boot[has_any],
-                                                        np.inf), axis=1)]
-            best = int(np.nanargmin(mean)) if np.isfinite(mean).any() else None
-            first = part.iloc[0]
-            n_seeds = int(part["seed"].nunique())
-            rows.append({
-                **dict(zip(keys, key)), "modes": k, "hparam": hparam, "x_opt": x_opt,
-                "x_se": bootstrap_se(samples, n_seeds), "loss_opt": 10**loss_opt,
-                "grid_opt": math.nan if best is None else float(grid[best]),
-                "grid_freq": math.nan if best is None else float(np.mean(picks == grid[best])),
-                "grid_loss": math.nan if best is None else float(10 ** mean[best]),
-                "loss_range": float(np.nanmax(mean) - np.nanmin(mean)) if best is not None
-                else math.nan,
-                "edge": bool(edge), "n_seeds": n_seeds, "n_diverged": int(part["diverged"].sum()),
-                "n_ok": n_ok, "group_seeds": len(seeds),
-                "log_k": log_k_eff(k, int(first.get("dim", 1) or 1), first.get("time_modes_max")),
-                "_samples": samples, "_picks": picks, "_seed_sd": sd, "_x": x,
-            })
+            curve = _locate_curve(group[group["modes"] == k], hparam, metric, failure_loss, seeds,
+                                  indices, window)
+            rows.append({**dict(zip(keys, key)), "modes": k, "hparam": hparam, **curve})
     return pd.DataFrame(rows)
 
 
