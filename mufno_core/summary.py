@@ -118,7 +118,7 @@ def summarize_results(
 
 EXPONENT_COLUMNS = ["experiment", "parametrization", "alpha", "alpha_low", "alpha_high", "alpha_se",
                     "half_width", "theory", "ks", "n_seeds", "consistent", "excludes_zero",
-                    "excludes_half", "edge", "no_evidence", "paper"]
+                    "excludes_half", "edge", "edge_ks", "no_evidence", "paper"]
 
 
 def exponents_of_store(results_dir: str, preset: str,
