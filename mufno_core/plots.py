@@ -47,9 +47,13 @@ def _axes(n_panels: int, ax=None, height: float = 3.6):
     return fig, axes[0]
 
 
-def _no_minor_labels(axis) -> None:
-    from matplotlib.ticker import NullFormatter
+def _lr_ticks(axis) -> None:
+    """Labelled LR ticks at 1, 2 and 5 per decade, as plain numbers (a sweep spans about a decade,
+    where the default log axis labels a single power of ten); no minor labels."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+    axis.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     axis.xaxis.set_minor_formatter(NullFormatter())
 
 
@@ -117,7 +121,7 @@ def plot_lr_curves(
                               fmt="*", ms=12, color=colours[k], mec="black", mew=0.6, capsize=3, zorder=5)
         axis.set_xscale("log")
         axis.set_yscale("log")
-        _no_minor_labels(axis)
+        _lr_ticks(axis)
         axis.set_xlabel("base learning rate η")
         if ylim:
             axis.set_ylim(*ylim)
