@@ -249,26 +249,27 @@ register(Experiment(
 # paper's μP optimum for Navier–Stokes (4.22e-3, for every K), a point of the 8-per-decade grid
 _PAPER_NS_MUP_LR = 10 ** (-19 / 8)
 _DARCY_QUICK_LR = 10 ** (-16 / 8)  # 1e-2: near quick darcy_lr's μP optima (1.3e-2 … 1.4e-2)
+# The grids of the batch-size and β2 sweeps but for the swept axis: toy, quick (darcy_lr's K range
+# at 8 seeds) and gpu/paper (the paper's K at its fixed LR)
+_HPARAM_SMOKE = {"modes": (2, 4), "lrs": (1e-2,), "seeds": (0, 1)}
+_HPARAM_QUICK = {"modes": (2, 14), "lrs": (_DARCY_QUICK_LR,), "seeds": SEEDS8}
+_HPARAM_AT_PAPER_LR = {"modes": (3, 6, 12, 24), "lrs": (_PAPER_NS_MUP_LR,), "seeds": SEEDS3}
 
 register(Experiment(
     name="darcy_batch_size",
     description="Darcy, FNO-2D: best batch size vs K at a fixed LR and a fixed number of epochs",
     dataset="darcy", dim=2, in_channels=1, out_channels=1, swept="batch_size",
     presets={
-        "smoke": Preset(modes=(2, 4), lrs=(1e-2,), seeds=(0, 1), batch_sizes=(4, 8),
+        "smoke": Preset(**_HPARAM_SMOKE, batch_sizes=(4, 8),
                         fixed={**SMOKE_FIXED, "steps": None, "epochs": 1, "batch_size": None}),
         # K = 2 and 14, darcy_lr's range; a pilot (2 seeds) put the best batch at 3 … 10 and
         # batch 2 worse again, so the grid brackets it
-        "quick": Preset(modes=(2, 14), lrs=(_DARCY_QUICK_LR,), seeds=SEEDS8,
-                        batch_sizes=(2, 3, 5, 10, 20, 40),
+        "quick": Preset(**_HPARAM_QUICK, batch_sizes=(2, 3, 5, 10, 20, 40),
                         fixed={"width": 16, "steps": None, "epochs": 8, "n_train": 200,
                                "n_test": 50}),
-        "gpu": Preset(modes=(3, 6, 12, 24), lrs=(_PAPER_NS_MUP_LR,), seeds=SEEDS3,
-                      batch_sizes=(5, 10, 20, 40, 80),
+        "gpu": Preset(**_HPARAM_AT_PAPER_LR, batch_sizes=(5, 10, 20, 40, 80),
                       fixed={**GPU_FIXED, "steps": None, "epochs": 30}),
-        "paper": Preset(modes=(3, 6, 12, 24), lrs=(_PAPER_NS_MUP_LR,), seeds=SEEDS3,
-                        batch_sizes=(5, 10, 20, 40, 80),
-                        fixed=PAPER_FIXED),
+        "paper": Preset(**_HPARAM_AT_PAPER_LR, batch_sizes=(5, 10, 20, 40, 80), fixed=PAPER_FIXED),
     },
 ))
 
@@ -277,18 +278,15 @@ register(Experiment(
     description="Darcy, FNO-2D: best Adam β2 vs K at a fixed LR",
     dataset="darcy", dim=2, in_channels=1, out_channels=1, swept="beta2",
     presets={
-        "smoke": Preset(modes=(2, 4), lrs=(1e-2,), seeds=(0, 1), beta2s=(0.9, 0.999),
-                        fixed=SMOKE_FIXED),
+        "smoke": Preset(**_HPARAM_SMOKE, beta2s=(0.9, 0.999), fixed=SMOKE_FIXED),
         # K = 2 and 14, darcy_lr's range. A pilot (4 seeds, β2 0.5 … 0.999) found the loss flat
         # for β2 >= 0.97 (a second-moment horizon 1/(1 − β2) beyond the 150 steps changes little)
         # and worse below 0.9, so the grid runs from 0.7 and is densest around the paper's 0.98
-        "quick": Preset(modes=(2, 14), lrs=(_DARCY_QUICK_LR,), seeds=SEEDS8,
-                        beta2s=(0.7, 0.9, 0.95, 0.98, 0.99, 0.999),
+        "quick": Preset(**_HPARAM_QUICK, beta2s=(0.7, 0.9, 0.95, 0.98, 0.99, 0.999),
                         fixed=DARCY_QUICK_FIXED),
-        "gpu": Preset(modes=(3, 6, 12, 24), lrs=(_PAPER_NS_MUP_LR,), seeds=SEEDS3,
-                      beta2s=(0.9, 0.95, 0.98, 0.99, 0.995, 0.999), fixed=GPU_FIXED),
-        "paper": Preset(modes=(3, 6, 12, 24), lrs=(_PAPER_NS_MUP_LR,), seeds=SEEDS3,
-                        beta2s=(0.9, 0.95, 0.98, 0.99, 0.995, 0.999),
+        "gpu": Preset(**_HPARAM_AT_PAPER_LR, beta2s=(0.9, 0.95, 0.98, 0.99, 0.995, 0.999),
+                      fixed=GPU_FIXED),
+        "paper": Preset(**_HPARAM_AT_PAPER_LR, beta2s=(0.9, 0.95, 0.98, 0.99, 0.995, 0.999),
                         fixed=PAPER_FIXED),
     },
 ))
