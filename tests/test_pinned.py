@@ -10,8 +10,9 @@ by the tests at the bottom, which rerun the first pinned trial on this machine: 
 torch threads, stacked vs one-by-one, every initial weight moved by one ulp) moved the 4-step
 history by at most 1.2e-7 relative (one float32 ulp; on an Intel Xeon the pins differ by the same
 one ulp, issue 18), while 1% changes of the clip value, the init scale or the other weights' LR,
-and another batch order, moved it by 7.8e-6, 1.3e-3, 1.1e-3 and 5.8e-2 (AMD EPYC, torch 2.13.0).
-1e-6 sits 8x above the first and 8x below the smallest real change.
+and another batch order, moved it by 7.8e-6, 1.3e-3, 1.1e-3 and 5.8e-2 (AMD EPYC, torch 2.13.0;
+``python scripts/history_roundoff.py`` prints them for both pinned trials). 1e-6 sits 8x above
+the first and 8x below the smallest real change.
 """
 
 from __future__ import annotations
