@@ -162,7 +162,7 @@ def _model_grid(facts: DataFileFacts, subsample: int) -> tuple[int, ...]:
     return grid + (shape[-1],) if facts.pde == "navier_stokes" else grid
 
 
-def _file_problems(config: TrialConfig, facts: DataFileFacts) -> list[str]:
+def _trial_against_file(config: TrialConfig, facts: DataFileFacts) -> list[str]:
     """A trial against its data file: channels, sample counts, subsampling."""
     problems = []
     path = facts.path
@@ -198,7 +198,7 @@ def _config_problems(config: TrialConfig, facts: dict[str, Any]) -> list[str]:
         where, problems = "", []
     else:
         file_facts: DataFileFacts = facts["facts"]
-        problems = _file_problems(config, file_facts)
+        problems = _trial_against_file(config, file_facts)
         if any(line.startswith("subsample=") for line in problems):
             return problems  # the model's grid is unknown
         train_size = min(config.n_train or file_facts.n_train, file_facts.n_train)
