@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import shutil
 import time
 from collections.abc import Iterable, Iterator
@@ -28,6 +29,8 @@ import yaml
 
 from mufno_core.data import ensure_dataset
 from mufno_core.launch import Repository, foreign_installs, install_cell, run_note, site_config
+from mufno_core.sweep import forecast
+from mufno_core.sweep.estimate import format_duration
 from mufno_core.sweep.malloc import keep_freed_memory
 
 NOTEBOOK_DIR = "notebooks"
@@ -67,6 +70,36 @@ def notebook_datasets(path: str | Path) -> list[str]:
     with open(path, encoding="utf-8") as f:
         meta = json.load(f).get("metadata", {})
     return list(meta.get("mufno", {}).get("datasets", []))
+
+
+def notebook_sweeps(path: str | Path) -> list[str | tuple[str, dict]]:
+    """Sweeps a notebook runs, from its metadata ``mufno.sweeps``: experiment names, or
+    ``{"experiment": name, "overrides": {...}}`` for a grid with overrides."""
+    with open(path, encoding="utf-8") as f:
+        meta = json.load(f).get("metadata", {})
+    return [s if isinstance(s, str) else (s["experiment"], dict(s.get("overrides", {})))
+            for s in meta.get("mufno", {}).get("sweeps", [])]
+
+
+def forecast_notebooks(names: Iterable[str], preset: str, results_dir: str | Path,
+                       root: str | Path = ".") -> str:
+    """One line per sweep the notebooks will run with trials still to train, and the total
+    expected on this machine (:func:`mufno_core.sweep.forecast`); one line if all are stored."""
+    sweeps = [s for name in names for s in notebook_sweeps(notebook_source(name, root))]
+    estimates, total = forecast(sweeps, preset, str(results_dir), data_dir=str(Path(root) / "data"))
+    todo = [e for e in estimates if e.trials]
+    if not todo:
+        return f"notebooks: every trial of the book's sweeps is in {results_dir}: rendering only"
+    lines = [f"notebooks: {e.line(_sweep_name(s))}" for s, e in zip(sweeps, estimates) if e.trials]
+    unknown = sum(1 for e in todo if math.isnan(e.seconds))
+    lines.append(f"notebooks: {sum(e.trials for e in todo)} trials to train, expected "
+                 f"{format_duration(total)} of sweeps on this machine (plus rendering)"
+                 + (f"; {unknown} sweep(s) without an estimate" if unknown else ""))
+    return "\n".join(lines)
+
+
+def _sweep_name(sweep: str | tuple[str, dict]) -> str:
+    return sweep if isinstance(sweep, str) else f"{sweep[0]} {sweep[1]}"
 
 
 def datasets_needed(names: Iterable[str], root: str | Path = ".") -> list[str]:
@@ -141,10 +174,14 @@ def execute_all(
     executed_dir: str | Path,
     root: str | Path = ".",
     names: Iterable[str] | None = None,
+    estimate: bool = True,
 ) -> dict[str, float]:
-    """Execute the notebooks of the table of contents (or ``names``) in order; seconds per notebook."""
+    """Execute the notebooks of the table of contents (or ``names``) in order; seconds per notebook.
+    First (``estimate``) print the time the sweeps still to train are expected to take here."""
     names = toc_notebooks(Path(root) / "_toc.yml") if names is None else list(names)
     keep_freed_memory()  # the kernels, and the sweep workers they start, inherit the setting
+    if estimate:
+        print(forecast_notebooks(names, preset, results_dir, root), flush=True)
     timings = {}
     for name in names:
         print(f"notebooks: running {name} (preset={preset}) ...", flush=True)

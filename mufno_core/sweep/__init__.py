@@ -15,6 +15,7 @@ The Dask executor imports dask on use.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from mufno_core.sweep.budget import sweep_flops
@@ -22,6 +23,7 @@ from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.estimate import SweepEstimate, default_workers, estimate_sweep
 from mufno_core.sweep.executors import SweepOutcome, group_trials, pending_trials, run_sweep_trials
 from mufno_core.sweep.experiments import EXPERIMENTS, get_experiment, grid, grid_ids, in_grid
+from mufno_core.sweep.fingerprint import data_path
 from mufno_core.sweep.store import ResultsStore, load_results
 from mufno_core.sweep.trial import resolve_device, run_trial
 
@@ -87,20 +89,26 @@ def check_complete(experiment: str, preset: str, configs: list[TrialConfig], sto
             f"the results store, or pass compute_on_cpu=True to run them here anyway.")
 
 
-def forecast(experiments: list[str], preset: str, results_dir: str = "results",
+def forecast(sweeps: list[str | tuple[str, dict[str, Any]]], preset: str, results_dir: str = "results",
              executor: str = "process", workers: int | None = None, data_dir: str = "data",
              device: str = "cpu") -> tuple[list[SweepEstimate], float]:
-    """The expected time of the trials of ``experiments`` at ``preset`` that ``results_dir`` does
-    not hold yet, on this machine: one :class:`~mufno_core.sweep.estimate.SweepEstimate` per
-    experiment and their total (the sweeps run one after the other). A store that holds every
-    trial costs no calibration. The data files must exist (``make data``)."""
+    """The expected time of the trials of ``sweeps`` (experiment names, or (name, grid overrides))
+    at ``preset`` that ``results_dir`` does not hold yet, on this machine: one
+    :class:`~mufno_core.sweep.estimate.SweepEstimate` per sweep and their total (the sweeps run one
+    after the other). A store that holds every trial costs no calibration. A sweep whose data file
+    is missing has no estimate (NaN seconds; ``make data`` makes the file)."""
     estimates = []
-    for experiment in experiments:
-        configs = grid(experiment, preset)
+    for sweep in sweeps:
+        experiment, overrides = (sweep, {}) if isinstance(sweep, str) else sweep
+        configs = grid(experiment, preset, **overrides)
+        path = data_path(configs[0], data_dir)
+        if path is not None and not path.is_file():
+            estimates.append(SweepEstimate(len(configs), 0, 1, math.nan, 0.0, f"no data file {path}"))
+            continue
         todo, _ = pending_trials(configs, ResultsStore(results_dir, experiment), data_dir)
         stack = get_experiment(experiment).presets[preset].stack
         units = group_trials(todo) if stack else [[c] for c in todo]
         estimates.append(estimate_sweep(units, data_dir, device,
                                         default_workers(executor, workers),
                                         one_thread=executor != "inline", stack=stack))
-    return estimates, sum(e.seconds for e in estimates)
+    return estimates, sum(e.seconds for e in estimates if not math.isnan(e.seconds))
