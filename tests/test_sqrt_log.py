@@ -11,8 +11,8 @@ import pytest
 
 from mufno_core import sqrt_log
 from mufno_core.mup import make_adam, spectral_layers
+from mufno_core.optima import lr_exponent
 from mufno_core.sweep import run_sweep
-from mufno_core.sweep.analysis import lr_exponent
 from mufno_core.sweep.coverage import SyntheticSweep, synthetic_sweep
 from mufno_core.sweep.experiments import grid
 from mufno_core.sweep.studies import STUDIES
