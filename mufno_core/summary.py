@@ -29,7 +29,7 @@ from mufno_core.optima import (
 )
 from mufno_core.paper import EXPERIMENT_LABELS, PAPER, paper_alpha
 from mufno_core.sweep import grid, load_results
-from mufno_core.sweep.experiments import get_experiment, in_grid
+from mufno_core.sweep.experiments import CALIBRATED_EXPONENTS, get_experiment, in_grid
 from mufno_core.sweep.store import finished_trials
 from mufno_core.verdicts import Verdict, drift_sentence, exponent_verdict, hparam_verdict, shift_sentence
 
@@ -42,17 +42,28 @@ def summary_table(df: pd.DataFrame, metric: str = DEFAULT_METRIC) -> pd.DataFram
     return optima.pivot_table(index="modes", columns="parametrization", values="lr*", aggfunc="first")
 
 
+def default_overrides(experiment: str, preset: str) -> dict[str, Any]:
+    """The grid the summary reads: an LR experiment with a calibrated exponent at ``preset``
+    (:data:`~mufno_core.sweep.experiments.CALIBRATED_EXPONENTS`) under SP, μP and the calibrated
+    rule; any other under its preset's own parametrizations."""
+    if preset in CALIBRATED_EXPONENTS.get(experiment, {}):
+        return {"parametrizations": ("sp", "mup", "cal")}
+    return {}
+
+
 def grid_results(results_dir: str, experiment: str, preset: str,
                  overrides: Mapping[str, Any] | None = None) -> pd.DataFrame | None:
     """The measured trials of ``experiment``'s grid at ``preset`` in the store (None if absent,
     or if they span fewer than two K).
 
-    Only the trials of the grid count (``overrides`` as passed to :func:`mufno_core.sweep.grid`); a
-    warning says how many were left out. Only measurements count (status "ok" or "diverged").
+    Only the trials of the grid count (``overrides`` as passed to :func:`mufno_core.sweep.grid`,
+    by default :func:`default_overrides`); a warning says how many were left out. Only measurements count (status "ok" or "diverged").
     """
     folder = Path(results_dir) / experiment
     if not folder.is_dir():
         return None
+    if overrides is None:
+        overrides = default_overrides(experiment, preset)
     df = load_results(folder)
     if df.empty:
         return None

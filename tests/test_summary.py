@@ -147,3 +147,11 @@ def test_the_cli_summary_says_when_every_trial_diverged(swept):
     assert text.startswith("no estimate: every one of the 16 measured trials diverged")
     assert "1e+30" not in text and "1.00e+30" not in text
     assert summarise(pd.DataFrame(rows).assign(status="error"), swept) == "no finished trials"
+
+
+def test_the_summary_reads_the_calibrated_rule_where_an_exponent_was_measured():
+    from mufno_core.summary import default_overrides
+
+    assert default_overrides("burgers_lr", "quick") == {"parametrizations": ("sp", "mup", "cal")}
+    assert default_overrides("burgers_lr", "smoke") == {}
+    assert default_overrides("darcy_batch_size", "quick") == {}
