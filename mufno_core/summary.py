@@ -57,7 +57,8 @@ def grid_results(results_dir: str, experiment: str, preset: str,
     or if they span fewer than two K).
 
     Only the trials of the grid count (``overrides`` as passed to :func:`mufno_core.sweep.grid`,
-    by default :func:`default_overrides`); a warning says how many were left out. Only measurements count (status "ok" or "diverged").
+    by default :func:`default_overrides`); a warning says how many were left out. Only
+    measurements count (status "ok" or "diverged").
     """
     folder = Path(results_dir) / experiment
     if not folder.is_dir():

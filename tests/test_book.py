@@ -222,7 +222,8 @@ def test_code_lines_counts_code_cells_without_blank_lines(tmp_path):
     assert code_lines(path) == 3
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb")),
+                         ids=lambda p: p.stem)
 def test_a_chapter_is_prose_plus_calls(path):
     lines = code_lines(path)
     assert lines <= MAX_CODE_LINES, (
