@@ -18,21 +18,24 @@ import pandas as pd
 from mufno_core.axes import HparamAxis, display_name, hparam_axis
 from mufno_core.stats import Comparison, compare
 
-ROUND_OFF_ALPHA = 0.06
+ROUND_OFF_ALPHA = 0.17
 """How far an exponent's interval ends move between runs that differ only by round-off, in α
-units. Provisional: the quick Burgers sweep gave SP α = −0.15 [−0.30, −0.00] on an AMD EPYC and
-−0.11 [−0.27, +0.05] on an Intel Xeon (μP +0.15 [+0.01, +0.28] against +0.12 [−0.02, +0.26]):
-interval ends moved by up to 0.05, so 0.06 covers them. To be replaced by the spread of a stacked
-rerun against a one-by-one rerun of the same store (which changes round-off the way another CPU
-does); every other tolerance below follows from this one."""
+units: the largest movement measured. The quick Burgers sweep, trained stacked (as the book does)
+and again one trial at a time (the same arithmetic in another order, as on another CPU model),
+gave SP α = −0.15 [−0.30, −0.00] against −0.24 [−0.47, −0.02] and μP +0.15 [+0.01, +0.28] against
++0.12 [−0.08, +0.33]: ends moved by 0.17, 0.02, 0.09 and 0.04 (and the LR drift's ends by up to
+0.22 in ln, which :data:`ROUND_OFF_LOG_RATIO` matches). On an Intel Xeon the same stacked sweep
+moved them by up to 0.05. Reproduce: ``mufno sweep burgers_lr --preset quick --executor process
+--no-stack --results /tmp/one-by-one`` and compare ``lr_exponent`` of both stores. Every other
+tolerance below follows from this one."""
 
 QUICK_LOG_LOG_SPAN = math.log(math.log(64) / math.log(3))
 """ln(log K_max / log K_min) of the quick presets (Burgers K 3 → 64: 1.33; Darcy's 2 → 14: 1.34):
 what turns a tolerance on α into one on the log of a K_min → K_max ratio."""
 
 ROUND_OFF_LOG_RATIO = ROUND_OFF_ALPHA * QUICK_LOG_LOG_SPAN
-"""The matching tolerance on ln of a ratio (an LR drift, a batch-size or 1 − β2 ratio): ≈ 0.08,
-i.e. a ratio's interval end within ~8% of its threshold is borderline."""
+"""The matching tolerance on ln of a ratio (an LR drift, a batch-size or 1 − β2 ratio): ≈ 0.23,
+i.e. a ratio's interval end within ~25% of its threshold is borderline."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ def _ks(ks) -> str:
 
 def _margin_words(c: Comparison, what: str, unit: str = "", scale: float = 1.0,
                   fmt: str = ".2f") -> str:
-    """"its interval ends 0.00 beyond 0, inside the round-off tolerance ±0.06"."""
+    """"its interval ends 0.00 beyond 0, inside the round-off tolerance ±0.17"."""
     where = "beyond" if c.margin > 0 else "inside"
     return (f"its interval ends {abs(c.margin) * scale:{fmt}}{unit} {where} {what}, within the "
             f"round-off tolerance ±{c.tolerance * scale:{fmt}}{unit}")

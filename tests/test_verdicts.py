@@ -59,7 +59,7 @@ def test_without_a_tolerance_the_burgers_verdicts_would_flip(monkeypatch):
     ((-0.5, -0.7, -0.3), (0.0, -0.2, 0.2), "Reproduced"),
     ((0.0, -0.2, 0.2), (0.0, -0.2, 0.2), "Not resolved"),
     ((-0.5, -0.7, -0.3), (0.4, 0.2, 0.6), "Partly reproduced"),
-    ((-0.6, -0.8, -0.4), (-0.3, -0.5, -0.1), "Partly reproduced"),
+    ((-0.6, -0.8, -0.4), (-0.35, -0.55, -0.2), "Partly reproduced"),
     ((0.0, -0.2, 0.2), (0.4, 0.2, 0.6), "Not reproduced at this scale"),
     ((-0.5, -0.7, -0.3), (0.0, -0.2, 0.03), "Borderline"),
 ])
@@ -127,7 +127,7 @@ def shift_frame(sp, mup, edge=(), loss_range=0.3, seed_sd=0.02, grid_step=1.0):
     return pd.DataFrame(rows)
 
 
-MOVES, STAYS, WIDE, MOVES_DOWN = (1.0, 0.7, 1.3), (0.1, -0.2, 0.4), (0.2, -1.5, 1.9), (-0.8, -1.2, -0.4)
+MOVES, STAYS, WIDE, MOVES_DOWN = (1.0, 0.7, 1.3), (0.0, -0.4, 0.4), (0.2, -1.5, 1.9), (-0.8, -1.2, -0.4)
 EDGY = (0.5, 0.05, 0.95)  # its low end 0.05 octave from 0: within round-off
 
 
