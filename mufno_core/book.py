@@ -87,10 +87,10 @@ def forecast_notebooks(names: Iterable[str], preset: str, results_dir: str | Pat
     expected on this machine (:func:`mufno_core.sweep.forecast`); one line if all are stored."""
     sweeps = [s for name in names for s in notebook_sweeps(notebook_source(name, root))]
     estimates, total = forecast(sweeps, preset, str(results_dir), data_dir=str(Path(root) / "data"))
-    todo = [e for e in estimates if e.trials]
+    todo = [e for e in estimates if e.trials or math.isnan(e.seconds)]
     if not todo:
         return f"notebooks: every trial of the book's sweeps is in {results_dir}: rendering only"
-    lines = [f"notebooks: {e.line(_sweep_name(s))}" for s, e in zip(sweeps, estimates) if e.trials]
+    lines = [f"notebooks: {e.line(_sweep_name(s))}" for s, e in zip(sweeps, estimates) if e in todo]
     unknown = sum(1 for e in todo if math.isnan(e.seconds))
     lines.append(f"notebooks: {sum(e.trials for e in todo)} trials to train, expected "
                  f"{format_duration(total)} of sweeps on this machine (plus rendering)"

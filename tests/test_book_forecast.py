@@ -53,3 +53,9 @@ def test_a_sweep_without_its_data_file_has_no_estimate(tmp_path):
     root = _book(tmp_path, ["burgers_lr"])
     text = forecast_notebooks(["chapter"], "smoke", tmp_path / "empty", root)
     assert "no estimate (no data file" in text and "1 sweep(s) without an estimate" in text
+
+
+def test_a_grid_the_chapter_calibrates_itself_has_no_estimate(tmp_path):
+    root = _book(tmp_path, [{"experiment": "burgers_lr", "overrides": {"parametrizations": ["cal"]}}])
+    text = forecast_notebooks(["chapter"], "smoke", tmp_path / "empty", root)
+    assert "no estimate (burgers_lr/smoke has no calibrated exponent" in text

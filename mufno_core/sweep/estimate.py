@@ -65,10 +65,10 @@ class SweepEstimate:
 
     def line(self, name: str) -> str:
         """One line for the terminal or the notebook, before the sweep starts."""
+        if math.isnan(self.seconds):
+            return f"{name}: {self.trials or 'its'} trials; no estimate ({self.machine})"
         if self.trials == 0:
             return f"{name}: every trial is stored; nothing to run"
-        if math.isnan(self.seconds):
-            return f"{name}: {self.trials} trials; no estimate ({self.machine})"
         return (f"{name}: {self.trials} trials to run, expected {format_duration(self.seconds)} on "
                 f"this machine ({self.machine}, {self.workers} worker"
                 f"{'s' if self.workers > 1 else ''}; calibrated in {self.calibration_seconds:.1f} s)")
