@@ -42,9 +42,9 @@ def _axes(n_panels: int, ax=None, height: float = 3.6):
     if ax is not None:
         axes = np.atleast_1d(ax)
         return axes[0].figure, axes
-    # at most two panels' width: a third (the calibrated rule) narrows them instead of widening
-    # the figure past the book's column
-    fig, axes = plt.subplots(1, n_panels, figsize=(min(4.6 * n_panels, 9.2), height), sharey=True,
+    # at most 8.4 in: a third panel (the calibrated rule) narrows the panels instead of widening
+    # the figure past the book's column (a title and legend need the rest)
+    fig, axes = plt.subplots(1, n_panels, figsize=(min(4.6 * n_panels, 8.4), height), sharey=True,
                              squeeze=False, constrained_layout=True)
     return fig, axes[0]
 
