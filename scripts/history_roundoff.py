@@ -12,7 +12,6 @@ order). The pinned tolerance must sit between the two groups.
 from __future__ import annotations
 
 import dataclasses
-import math
 import tempfile
 
 import torch
@@ -21,17 +20,12 @@ import mufno_core.train as train_module
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.experiments import grid
 from mufno_core.sweep.trial import run_group_stacked, run_trial
-from mufno_core.sweep.verify import history_difference
+from mufno_core.sweep.verify import history_difference, nudge_one_ulp
 
 
 def one_ulp_up(build):
     def nudged(self, *args, **kwargs):
-        model = build(self, *args, **kwargs)
-        with torch.no_grad():
-            for p in model.parameters():
-                w = torch.view_as_real(p) if p.is_complex() else p
-                w.copy_(torch.nextafter(w, torch.full_like(w, math.inf)))
-        return model
+        return nudge_one_ulp(build(self, *args, **kwargs))
     return nudged
 
 

@@ -18,7 +18,6 @@ the first and 8x below the smallest real change.
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import pytest
 import torch
@@ -28,7 +27,7 @@ from mufno_core.provenance import cpu_model
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.experiments import grid, lr_grid
 from mufno_core.sweep.trial import run_group_stacked, run_trial
-from mufno_core.sweep.verify import histories_agree, history_difference
+from mufno_core.sweep.verify import histories_agree, history_difference, nudge_one_ulp
 
 PINNED_CPU = "AMD EPYC"
 """``mufno_core.provenance.cpu_model()`` of the machine that recorded the pinned histories."""
@@ -129,12 +128,7 @@ def _weights_one_ulp_up(config, data_dir, monkeypatch):
     build = TrialConfig.build_model
 
     def nudged(self, *args, **kwargs):
-        model = build(self, *args, **kwargs)
-        with torch.no_grad():
-            for p in model.parameters():
-                w = torch.view_as_real(p) if p.is_complex() else p
-                w.copy_(torch.nextafter(w, torch.full_like(w, math.inf)))
-        return model
+        return nudge_one_ulp(build(self, *args, **kwargs))
 
     monkeypatch.setattr(TrialConfig, "build_model", nudged)
     return run_trial(config, data_dir, "cpu")

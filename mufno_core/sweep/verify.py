@@ -56,6 +56,17 @@ def histories_agree(stored: dict[str, Any], rerun: dict[str, Any], same_cpu: boo
     difference = history_difference(stored, rerun)
     return difference == 0.0 if same_cpu else difference <= rtol
 
+def nudge_one_ulp(model: torch.nn.Module) -> torch.nn.Module:
+    """Move every parameter of ``model`` up by one float ulp, in place: a perturbation the size of
+    round-off, for measuring how far training carries it (tests/test_pinned.py,
+    scripts/history_roundoff.py)."""
+    with torch.no_grad():
+        for p in model.parameters():
+            w = torch.view_as_real(p) if p.is_complex() else p
+            w.copy_(torch.nextafter(w, torch.full_like(w, math.inf)))
+    return model
+
+
 def rerun_record(record: dict[str, Any], data_dir: str = "data") -> dict[str, Any]:
     """Train ``record``'s trial again on the CPU, one torch thread, the way it was trained
     (stacked, as a group of one, if the record was; a member's numbers do not depend on the other
