@@ -75,7 +75,8 @@ def burgers_studies(results_dir: str, preset: str, study_dir: str = "",
     are at: quick from ``results/study``, or their toy versions in ``results_dir`` at smoke."""
     study_preset = "smoke" if preset == "smoke" else "quick"
     study_dir = study_dir or (results_dir if preset == "smoke" else "results/study")
-    return {name: run_study(name, study_dir, preset=study_preset, **run) for name in STUDIES}, study_preset
+    return {name: run_study(name, study_dir, preset=study_preset, **run)
+            for name, study in STUDIES.items() if study.experiment == "burgers_lr"}, study_preset
 
 
 def burgers_scale(results_dir: str, preset: str, studies: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -38,8 +38,9 @@ def optima_frame(sp_best, mup_best, freq=0.9):
     return pd.DataFrame(rows)
 
 
-def shift_frame() -> pd.DataFrame:
-    """hparam_shift-like rows: SP's best batch size doubles over K 3 → 12, μP's stays."""
+def shift_frame(mup: tuple[float, float, float] = (0.0, -0.1, 0.1)) -> pd.DataFrame:
+    """hparam_shift-like rows: SP's best batch size doubles over K 3 → 12, μP's shifts by ``mup``
+    (shift, low, high) octaves."""
     return pd.DataFrame([dict(parametrization=name, k_min=3, k_max=12, opt_k_min=14.0,
                               opt_low_k_min=12.0, opt_high_k_min=16.0, opt_k_max=14.0 * 2**shift,
                               opt_low_k_max=12.0 * 2**shift, opt_high_k_max=16.0 * 2**shift,
@@ -47,7 +48,7 @@ def shift_frame() -> pd.DataFrame:
                               ratio_low=2**low, ratio_high=2**high, edge=False, no_evidence=(),
                               grid_step=1.0)
                          for name, (shift, low, high) in (("sp", (1.0, 0.7, 1.3)),
-                                                          ("mup", (0.1, -0.2, 0.4)))])
+                                                          ("mup", mup))])
 
 
 def test_hparam_table_beside_the_paper():
@@ -59,8 +60,22 @@ def test_hparam_table_beside_the_paper():
     table = hparam_comparison("darcy_batch_size", optima.rename(columns={"beta2_opt": "batch_size_opt"}),
                               "batch_size", shift_frame())
     assert table.loc["located optimum, K 3 → 12 [95% CI]", "SP"] == "14 [12, 16] → 28 [24, 32]"
-    assert table.loc["shift K 3 → 12 [95% CI]", "μP"] == "×1.07 [0.87, 1.32]: stable"
+    assert table.loc["shift K 3 → 12 [95% CI]", "μP"] == "×1.00 [0.93, 1.07]: stable"
     assert table.index[-1] == "the paper reports"
+
+
+@pytest.mark.parametrize("mup_shift, words", [
+    ((0.0, -0.1, 0.1), "×1.00 [0.93, 1.07]: stable"),
+    # an end 0.2 octaves from 0, within round-off (0.22 in ln = 0.32 octaves): not called stable
+    ((0.1, -0.2, 0.4), "×1.07 [0.87, 1.32]: borderline"),
+    ((0.3, -0.6, 1.5), "×1.23 [0.66, 2.83]: not resolved"),
+    ((1.0, 0.5, 1.5), "×2.00 [1.41, 2.83]: moves"),
+])
+def test_shift_words_in_the_table(mup_shift, words):
+    optima = optima_frame((0.9, 0.99, 0.999), (0.98, 0.98, 0.98)).rename(
+        columns={"beta2_opt": "batch_size_opt"})
+    table = hparam_comparison("darcy_batch_size", optima, "batch_size", shift_frame(mup_shift))
+    assert table.loc["shift K 3 → 12 [95% CI]", "μP"] == words
 
 
 def test_end_to_end_table_in_the_papers_layout():

@@ -51,7 +51,7 @@ def test_growth_exponents_put_every_measurement_against_one_half():
     assert "0 of 1 intervals hold ½, 1 lies below it" in text
 
 
-def test_studies_are_variants_of_the_quick_burgers_grid():
+def test_studies_are_variants_of_a_quick_grid():
     for study in STUDIES.values():
         configs = grid(study.experiment, "quick", **study.overrides)
         assert len({c.seed for c in configs}) >= 8

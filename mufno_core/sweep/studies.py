@@ -1,8 +1,10 @@
 """Studies beyond the presets: the quick Burgers sweep at a larger width, for more steps, and with
-only the spectral weights' LR swept. Too slow for the quick book (tens of CPU minutes each), so
-they are run once with ``python -m mufno_core.sweep.studies NAME`` and their records committed
-under ``results/study/``; the chapter "Does the √log K law hold at finite K?" renders from them
-(and computes any that are missing, which takes the time each one states).
+only the spectral weights' LR swept; the quick Navier–Stokes sweep at twice its width. Too slow for
+the quick book (tens of CPU minutes each), so they are run once with
+``python -m mufno_core.sweep.studies NAME`` and their records committed under ``results/study/``;
+the chapters "Does the √log K law hold at finite K?" (the Burgers studies) and "Can a coordinate
+check tell you the transfer rule?" (held-out settings) render from them (and compute any that are
+missing).
 
 ``python -m mufno_core.sweep.verify results/study --sample 5`` reruns a random sample of the
 committed trials and reports whether their loss histories match the records.
@@ -54,6 +56,11 @@ STUDIES: dict[str, Study] = {s.name: s for s in (
           "of the spectral weights' LR alone go?",
           {"other_lr": SP_OTHER_LR, "seeds": SEEDS8, "lrs": lr_grid(-32, -16)[::2]},
           {"other_lr": 1e-2}),
+    Study("navier_stokes_width16", "navier_stokes_lr",
+          "Does the coordinate check's measure, frozen on Burgers and Darcy, predict α for "
+          "Navier–Stokes at twice the quick width (8 → 16), a setting it never saw?",
+          {"width": 16, "seeds": SEEDS8, "parametrizations": ("sp", "mup")},
+          {"width": 6, "parametrizations": ("sp", "mup")}),
 )}
 
 
