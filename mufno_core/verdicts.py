@@ -84,6 +84,16 @@ def _margin_words(c: Comparison, what: str, unit: str = "", scale: float = 1.0,
 
 
 # --- the LR: exponent α and drift --------------------------------------------------------------------
+def _not_located(row, subject: str, measured: str, what: str) -> str | None:
+    """Why ``row``'s ``what`` (exponent, drift) is not located, or None when it is: every trial
+    diverged at some K (``subject: …``), or an optimum sits on the LR grid's edge (``measured, …``)."""
+    if getattr(row, "no_evidence", ()):
+        return f"{subject}: every trial diverged at K = {_ks(row.no_evidence)}, so no {what}"
+    if row.edge:
+        return f"{measured}, but an optimum sits on the LR grid's edge: not located"
+    return None
+
+
 def alpha_side(row, threshold: float = 0.0) -> Comparison:
     """α's interval against ``threshold`` (0: no drift; −½: the √log K law)."""
     return compare(row.alpha_low, row.alpha_high, threshold, ROUND_OFF_ALPHA)
@@ -93,10 +103,9 @@ def exponent_sentence(row) -> str:
     """One parametrization's exponent in words, from its 95% interval."""
     name = display_name(row.parametrization)
     interval = f"α = {row.alpha:+.2f} [{row.alpha_low:+.2f}, {row.alpha_high:+.2f}]"
-    if getattr(row, "no_evidence", ()):
-        return f"{name}: every trial diverged at K = {_ks(row.no_evidence)}, so no exponent"
-    if row.edge:
-        return f"{name} {interval}, but an optimum sits on the LR grid's edge: not located"
+    unlocated = _not_located(row, name, f"{name} {interval}", "exponent")
+    if unlocated:
+        return unlocated
     zero = alpha_side(row)
     if zero.side == "borderline":
         moves = (f"{name}'s optimum tends {'down' if row.alpha < 0 else 'up'} with K ({interval}), "
@@ -188,10 +197,9 @@ def drift_sentence(row) -> str:
     """One parametrization's LR drift in words, from its 95% interval."""
     interval = f"{row.drift:.2f}× (95% CI {row.drift_low:.2f}–{row.drift_high:.2f})"
     span = f"K {row.k_min} → {row.k_max}"
-    if getattr(row, "no_evidence", ()):
-        return f"over {span}: every trial diverged at K = {_ks(row.no_evidence)}, no drift"
-    if row.edge:
-        return f"{interval} over {span}, but an optimum sits on the edge of the LR grid: not located"
+    unlocated = _not_located(row, f"over {span}", f"{interval} over {span}", "drift")
+    if unlocated:
+        return unlocated
     side = drift_side(row)
     if side.side == "borderline":
         return (f"{interval} over {span}: its interval ends {math.expm1(abs(side.margin)):.0%} "

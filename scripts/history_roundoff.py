@@ -1,4 +1,4 @@
-"""How far round-off and small real changes move a 4-step smoke history (tests/test_pinned.py).
+"""How far round-off and small real changes move a 4-step smoke history (tests/system/test_pinned.py).
 
     .venv/bin/python scripts/history_roundoff.py
 

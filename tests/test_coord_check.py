@@ -1,5 +1,9 @@
-"""The coord check over K: hooks, update sizes, and μP's c(K) shrinking the spectral updates."""
+"""The coord check over K: hooks, update sizes, μP's c(K) shrinking the spectral updates, and the
+update growth β fitted from them."""
 
+import math
+
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -11,8 +15,11 @@ from mufno_core.coord_check import (
     coord_check_sp_mup,
     lr_factor_table,
     synthetic_regression,
+    update_exponent,
     update_growth,
+    update_verdict,
 )
+from mufno_core.optima import log_k_eff
 
 GRID = {1: 16, 2: 8, 3: 8}
 
@@ -83,3 +90,40 @@ def test_update_growth_and_factor_table():
     table = lr_factor_table(2, [2, 4, 16], base_modes=2)
     assert table["c(K)"].tolist() == pytest.approx(table["sqrt(log K0 / log K)"].tolist())
     assert table["c(K)"].iloc[0] == pytest.approx(1.0)
+
+
+def updates(beta: dict[str, float], dim: int, ks=(2, 4, 8, 16, 32), seeds: int = 8,
+            noise: float = 0.05, layers: int = 4, seed: int = 0) -> pd.DataFrame:
+    """Coord-check rows whose spectral updates grow like (d log K)^β exactly, times seed noise."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for param, b in beta.items():
+        for k in ks:
+            for s in range(seeds):
+                shift = rng.normal(0, noise)
+                for layer in range(1, layers + 1):
+                    value = 0.1 * log_k_eff(k, dim) ** b * math.exp(shift + rng.normal(0, noise))
+                    rows.append({"dim": dim, "parametrization": param, "modes": k, "seed": s, "step": 3,
+                                 "layer": f"spectral {layer}", "mean_abs_delta": value})
+                rows.append({"dim": dim, "parametrization": param, "modes": k, "seed": s, "step": 3,
+                             "layer": "lift", "mean_abs_delta": 1e3})  # not a spectral layer: ignored
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_update_exponent_recovers_known_growth(dim):
+    fits = update_exponent(updates({"sp": 0.5, "mup": 0.0}, dim)).set_index("parametrization")
+    for param, truth in (("sp", 0.5), ("mup", 0.0)):
+        row = fits.loc[param]
+        assert row.beta == pytest.approx(truth, abs=0.1)
+        assert row.beta_low <= truth <= row.beta_high
+    assert fits.loc["sp", "consistent"] and fits.loc["sp", "excludes_zero"]
+    assert fits.loc["mup", "consistent"] and fits.loc["mup", "excludes_half"]
+    verdict = update_verdict(fits.reset_index())
+    assert f"d = {dim}" in verdict and verdict.count("as the theory says") == 2
+
+
+def test_update_verdict_reports_a_falling_update():
+    fits = update_exponent(updates({"sp": 0.1, "mup": -0.8}, 1))
+    verdict = update_verdict(fits)
+    assert "falls with K" in verdict and "grows more slowly" in verdict

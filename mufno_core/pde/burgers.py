@@ -6,7 +6,7 @@ L = −ν(2πk)² is integrated exactly, the nonlinearity N(û) = −iπk · FFT
 
 Validated against the exact Cole–Hopf solution u = −2ν ∂_x log φ, φ_t = ν φ_xx: the max-norm
 error relative to max|u(1)| on GRF initial data is fourth order in dt, and below 2e-7 at ν = 0.1
-with the presets' dt = 5e-3 (``tests/test_pde_burgers.py`` asserts the bound for each ν and dt).
+with the presets' dt = 5e-3 (``tests/pde/test_burgers.py`` asserts the bound for each ν and dt).
 """
 
 from __future__ import annotations

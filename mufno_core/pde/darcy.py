@@ -9,7 +9,7 @@ for the (s−2)² interior nodes; one sparse direct solve per sample (SuperLU wi
 the unknowns are numbered once per grid in nested-dissection order, the reused symbolic part).
 
 Validated against the manufactured solution u = sin πx sin πy with a = 1 + x y²
-(tests/test_pde_darcy.py): max error 2.8e-3 at s = 17, 7.1e-4 at s = 33, 1.8e-4 at s = 65:
+(tests/pde/test_darcy.py): max error 2.8e-3 at s = 17, 7.1e-4 at s = 33, 1.8e-4 at s = 65:
 order 2.00.
 """
 

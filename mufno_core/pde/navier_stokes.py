@@ -10,7 +10,7 @@ explicit Euler for advection and forcing, Crank–Nicolson for viscosity:
 
 Axis 0 of a field is x, axis 1 is y: w[..., i, j] = w(i/s, j/s).
 
-Validated (tests/test_pde_navier_stokes.py): a decaying Taylor–Green-type vortex (modes on one
+Validated (tests/pde/test_navier_stokes.py): a decaying Taylor–Green-type vortex (modes on one
 shell |k|² = 5, so u·∇w ≡ 0 and w(t) = w0 e^{−20π²νt}) at s = 32, ν = 1e-2, t = 1 has a relative
 max error of 3.2e-5 with dt = 1e-2 and 8.0e-6 with dt = 5e-3 (second order, the Crank–Nicolson
 error); one explicit step of a two-mode field matches the exact advection −u·∇w to 2e-13.

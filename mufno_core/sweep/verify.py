@@ -48,7 +48,7 @@ def histories_agree(stored: dict[str, Any], rerun: dict[str, Any], same_cpu: boo
     """Whether ``rerun`` trained the same way as ``stored``: bit for bit when ``same_cpu`` (the CPU
     model that wrote ``stored``), else with :func:`history_difference` at most ``rtol``.
 
-    The default ``rtol`` is argued for 4-step smoke histories in ``tests/test_pinned.py``: round-off
+    The default ``rtol`` is argued for 4-step smoke histories in ``tests/system/test_pinned.py``: round-off
     (another thread count, stacked training, a 1-ulp change of every initial weight) moves them by
     at most 1.2e-7 (one float32 ulp), a 1% change of the clip value, init scale or LR by 7.8e-6 or
     more. Training amplifies round-off, so longer histories need a larger ``rtol``.
@@ -58,7 +58,7 @@ def histories_agree(stored: dict[str, Any], rerun: dict[str, Any], same_cpu: boo
 
 def nudge_one_ulp(model: torch.nn.Module) -> torch.nn.Module:
     """Move every parameter of ``model`` up by one float ulp, in place: a perturbation the size of
-    round-off, for measuring how far training carries it (tests/test_pinned.py,
+    round-off, for measuring how far training carries it (tests/system/test_pinned.py,
     scripts/history_roundoff.py)."""
     with torch.no_grad():
         for p in model.parameters():

@@ -27,7 +27,7 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INSTALL_FROM_ADDRESS = re.compile(r"git\+(?:https?|ssh|git)://|pip install[^\n<]*https?://")
 PLACEHOLDER = re.compile(r"github\.com/mufno|example\.(?:com|org)/|your[-_ ]?(?:org|fork|user)|<your",
                          re.IGNORECASE)

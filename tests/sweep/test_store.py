@@ -18,7 +18,7 @@ from mufno_core.sweep.executors import run_sweep_trials
 from mufno_core.sweep.store import ResultsStore, StoreWarning, read_record, write_json_atomic
 from mufno_core.sweep.trial import run_trial
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tiny(**changes) -> TrialConfig:

@@ -16,7 +16,7 @@ import pytest
 from mufno_core import FNO
 from mufno_core.sweep import grid, load_results
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SWEEP = "synthetic_lr"  # the session's sweep step on built-in data: no data set to generate
 
 

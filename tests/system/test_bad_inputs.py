@@ -3,7 +3,7 @@
 Table-driven: a bad input, then the message expected. The catalogue (:data:`CASES`) runs
 ``mufno sweep`` in this process on tiny smoke files and checks that it stops before any trial:
 the exit code, the one line naming what is wrong, no traceback, no "ok"/"diverged" record kept.
-Signals and crashes are tested in ``test_sweep_executors.py`` and ``test_cli.py``.
+Signals and crashes are tested in ``tests/sweep/test_executors.py`` and ``tests/test_cli.py``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from mufno_core.sweep.executors import _run_process_pool, group_trials, run_swee
 from mufno_core.sweep.store import ResultsStore
 from mufno_core.sweep.trial import run_trial, run_unit
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = grid("synthetic_lr", "smoke", modes=(2, 4), seeds=(0,), lrs=(1e-2, 1e3), parametrizations=("mup",))
 
 
