@@ -302,3 +302,14 @@ def test_a_grid_the_chapter_calibrates_itself_has_no_estimate(tmp_path):
     root = _book(tmp_path, [{"experiment": "burgers_lr", "overrides": {"parametrizations": ["cal"]}}])
     text = forecast_notebooks(["chapter"], "smoke", tmp_path / "empty", root)
     assert "no estimate (burgers_lr/smoke has no calibrated exponent" in text
+
+
+@pytest.mark.parametrize("path", sorted([*ROOT.glob("book/*.md"), *ROOT.glob("notebooks/*.ipynb"),
+                                         ROOT / "README.md"]), ids=lambda p: p.name)
+def test_prose_holds_no_control_characters(path):
+    """A LaTeX escape written from a non-raw Python string ("\\text", "\\beta") turns into a tab or
+    a backspace that MathJax cannot read."""
+    text = path.read_text()
+    found = sorted({repr(c) for c in text if ord(c) < 32 and c not in "\n\t"}
+                   | ({"tab before 'ext'"} if "\text" in text else set()))
+    assert not found, f"{path.name}: {found}"
