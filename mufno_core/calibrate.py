@@ -79,7 +79,7 @@ CANDIDATE_MEASURES = (UpdateMeasure("output", 1), UpdateMeasure("output", 5),
 """The measures the 2-seed pilot compared (all at :func:`check_lr`)."""
 CHOICE_EXPERIMENTS = ("burgers_lr", "darcy_lr")
 """The two experiments the measure was chosen on (:func:`choose_measure`); the others and the
-Burgers studies (width 32, 1000 steps) judge it."""
+held-out studies (Burgers at width 32 and for 1000 steps, Navier–Stokes at width 16) judge it."""
 FROZEN_MEASURE = UpdateMeasure("output", 10)
 """The measure every calibration uses, frozen from the 2-seed pilot (quick preset, seeds 0 and 1,
 LR :func:`check_lr`) by :func:`choose_measure` on burgers_lr and darcy_lr: the squared errors of
