@@ -26,8 +26,12 @@ setup: $(BIN)/.installed
 lint: setup
 	$(BIN)/ruff check mufno_core tests benchmarks scripts
 
+# TEST_WORKERS pytest-xdist processes (one per logical CPU); a test file stays on one worker, so
+# its module fixtures (the smoke site, a trained sweep) are built once. `make test TEST_WORKERS=0`
+# runs in this process; `pytest -m "not slow and not browser"` is the fast inner loop.
+TEST_WORKERS ?= logical
 test: setup lint browser-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # results/quick/ is committed (the quick preset's records): clean keeps it.
 clean:

@@ -71,6 +71,27 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
+def cpu_capability() -> str:
+    """The SIMD level PyTorch dispatches its CPU kernels to ("AVX512", "AVX2", "DEFAULT", …). Two
+    CPUs sold under one model name can differ here (a virtual "AMD EPYC" with and without
+    AVX-512): another level runs other kernels, whose round-off differs by an ulp."""
+    return torch.backends.cpu.get_cpu_capability()
+
+
+def cpu_kernels() -> str:
+    """What fixes a CPU training run's round-off here: the CPU model and PyTorch's kernel level,
+    e.g. "AMD EPYC (AVX2 kernels)". Runs are bit-identical only between equal values."""
+    return f"{cpu_model()} ({cpu_capability()} kernels)"
+
+
+def recorded_kernels(record: dict) -> str:
+    """:func:`cpu_kernels` of the machine that wrote ``record`` (records written before the kernel
+    level was recorded say so, and are never taken for this machine's)."""
+    capability = record.get("cpu_capability")
+    level = f"{capability} kernels" if capability else "kernels not recorded"
+    return f"{record.get('cpu_model', 'unknown CPU')} ({level})"
+
+
 def cpu_or_gpu_name() -> str:
     """The CPU model of this machine (or the CUDA device's name when one is in use)."""
     return torch.cuda.get_device_name() if torch.cuda.is_available() else cpu_model()

@@ -5,13 +5,14 @@
 
 ``check`` reruns a random sample of each experiment's stored trials here (a record trained in a
 stacked group is rerun stacked, :func:`~mufno_core.sweep.verify.rerun_record`) and reports, per
-experiment, whether the reruns agree with the records: bit for bit on the CPU model that wrote
-them; elsewhere within the seed spread, i.e. the rerun's change of log10(final training loss) is
-smaller than the standard deviation of that quantity over the seeds of the same grid point (the
-noise every interval of the book already carries), with both numbers. It then recomputes every
-experiment's verdict from the store with the reruns put in place of their records and says whether
-it is the committed one. ``compare`` computes the verdicts of two whole stores (the committed one
-and a from-scratch rerun, ``make rerun-results``) and sets them side by side.
+experiment, whether the reruns agree with the records: bit for bit on the CPU model and kernel
+level that wrote them (:func:`~mufno_core.provenance.cpu_kernels`); elsewhere within the seed
+spread, i.e. the rerun's change of log10(final training loss) is smaller than the standard
+deviation of that quantity over the seeds of the same grid point (the noise every interval of the
+book already carries), with both numbers. It then recomputes every experiment's verdict from the
+store with the reruns put in place of their records and says whether it is the committed one.
+``compare`` computes the verdicts of two whole stores (the committed one and a from-scratch rerun,
+``make rerun-results``) and sets them side by side.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import pandas as pd
 
 from mufno_core.optima import NoEvidence
 from mufno_core.paper import PAPER
-from mufno_core.provenance import cpu_model
+from mufno_core.provenance import cpu_kernels, recorded_kernels
 from mufno_core.summary import experiment_summary, grid_results
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.store import DONE_STATUSES, ResultsStore, iter_records, load_results
@@ -75,8 +76,10 @@ def sample_records(results: str | Path, experiments: Iterable[str], per_experime
 
 def compare_rerun(record: dict[str, Any], rerun: dict[str, Any], spread: float,
                   here: str) -> dict[str, Any]:
-    """One rerun against its record: history difference, change of log10 final loss, seed spread."""
-    same_cpu = record.get("cpu_model") == here
+    """One rerun against its record: history difference, change of log10 final loss, seed spread.
+    ``here`` is this machine's :func:`~mufno_core.provenance.cpu_kernels`: where the record's is the
+    same the rerun must be bit-identical, elsewhere within the seed spread."""
+    same_cpu = recorded_kernels(record) == here
     finished = rerun.get("status") in DONE_STATUSES
     change = abs(_log_loss(rerun.get("final_train_loss")) - _log_loss(record.get("final_train_loss")))
     both_diverged = record.get("status") == rerun.get("status") == "diverged"
@@ -86,7 +89,7 @@ def compare_rerun(record: dict[str, Any], rerun: dict[str, Any], spread: float,
     within = bool(both_diverged or (np.isfinite(change) and np.isfinite(spread) and change <= spread))
     return {"trial_id": record["trial_id"], "parametrization": record["config"]["parametrization"],
             "modes": record["config"]["modes"], "seed": record["config"]["seed"],
-            "status": rerun.get("status"), "recorded_on": record.get("cpu_model", "unknown"),
+            "status": rerun.get("status"), "recorded_on": recorded_kernels(record),
             "same_cpu": same_cpu,
             "identical": difference == 0.0, "max_rel_diff": difference,
             "log_loss_change": change, "seed_spread": spread,
@@ -97,7 +100,7 @@ def rerun_sample(results: str | Path, per_experiment: int = 2, seed: int = 0, da
                  experiments: Iterable[str] = tuple(PAPER)
                  ) -> tuple[pd.DataFrame, dict[str, list[dict[str, Any]]]]:
     """Rerun a sample of each experiment's trials here: one row per rerun, and the reruns."""
-    here = cpu_model()
+    here = cpu_kernels()
     rows, reruns = [], {}
     for experiment, records in sample_records(results, experiments, per_experiment, seed).items():
         spread = seed_spread(load_results(Path(results) / experiment))
@@ -182,7 +185,7 @@ def _preset_of(results: str | Path) -> str:
 def check(results: str, per_experiment: int, seed: int, data_dir: str, preset: str) -> int:
     """The ``check`` command: 0 when every rerun agrees and every verdict is unchanged, else 1."""
     print(f"rerunning {per_experiment} trial(s) per experiment of {results} on this machine "
-          f"({cpu_model()}) ...", file=sys.stderr, flush=True)
+          f"({cpu_kernels()}) ...", file=sys.stderr, flush=True)
     table, reruns = rerun_sample(results, per_experiment, seed, data_dir)
     if table.empty:
         print(f"error: no finished trials of the paper's experiments under {results}", file=sys.stderr)
@@ -194,9 +197,9 @@ def check(results: str, per_experiment: int, seed: int, data_dir: str, preset: s
     _print(verdicts[["experiment", "committed", "with reruns", "same verdict"]])
     recorded_on = sorted(table["recorded_on"].astype(str).unique())
     ok = bool(table["agrees"].all() and verdicts["same verdict"].all())
-    how = ("bit for bit (same CPU model)" if table["same_cpu"].all()
-           else "within the seed spread (another CPU model: round-off differs)")
-    print(f"\nrecords made on {', '.join(recorded_on)}; this machine: {cpu_model()}. "
+    how = ("bit for bit (same CPU model and kernel level)" if table["same_cpu"].all()
+           else "within the seed spread (another CPU model or kernel level: round-off differs)")
+    print(f"\nrecords made on {', '.join(recorded_on)}; this machine: {cpu_kernels()}. "
           f"{int(table['agrees'].sum())} of {len(table)} reruns agree {how}; "
           f"{int(verdicts['same verdict'].sum())} of {len(verdicts)} verdicts unchanged with the "
           f"reruns in place.")

@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from mufno_core.provenance import cpu_kernels, cpu_model, recorded_kernels
 from mufno_core.reproduce import (
     agreement_by_experiment,
     compare_rerun,
@@ -71,8 +72,20 @@ def test_a_changed_result_on_the_recording_cpu_does_not_agree(store):
     record = _a_record(store)
     rerun = json.loads(json.dumps(record))
     rerun["history"]["train_loss"][0] += 1e-7
-    row = compare_rerun(record, rerun, spread=1.0, here=record["cpu_model"])
+    row = compare_rerun(record, rerun, spread=1.0, here=recorded_kernels(record))
     assert row["same_cpu"] and not row["agrees"]
+
+
+@pytest.mark.parametrize("written, same", [
+    ({}, True),
+    ({"cpu_capability": "SOME_OTHER_LEVEL"}, False),  # one model name, other SIMD kernels
+    ({"cpu_capability": None}, False),  # written before the kernel level was recorded
+])
+def test_a_rerun_is_held_to_bit_identity_only_on_the_same_model_and_kernel_level(store, written, same):
+    record = {**_a_record(store), **written}
+    assert record["cpu_model"] == cpu_model() and "cpu_capability" in _a_record(store)
+    row = compare_rerun(record, json.loads(json.dumps(record)), spread=0.05, here=cpu_kernels())
+    assert row["same_cpu"] is same and row["agrees"]
 
 
 def test_two_stores_give_their_verdicts_side_by_side(tmp_path):

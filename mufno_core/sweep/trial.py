@@ -29,7 +29,7 @@ from typing import Any
 import torch
 
 from mufno_core import __version__
-from mufno_core.provenance import code_commit, cpu_model
+from mufno_core.provenance import code_commit, cpu_capability, cpu_model
 from mufno_core.stacked import build_members, train_stacked
 from mufno_core.sweep.config import SCHEMA, TrialConfig
 from mufno_core.sweep.data import load_trial_data
@@ -71,6 +71,7 @@ def _base_record(config: TrialConfig, device: str) -> dict[str, Any]:
         "device": device,
         "device_name": _device_name(device),
         "cpu_model": cpu_model(),
+        "cpu_capability": cpu_capability(),
         "host": socket.gethostname(),
         "version": __version__,
         "torch_version": torch.__version__,

@@ -2,7 +2,8 @@
 
     python -m mufno_core.sweep.verify results/study --sample 5 [--seed 0] [--data-dir data]
 
-On the CPU model that wrote the records the histories should match bit for bit; on another CPU
+On the CPU model and kernel level that wrote the records (:func:`~mufno_core.provenance.cpu_kernels`)
+the histories should match bit for bit; on another CPU
 they differ at round-off, which training can amplify to per cents by the last steps (the report
 gives the largest relative difference). A record trained in a stacked group is rerun stacked (a
 member's numbers do not depend on the other members of its group); one-by-one training equals the
@@ -21,7 +22,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from mufno_core.provenance import cpu_model
+from mufno_core.provenance import cpu_kernels, recorded_kernels
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.store import DONE_STATUSES, iter_records
 from mufno_core.sweep.trial import run_group_stacked, run_trial
@@ -82,15 +83,16 @@ def verify_sample(results: str | Path, sample: int = 5, seed: int = 0,
                   data_dir: str = "data") -> pd.DataFrame:
     """Rerun ``sample`` randomly chosen finished trials under ``results`` and compare histories.
 
-    Columns: trial_id, experiment, modes, lr, seed, stacked, cpu_model (of the record),
-    same_cpu (the record's CPU model is this one's), max_rel_diff, identical.
+    Columns: trial_id, experiment, modes, lr, seed, stacked, recorded_on (the record's
+    :func:`~mufno_core.provenance.recorded_kernels`), same_cpu (they are this machine's CPU model
+    and kernel level), max_rel_diff, identical.
     """
     records = [r for r in iter_records(Path(results)) if r.get("status") in DONE_STATUSES
                and "history" in r]
     if not records:
         raise ValueError(f"no finished trial records under {results}")
     chosen = random.Random(seed).sample(records, min(sample, len(records)))
-    here = cpu_model()
+    here = cpu_kernels()
     rows = []
     for record in chosen:
         config = TrialConfig.from_dict(record["config"])
@@ -100,8 +102,8 @@ def verify_sample(results: str | Path, sample: int = 5, seed: int = 0,
         rows.append({"trial_id": record["trial_id"], "experiment": config.experiment,
                      "modes": config.modes, "lr": config.lr, "seed": config.seed,
                      "stacked": bool(record.get("stacked")),
-                     "cpu_model": record.get("cpu_model", "unknown"),
-                     "same_cpu": record.get("cpu_model") == here,
+                     "recorded_on": recorded_kernels(record),
+                     "same_cpu": recorded_kernels(record) == here,
                      "max_rel_diff": diff, "identical": diff == 0.0})
     return pd.DataFrame(rows)
 
@@ -124,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         print(table.to_string(index=False))
     identical = int(table["identical"].sum())
     print(f"{identical} of {len(table)} reruns bit-identical to their records; largest relative "
-          f"difference {table['max_rel_diff'].max():.2e} (expected: 0 on the CPU model that wrote "
-          f"them, round-off elsewhere)")
+          f"difference {table['max_rel_diff'].max():.2e} (expected: 0 on the CPU model and kernel "
+          f"level that wrote them, round-off elsewhere)")
     return 0
 
 
