@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import MISSING, dataclass, fields, replace
 
 import torch
 
@@ -44,6 +44,7 @@ def trial_steps(config: TrialConfig) -> int:
     return config.train_config().total_steps(n_train or 0)
 
 
+@functools.lru_cache(maxsize=4096)
 def _counts_at_depth(config: TrialConfig, grid: tuple[int, ...]) -> tuple[int, int, int]:
     """(FLOPs, parameter bytes, activation bytes) of one training step, counted on meta."""
     model = config.build_model("meta")
@@ -52,7 +53,7 @@ def _counts_at_depth(config: TrialConfig, grid: tuple[int, ...]) -> tuple[int, i
     return (training_step_flops(model, x, y), *training_step_memory(model, x, y))
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=4096)
 def _model_step_counts(config: TrialConfig, grid: tuple[int, ...]) -> tuple[int, ...]:
     """:func:`_counts_at_depth` at the trial's depth L, from L = 1 and 2: the Fourier layers are
     identical, so every count is c(1) + (L − 1)·(c(2) − c(1)), exactly, and a depth of a million
@@ -63,9 +64,20 @@ def _model_step_counts(config: TrialConfig, grid: tuple[int, ...]) -> tuple[int,
     return tuple(a + (config.depth - 1) * (b - a) for a, b in zip(one, two))
 
 
+_SHAPE_FIELDS = frozenset({"dim", "in_channels", "out_channels", "modes", "width", "depth",
+                           "batch_size", "time_modes_max"})
+"""The fields that, with the grid, set the operations of a training step; the rest (names, LRs,
+seeds, the parametrization's factors, the budget, the loss weights' values) only scale numbers."""
+
+
 def _shape_only(config: TrialConfig) -> TrialConfig:
-    """Only the model and the batch shape matter: the rest normalised so the cache is shared."""
-    return replace(config, lr=1.0, seed=0, beta2=0.999, beta1=0.9)
+    """The trial with every field but :data:`_SHAPE_FIELDS` at its default (the physics loss only
+    as on or off: it wraps the model), so that the trials of a grid share one count per shape."""
+    defaults = {f.name: f.default for f in fields(TrialConfig)
+                if f.name not in _SHAPE_FIELDS and f.default is not MISSING}
+    return replace(config, **{**defaults, "pde_weight": 1.0 if config.pde_weight > 0 else 0.0},
+                   experiment="shape", dataset="shape", preset="shape", parametrization="sp",
+                   lr=1.0, seed=0)
 
 
 def step_flops(config: TrialConfig, grid: tuple[int, ...]) -> int:

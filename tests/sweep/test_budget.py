@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mufno_core.cost import training_step_memory
+from mufno_core.cost import training_step_flops, training_step_memory
 from mufno_core.sweep import grid
 from mufno_core.sweep.budget import (
     _counts_at_depth,
@@ -56,6 +56,23 @@ def test_counts_from_depth_1_and_2_are_the_counts_at_depth_4(dim):
     config = grid(BY_DIM[dim], "smoke")[0].with_(depth=4)
     shape = trial_grid(config)
     assert _model_step_counts(config, shape) == _counts_at_depth(config, shape)
+
+
+@pytest.mark.parametrize("dim, variant", [(2, "physics loss")] + [(d, v) for d in (1, 2, 3) for v in [
+    {"parametrization": "mup", "base_modes": 2}, {"parametrization": "cal", "base_modes": 2,
+                                                  "cal_exponent": 0.3},
+    {"other_lr": 1e-3, "lr": 3e-2, "seed": 7, "steps": 9}]])
+def test_trials_that_differ_only_in_numbers_share_the_count_of_their_own_model(dim, variant):
+    """The cache keys a count by shape alone (:func:`_shape_only`): what it returns for any trial is
+    what that trial's own model counts."""
+    experiment = "pino_darcy" if variant == "physics loss" else BY_DIM[dim]
+    config = grid(experiment, "smoke")[0].with_(modes=3, **({} if variant == "physics loss" else variant))
+    shape = trial_grid(config)
+    model = config.build_model("meta")
+    x = torch.empty(config.batch_size, config.in_channels, *shape, device="meta")
+    y = torch.empty(config.batch_size, config.out_channels, *shape, device="meta")
+    assert step_flops(config, shape) == training_step_flops(model, x, y)
+    assert trial_memory(config).parameters == training_step_memory(model, x, y)[0]
 
 
 @pytest.mark.parametrize("dim", [1, 2, 3])
