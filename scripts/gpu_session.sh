@@ -25,10 +25,11 @@ deadline=$(( $(date +%s) + ${BUDGET_S:-480} ))
 mkdir -p "$RESULTS"
 
 if [ -n "${DRY_RUN:-}" ]; then
-  DEVICE=cpu ADAM_CONFIG=tiny SPEED=(--configs fno2d-k8-32 --repeats 2 --warmup 1)
+  DEVICE=cpu ADAM_CONFIG=tiny ADAM_REPEATS=2 SPEED=(--configs fno2d-k8-32 --repeats 2 --warmup 1)
   STACKED=(--configs darcy-quick-k6 --members 2 --steps 2 --repeats 1) PRESET=smoke
+  SWEEP_SET=(--set seeds=0)  # one seed of the smoke grid: the plumbing, not the statistics
 else
-  DEVICE=cuda ADAM_CONFIG=big PRESET=gpu
+  DEVICE=cuda ADAM_CONFIG=big ADAM_REPEATS=10 PRESET=gpu SWEEP_SET=()
   SPEED=(--configs fno1d-k16-1024 fno2d-k8-32 fno2d-k12-64 fno3d-k4-32x32x16 fno2d-k12-85
          --repeats 20)
   STACKED=(--members 8 16 48 --repeats 3)
@@ -55,7 +56,7 @@ run() {
 { "$PYTHON" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null; } | tee -a "$LOG"
 
-run 120 "$PYTHON" benchmarks/bench_adam.py --device "$DEVICE" --config "$ADAM_CONFIG" --repeats 10 \
+run 120 "$PYTHON" benchmarks/bench_adam.py --device "$DEVICE" --config "$ADAM_CONFIG" --repeats "$ADAM_REPEATS" \
   --profile --json "$RESULTS/bench_adam_$ADAM_CONFIG.json"
 
 if ! "$PYTHON" -c "import neuralop" 2>/dev/null; then
@@ -82,4 +83,4 @@ run 200 "$PYTHON" benchmarks/bench_stacked.py --device "$DEVICE" "${STACKED[@]}"
   --json "$RESULTS/bench_stacked.json"
 
 run 100000 "$PYTHON" -m mufno_core.cli sweep "$SWEEP" --preset "$PRESET" --results "$RESULTS" \
-  --data-dir "$DATA_DIR" --device "$DEVICE" --stack
+  --data-dir "$DATA_DIR" --device "$DEVICE" --stack "${SWEEP_SET[@]}"
