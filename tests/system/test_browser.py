@@ -98,8 +98,9 @@ class DevTools:
     def page(self, method: str, **params) -> dict:
         return self.send(method, session=self.session, **params)
 
-    def evaluate(self, expression: str):
-        result = self.page("Runtime.evaluate", expression=expression, returnByValue=True)
+    def evaluate(self, expression: str, await_promise: bool = False):
+        result = self.page("Runtime.evaluate", expression=expression, returnByValue=True,
+                           awaitPromise=await_promise)
         if "exceptionDetails" in result:
             raise RuntimeError(f"JavaScript error: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -235,14 +236,25 @@ def test_screenshot_of_a_notebook_page(site, browser):
     assert state["figures"] > 0
     shot = tools.page("Page.captureScreenshot", format="png")
     (BUILD / "screenshot.png").write_bytes(base64.b64decode(shot["data"]))
-    box = tools.evaluate("(() => { const img = document.querySelector('.cell_output img');"
-                         " const r = img.getBoundingClientRect();"
+    first_figure = "document.querySelector('.cell_output img')"
+    deadline = time.monotonic() + 30
+    while not tools.evaluate(f"{first_figure}.complete && {first_figure}.naturalWidth > 0"):
+        assert time.monotonic() < deadline, "the first figure never loaded"
+        time.sleep(0.1)
+    box = tools.evaluate(f"(() => {{ const r = {first_figure}.getBoundingClientRect();"
                          " return {x: r.left + window.scrollX, y: r.top + window.scrollY,"
                          " width: r.width, height: r.height}; })()")
     assert box["width"] > 100 and box["height"] > 100, f"the first figure is not displayed: {box}"
-    figure = tools.page("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                        clip={**box, "scale": 1})
-    (BUILD / "screenshot_figure.png").write_bytes(base64.b64decode(figure["data"]))
+    for _ in range(10):  # on a busy machine a capture can come before the figure is painted
+        tools.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))",
+                       await_promise=True)
+        figure = base64.b64decode(tools.page("Page.captureScreenshot", format="png",
+                                             captureBeyondViewport=True,
+                                             clip={**box, "scale": 1})["data"])
+        if len(figure) > 20_000:
+            break
+        time.sleep(0.5)
+    (BUILD / "screenshot_figure.png").write_bytes(figure)
     for name in ("screenshot.png", "screenshot_figure.png"):
         assert (BUILD / name).stat().st_size > 20_000  # a real rendering, not a blank page
 
