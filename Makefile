@@ -31,7 +31,7 @@ lint: setup
 # runs in this process; `pytest -m "not slow and not browser"` is the fast inner loop.
 TEST_WORKERS ?= logical
 test: setup lint browser-deps
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # results/quick/ is committed (the quick preset's records): clean keeps it.
 clean:

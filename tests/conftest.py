@@ -10,6 +10,17 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs two pytest-xdist workers on a 2-core machine: one torch thread each (and in
+    # the processes they start), or the OpenMP threads of one spin on the core the other needs
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser test first: its smoke book (minutes) then builds beside the rest of the suite
+    on the other worker instead of after it."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is None)
+
 
 def _default_signals() -> None:
     """In the child before exec: SIGINT as a user's shell gives it (a test runner started in the
