@@ -33,9 +33,10 @@ TEST_WORKERS ?= logical
 test: setup lint browser-deps
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-# results/quick/ is committed (the quick preset's records): clean keeps it.
+# results/quick/ and results/smoke/ are committed (the records of the quick book and of the smoke
+# book the browser test builds): clean keeps them.
 clean:
-	rm -rf $(BUILD) notebooks/executed book/executed results/smoke results/rerun-*
+	rm -rf $(BUILD) notebooks/executed book/executed results/rerun-*
 
 # ---- the book (book/reproduce.md) -------------------------------------------------------------
 # _toc.yml is the one list of notebooks; EXECUTED holds the executed copies (build products).
