@@ -5,9 +5,9 @@
     ch.lr_figures(); ch.flatness_table(); ch.held_out_table(); ch.conclusion()
 
 The check (:mod:`mufno_core.calibrate`) is read from ``RESULTS/calibration/`` or run; the sweeps
-of SP, μP and the calibrated rule resume from the results store; the held-out studies (Burgers at width 32 and
-for 1000 steps, Navier–Stokes at width 16) are read from ``results/study`` (their check is run or
-read beside them).
+of SP, μP and the calibrated rule resume from the results store; the held-out studies (Burgers
+at width 32 and for 1000 steps, Navier–Stokes at width 16) are read from ``results/study`` (their
+check is run or read beside them).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
     python -m mufno_core.sweep.verify results/study --sample 5 [--seed 0] [--data-dir data]
 
-On the CPU model and kernel level that wrote the records (:func:`~mufno_core.provenance.cpu_kernels`)
-the histories should match bit for bit; on another CPU
+On the CPU model and kernel level that wrote the records
+(:func:`~mufno_core.provenance.cpu_kernels`) the histories should match bit for bit; on another CPU
 they differ at round-off, which training can amplify to per cents by the last steps (the report
 gives the largest relative difference). A record trained in a stacked group is rerun stacked (a
 member's numbers do not depend on the other members of its group); one-by-one training equals the
@@ -47,7 +47,7 @@ def history_difference(stored: dict[str, Any], rerun: dict[str, Any]) -> float:
 def histories_agree(stored: dict[str, Any], rerun: dict[str, Any], same_cpu: bool,
                     rtol: float = 1e-6) -> bool:
     """Whether ``rerun`` trained the same way as ``stored``: bit for bit when ``same_cpu`` (the CPU
-    model that wrote ``stored``), else with :func:`history_difference` at most ``rtol``.
+    model and kernel level that wrote ``stored``), else with :func:`history_difference` at most ``rtol``.
 
     The default ``rtol`` is argued for 4-step smoke histories in ``tests/system/test_pinned.py``: round-off
     (another thread count, stacked training, a 1-ulp change of every initial weight) moves them by
