@@ -191,7 +191,7 @@ class CalibratedChapter:
             fig, ax = plt.subplots(figsize=(6.0, 4.6), constrained_layout=True)
         else:
             fig = ax.figure
-        markers = {e: m for e, m in zip(LABELS, "osD^vP")}
+        markers = {e: m for e, m in zip(LABELS, "osD^vPX")}
         for r in table.itertuples():
             colour = PARAMETRIZATIONS[r.parametrization].colour
             ax.errorbar([r.alpha_pred], [r.alpha],
