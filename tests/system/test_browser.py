@@ -44,6 +44,7 @@ CHROMIUM_FLAGS = [
 PAGE_STATE = """(() => {
   const images = Array.from(document.images);
   return {
+    fresh: window.__mufnoPrevious === undefined,
     ready: document.readyState,
     title: document.title,
     images: images.length,
@@ -182,17 +183,33 @@ def book_pages(html: Path) -> list[str]:
 
 
 def load(tools: DevTools, url: str, timeout: float = 30.0) -> dict:
-    """Open ``url`` and wait until the page is loaded, its images decoded and its math typeset."""
+    """Open ``url`` and wait until the page (or the page it redirects to) is loaded and titled, its
+    images decoded and its math typeset."""
+    tools.evaluate("window.__mufnoPrevious = true")  # gone once the new document is there
     tools.page("Page.navigate", url=url)
-    time.sleep(0.3)
     deadline = time.time() + timeout
     while True:
         state = tools.evaluate(PAGE_STATE) or {}
-        done = (state.get("ready") == "complete" and not state.get("broken")
-                and state.get("typeset", 0) >= state.get("math", 0))
+        done = (state.get("fresh") and state.get("ready") == "complete" and state.get("title")
+                and not state.get("broken") and state.get("typeset", 0) >= state.get("math", 0))
         if done or time.time() > deadline:
             return state
-        time.sleep(0.25)
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def rendered(site, browser) -> dict[str, dict]:
+    """Every page loaded once, with what each test below reads from it: the page state, the output
+    widths, the "Source:" lines, the figure scales and the first figure of the article."""
+    tools, origin = browser
+    pages = {}
+    for page in book_pages(site):
+        pages[page] = {"state": load(tools, f"{origin}/{page}"),
+                       "widths": tools.evaluate(OUTPUT_WIDTHS),
+                       "sources": tools.evaluate(SOURCE_LINES),
+                       "scales": tools.evaluate(FIGURE_SCALES),
+                       "lead": tools.evaluate(LEAD_FIGURE)}
+    return pages
 
 
 def test_site_has_the_toc_pages(site):
@@ -203,13 +220,11 @@ def test_site_has_the_toc_pages(site):
     assert (site / "_static" / "mathjax" / "tex-chtml.js").exists()
 
 
-def test_every_page_renders_with_figures_and_math(site, browser):
-    tools, origin = browser
+def test_every_page_renders_with_figures_and_math(rendered, browser):
+    _, origin = browser
     problems = []
-    checked = {}
-    for page in book_pages(site):
-        state = load(tools, f"{origin}/{page}")
-        checked[page] = state
+    checked = {page: seen["state"] for page, seen in rendered.items()}
+    for page, state in checked.items():
         if state.get("ready") != "complete" or not state.get("title"):
             problems.append(f"{page}: not rendered ({state.get('ready')}, title {state.get('title')!r})")
         if "404" in state.get("title", "") or state.get("errors"):
@@ -358,14 +373,12 @@ OUTPUT_WIDTHS = """(() => {
 })()"""
 
 
-def test_outputs_fit_the_content_column(site, browser):
+def test_outputs_fit_the_content_column(rendered):
     """At 1280 px: no table, pre or output is wider than the article column, unless it scrolls inside
     it with a visible scrollbar (the cue that there is more)."""
-    tools, origin = browser
     problems, checked = [], 0
-    for page in book_pages(site):
-        load(tools, f"{origin}/{page}")
-        result = tools.evaluate(OUTPUT_WIDTHS)
+    for page, seen in rendered.items():
+        result = seen["widths"]
         if result is None:
             continue
         assert result["width"] > 500, f"{page}: the content column is {result['width']} px wide"
@@ -375,19 +388,22 @@ def test_outputs_fit_the_content_column(site, browser):
     assert not problems, "\n".join(problems)
 
 
-def test_result_figures_carry_their_source(site, browser):
+SOURCE_LINES = """(() => {
+  const column = document.querySelector('article.bd-article');
+  return column ? column.innerText.split('\\n').map(l => l.trim()).filter(l => l.startsWith('Source:'))
+                : [];
+})()"""
+
+
+def test_result_figures_carry_their_source(site, rendered):
     """Every chapter page that shows a figure read from trial records has a line "Source: ..." (the
     provenance of :func:`mufno_core.provenance.provenance_line`) in its text, not only in an image."""
-    tools, origin = browser
     missing, with_figures = [], 0
     for page in notebook_pages(site):
-        state = load(tools, f"{origin}/{page}")
-        if page in NO_TRIAL_RECORDS or not state.get("figures"):
+        if page in NO_TRIAL_RECORDS or not rendered[page]["state"].get("figures"):
             continue
         with_figures += 1
-        lines = tools.evaluate("document.querySelector('article.bd-article').innerText.split('\\n')"
-                               ".map(l => l.trim()).filter(l => l.startsWith('Source:'))")
-        if not lines:
+        if not rendered[page]["sources"]:
             missing.append(page)
     assert with_figures >= 3
     assert not missing, f"result figures without a 'Source:' line: {missing}"
@@ -410,15 +426,13 @@ LEAD_FIGURE = """(() => {
 })()"""
 
 
-def test_summary_leads_with_the_exponent_figure(site, browser):
+def test_summary_leads_with_the_exponent_figure(rendered):
     """The summary's first figure is the answer at a glance: its alt text or caption, or the text
     around it, names the exponent."""
     source = (ROOT / "notebooks" / "summary.ipynb").read_text(encoding="utf-8")
     if "exponent" not in source.lower():
         pytest.skip("notebooks/summary.ipynb has no exponent figure yet (issue 13, item 2)")
-    tools, origin = browser
-    load(tools, f"{origin}/notebooks/summary.html")
-    lead = tools.evaluate(LEAD_FIGURE)
+    lead = rendered["notebooks/summary.html"]["lead"]
     assert lead, "the summary page shows no figure"
     assert lead["width"] > 300 and lead["height"] > 150, f"the lead figure is not displayed: {lead}"
     assert "exponent" in lead["text"].lower(), (
@@ -431,13 +445,11 @@ FIGURE_SCALES = """Array.from(document.querySelectorAll('article.bd-article .cel
                scale: i.getBoundingClientRect().width / i.naturalWidth}))"""
 
 
-def test_figures_are_readable_at_page_width(site, browser):
+def test_figures_are_readable_at_page_width(site, rendered):
     """A figure drawn much wider than the column is shrunk, and its legend and labels with it: at
     1280 px every figure is shown at 70% of its drawn size or more."""
-    tools, origin = browser
     shrunk = []
     for page in notebook_pages(site):
-        load(tools, f"{origin}/{page}")
-        shrunk += [f"{page}: {f['src']} shown at {f['scale']:.0%}" for f in tools.evaluate(FIGURE_SCALES)
+        shrunk += [f"{page}: {f['src']} shown at {f['scale']:.0%}" for f in rendered[page]["scales"]
                    if f["scale"] < 0.7]
     assert not shrunk, "figures shrunk below 70% of their size:\n" + "\n".join(shrunk)
