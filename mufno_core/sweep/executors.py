@@ -317,7 +317,8 @@ else answers, or nothing speaks, fails after this long with one line)."""
 
 
 def connect_dask(scheduler: str, timeout: float | None = None):
-    """A ``distributed.Client`` of ``scheduler``, or a one-line error within ``timeout`` seconds.
+    """A ``distributed.Client`` of ``scheduler``, or a one-line error within ``timeout`` seconds
+    (and at most half of it, or 5 s, more).
 
     The connection and the handshake both run in a helper thread: ``Client(..., timeout=)``
     covers only the connect, and an address that accepts connections but never speaks Dask (or
@@ -336,7 +337,7 @@ def connect_dask(scheduler: str, timeout: float | None = None):
 
     thread = threading.Thread(target=connect, daemon=True, name="mufno-dask-connect")
     thread.start()
-    thread.join(timeout + 5.0)
+    thread.join(timeout + min(5.0, timeout / 2))  # Client's own timeout error first, if it comes
     if thread.is_alive():
         raise TimeoutError(f"no Dask scheduler answered at {scheduler} within {timeout:.0f} s "
                            "(is it the scheduler's address, and is something else listening "

@@ -479,7 +479,7 @@ def test_dask_address_that_does_not_speak_dask_fails_in_one_line(make_server, me
     try:
         port = server.getsockname()[1]
         with pytest.raises((TimeoutError, ValueError), match=message):
-            connect_dask(f"tcp://127.0.0.1:{port}", timeout=3)
+            connect_dask(f"tcp://127.0.0.1:{port}", timeout=2)
     finally:
         server.close()
 
