@@ -85,8 +85,7 @@ def loss_table(df: pd.DataFrame, x: str, metric: str = DEFAULT_METRIC,
     A missing (x, seed) cell is NaN and left out of the means.
     """
     data = df.assign(_loss=np.log10(failure_values(df, metric, failure_loss)))
-    table = data.pivot_table(index=x, columns="seed", values="_loss", aggfunc="mean")
-    return table.sort_index()
+    return data.groupby([x, "seed"])["_loss"].mean().unstack("seed").sort_index()
 
 
 def fit_optimum(log_x: np.ndarray, mean_log_loss: np.ndarray, window: int = 2) -> tuple[float, float, bool]:
