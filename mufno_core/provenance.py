@@ -10,9 +10,12 @@ import functools
 import platform
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import torch
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 

@@ -33,13 +33,14 @@ from tqdm import tqdm
 from mufno_core import __version__
 from mufno_core.data.dataset import check_file
 from mufno_core.data.presets import DatasetSpec, dataset_spec
-from mufno_core.pde import burgers, darcy, grf, navier_stokes
 
 GENERATOR = "mufno_core.data.generate"
 CHUNK = {"burgers": 64, "darcy": 8, "navier_stokes": 64}  # samples per task
 
 
 def _burgers_chunk(spec: DatasetSpec, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    from mufno_core.pde import burgers, grf  # the solvers (scipy) load where data are generated
+
     c, r = spec.constants, spec.subsample
     u0 = grf.burgers_initial_condition(grf.sample_rngs(spec.seed, start, stop),
                                        spec.solve_resolution, c["amplitude"], c["tau2"])
@@ -48,6 +49,8 @@ def _burgers_chunk(spec: DatasetSpec, start: int, stop: int) -> tuple[np.ndarray
 
 
 def _darcy_chunk(spec: DatasetSpec, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    from mufno_core.pde import darcy, grf  # the solvers (scipy) load where data are generated
+
     c, r = spec.constants, spec.subsample
     g = grf.darcy_gaussian_field(grf.sample_rngs(spec.seed, start, stop), spec.solve_resolution,
                                  c["alpha"], c["tau"])
@@ -57,6 +60,8 @@ def _darcy_chunk(spec: DatasetSpec, start: int, stop: int) -> tuple[np.ndarray, 
 
 
 def _navier_stokes_chunk(spec: DatasetSpec, start: int, stop: int) -> tuple[np.ndarray, ...]:
+    from mufno_core.pde import grf, navier_stokes  # the solvers (scipy) load where data are generated
+
     c, r, s = spec.constants, spec.subsample, spec.solve_resolution
     w0 = grf.navier_stokes_initial_vorticity(grf.sample_rngs(spec.seed, start, stop), s,
                                              c["alpha"], c["tau"], c["sigma2"])

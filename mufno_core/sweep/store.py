@@ -24,12 +24,13 @@ import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from mufno_core.sweep.config import SCHEMA, TrialConfig
 from mufno_core.sweep.experiments import EXPERIMENTS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DONE_STATUSES = ("ok", "diverged")
 """A trial with one of these statuses is finished; an "error" record is retried on the next run."""
@@ -248,6 +249,8 @@ RECORD_COLUMNS = ("mirrored", "status", "final_train_loss", "final_test_loss", "
 
 def records_to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per trial: ``trial_id``, every config field, then the outcome columns."""
+    import pandas as pd  # not at the top: a pool worker, which never reads a store, starts faster
+
     rows = []
     for r in records:
         row = {"trial_id": r["trial_id"], **r["config"]}
