@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from mufno_core.axes import HPARAM_AXES
-from mufno_core.optima import hparam_shift, lr_exponent
+from mufno_core.optima import exponent, locate, shift
 from mufno_core.sweep.experiments import lr_grid
 
 
@@ -71,24 +71,34 @@ def synthetic_sweep(spec: SyntheticSweep, rng: np.random.Generator,
 
 
 def exponent_coverage(spec: SyntheticSweep, repeats: int = 200, n_boot: int = 300,
-                      seed: int = 0, level: float = 0.95) -> dict[str, float]:
-    """Coverage of :func:`lr_exponent`'s interval over ``repeats`` synthetic sweeps of ``spec``.
+                      seed: int = 0, level: float = 0.95,
+                      more_levels: Sequence[float] = ()) -> dict[str, float]:
+    """Coverage of :func:`~mufno_core.optima.lr_exponent`'s interval over ``repeats`` synthetic
+    sweeps of ``spec``.
 
     Returns ``coverage`` (fraction of intervals holding the true α), its binomial standard error
-    ``coverage_se``, the mean estimate ``mean_alpha`` (bias = mean − α) and ``mean_half_width``.
+    ``coverage_se``, the mean estimate ``mean_alpha`` (bias = mean − α) and ``mean_half_width``;
+    ``coverage_at`` {level: coverage} also for ``more_levels`` (the same sweeps and bootstraps).
     """
     rng = np.random.default_rng(seed)
-    hits, alphas, halves = [], [], []
+    levels = (level, *more_levels)
+    hits, alphas, halves = {lv: [] for lv in levels}, [], []
     for _ in range(repeats):
-        fit = lr_exponent(synthetic_sweep(spec, rng), n_boot=n_boot, level=level,
-                          seed=int(rng.integers(2**31))).iloc[0]
-        hits.append(fit.alpha_low <= spec.alpha <= fit.alpha_high)
-        alphas.append(fit.alpha)
-        halves.append(fit.half_width)
-    coverage = float(np.mean(hits))
+        located = locate(synthetic_sweep(spec, rng), n_boot=n_boot, seed=int(rng.integers(2**31)))
+        for lv in levels:
+            fit = exponent(located, lv).iloc[0]
+            hits[lv].append(fit.alpha_low <= spec.alpha <= fit.alpha_high)
+            if lv == level:
+                alphas.append(fit.alpha)
+                halves.append(fit.half_width)
+    return {**_coverage(hits, level, repeats), "mean_alpha": float(np.mean(alphas)),
+            "mean_half_width": float(np.mean(halves)), "repeats": repeats, "true_alpha": spec.alpha}
+
+
+def _coverage(hits: dict[float, list[bool]], level: float, repeats: int) -> dict:
+    coverage = float(np.mean(hits[level]))
     return {"coverage": coverage, "coverage_se": math.sqrt(coverage * (1 - coverage) / repeats),
-            "mean_alpha": float(np.mean(alphas)), "mean_half_width": float(np.mean(halves)),
-            "repeats": repeats, "true_alpha": spec.alpha}
+            "coverage_at": {lv: float(np.mean(h)) for lv, h in hits.items()}}
 
 
 DESIGNS = {
@@ -165,26 +175,30 @@ def synthetic_hparam_sweep(spec: SyntheticShift, rng: np.random.Generator,
 
 
 def shift_coverage(spec: SyntheticShift, repeats: int = 200, n_boot: int = 300, seed: int = 0,
-                   level: float = 0.95) -> dict[str, float]:
-    """Coverage of :func:`hparam_shift`'s interval over ``repeats`` synthetic sweeps of ``spec``.
+                   level: float = 0.95, more_levels: Sequence[float] = ()) -> dict[str, float]:
+    """Coverage of :func:`~mufno_core.optima.hparam_shift`'s interval over ``repeats`` synthetic
+    sweeps of ``spec``.
 
     Returns ``coverage`` (fraction of intervals holding the true shift), ``coverage_se``,
-    ``mean_shift`` (bias = mean − shift), ``mean_half_width`` and ``edge`` (fraction of sweeps
-    with an optimum on the grid's edge).
+    ``coverage_at`` (as in :func:`exponent_coverage`), ``mean_shift`` (bias = mean − shift),
+    ``mean_half_width`` and ``edge`` (fraction of sweeps with an optimum on the grid's edge).
     """
     rng = np.random.default_rng(seed)
-    hits, shifts, halves, edges = [], [], [], []
+    levels = (level, *more_levels)
+    hits, shifts, halves, edges = {lv: [] for lv in levels}, [], [], []
     for _ in range(repeats):
-        fit = hparam_shift(synthetic_hparam_sweep(spec, rng), spec.hparam, n_boot=n_boot,
-                           level=level, seed=int(rng.integers(2**31))).iloc[0]
-        hits.append(fit["shift_low"] <= spec.shift <= fit["shift_high"])
-        shifts.append(fit["shift"])  # fit.shift would be pandas' Series.shift
-        halves.append(fit.half_width)
-        edges.append(fit.edge)
-    coverage = float(np.mean(hits))
-    return {"coverage": coverage, "coverage_se": math.sqrt(coverage * (1 - coverage) / repeats),
-            "mean_shift": float(np.mean(shifts)), "mean_half_width": float(np.mean(halves)),
-            "edge": float(np.mean(edges)), "repeats": repeats, "true_shift": spec.shift}
+        located = locate(synthetic_hparam_sweep(spec, rng), spec.hparam, n_boot=n_boot,
+                         seed=int(rng.integers(2**31)))
+        for lv in levels:
+            fit = shift(located, lv).iloc[0]
+            hits[lv].append(fit["shift_low"] <= spec.shift <= fit["shift_high"])
+            if lv == level:
+                shifts.append(fit["shift"])  # fit.shift would be pandas' Series.shift
+                halves.append(fit.half_width)
+                edges.append(fit.edge)
+    return {**_coverage(hits, level, repeats), "mean_shift": float(np.mean(shifts)),
+            "mean_half_width": float(np.mean(halves)), "edge": float(np.mean(edges)),
+            "repeats": repeats, "true_shift": spec.shift}
 
 
 def shift_coverage_table(hparams: Sequence[str] = ("batch_size", "beta2"),
