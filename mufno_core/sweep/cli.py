@@ -33,7 +33,8 @@ from mufno_core.sweep.validate import check_folder
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("experiment", nargs="?", help=f"one of: {', '.join(EXPERIMENTS)}")
-    parser.add_argument("--list", action="store_true", help="list the experiments and presets")
+    parser.add_argument("--list", action="store_true",
+                        help="list the experiments (or only EXPERIMENT) and their presets")
     parser.add_argument("--flops", action="store_true",
                         help="with --list: each grid's training FLOPs (counted on the meta device)")
     parser.add_argument("--preset", default="quick", choices=PRESETS, help="grid size (default quick)")
@@ -53,11 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def format_listing(flops: bool = False) -> str:
-    """The experiments and presets; with ``flops``, each grid's training FLOPs too."""
+def format_listing(flops: bool = False, experiment: str | None = None) -> str:
+    """The experiments (or only ``experiment``) and their presets; with ``flops``, each grid's
+    training FLOPs too."""
     cost = f" {'train FLOPs':>11}" if flops else ""
     lines = [f"{'experiment':<18} {'preset':<6} {'swept':<10} {'trials':>6}{cost}  description"]
-    for exp in EXPERIMENTS.values():
+    for exp in [get_experiment(experiment)] if experiment else EXPERIMENTS.values():
         for name, preset in exp.presets.items():
             cost = f" {sweep_flops(grid(exp.name, name)):>11.2e}" if flops else ""
             lines.append(f"{exp.name:<18} {name:<6} {exp.swept:<10} {preset.size():>6}{cost}  "
@@ -146,7 +148,7 @@ def _summary_tables(done, swept: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     if args.list:
-        print(format_listing(flops=args.flops))
+        print(format_listing(flops=args.flops, experiment=args.experiment))
         return 0
     if not args.experiment:
         raise ValueError("give an EXPERIMENT (see `mufno sweep --list`)")

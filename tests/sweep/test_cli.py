@@ -20,9 +20,11 @@ def test_list_shows_every_experiment_and_preset(capsys):
 
 @pytest.mark.slow  # counts every preset's grid, the paper's too
 def test_list_with_flops(capsys):
-    assert main(["sweep", "--list", "--flops"]) == 0
+    """One experiment's presets with their FLOPs (all of them: the same loop, 28 grids, 6 s)."""
+    assert main(["sweep", "darcy_lr", "--list", "--flops"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "train FLOPs" in lines[0]
+    assert {line.split()[0] for line in lines[1:]} == {"darcy_lr"} and len(lines) == 5
     row = next(line.split() for line in lines if line.startswith("darcy_lr") and " gpu " in line)
     assert 1e15 < float(row[4]) < 1e17
 
