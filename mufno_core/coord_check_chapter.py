@@ -54,24 +54,39 @@ def plotted_layers(coords: pd.DataFrame) -> list[str]:
 def plot_coords(coords: pd.DataFrame, dim: int, value: str = "mean_abs_delta", first_step: int = 1):
     """``value`` against K (log–log) for FNO-``dim``D: SP's row above μP's, one column per Adam
     step from ``first_step``, one line per layer (mean over seeds)."""
+    import matplotlib.pyplot as plt
     import seaborn as sns
 
     layers = plotted_layers(coords)
     data = coords[(coords["dim"] == dim) & (coords["step"] >= first_step) & coords["layer"].isin(layers)]
-    ks = sorted(data["modes"].unique())
-    with sns.axes_style("whitegrid"):
-        grid = sns.relplot(data=data, x="modes", y=value, hue="layer", hue_order=layers,
-                           row="parametrization", row_order=["sp", "mup"], col="step", kind="line",
-                           marker="o", errorbar=None, height=1.9, aspect=1.0,
-                           facet_kws={"sharey": "row"}, palette="viridis")
-    grid.set(xscale="log", yscale="log")
-    grid.set_titles("{row_name} · step {col_name}")
-    grid.set_axis_labels("K (modes per axis)", VALUE_LABELS[value])
-    for ax in grid.axes.flat:
-        ax.set_xticks(ks, labels=[str(k) for k in ks])
-        ax.minorticks_off()
-    grid.figure.suptitle(f"FNO-{dim}D: {VALUE_LABELS[value]} against K", y=1.03)
-    return grid.figure
+    means = data.groupby(["parametrization", "step", "layer", "modes"])[value].mean()
+    ks, steps = sorted(data["modes"].unique()), sorted(data["step"].unique())
+    colours = dict(zip(layers, sns.color_palette("viridis", len(layers))))
+    with sns.axes_style("whitegrid"):  # plain subplots: a FacetGrid took 3x longer to build
+        fig, axes = plt.subplots(2, len(steps), figsize=(1.9 * len(steps), 3.8), sharex=True,
+                                 sharey="row", squeeze=False)
+    for row, parametrization in zip(axes, ("sp", "mup")):
+        for ax, step in zip(row, steps):
+            for layer in layers:
+                key = (parametrization, step, layer)
+                if key in means.index.droplevel("modes"):
+                    curve = means.loc[key]
+                    ax.plot(curve.index, curve.to_numpy(), marker="o", color=colours[layer],
+                            markeredgecolor="white", markeredgewidth=0.75, label=layer)
+            ax.set(xscale="log", yscale="log")
+            ax.set_title(f"{parametrization} · step {step}", fontsize=plt.rcParams["axes.labelsize"])
+            ax.set_xticks(ks, labels=[str(k) for k in ks])
+            ax.minorticks_off()
+    for ax in axes[-1]:
+        ax.set_xlabel("K (modes per axis)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(VALUE_LABELS[value])
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.tight_layout()
+    fig.legend(handles, labels, title="layer", loc="center left", bbox_to_anchor=(1.0, 0.5),
+               frameon=False)
+    fig.suptitle(f"FNO-{dim}D: {VALUE_LABELS[value]} against K", y=1.03)
+    return fig
 
 
 def growth_view(growth: pd.DataFrame, step: int) -> pd.DataFrame:
