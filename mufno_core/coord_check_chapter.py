@@ -60,6 +60,7 @@ def plot_coords(coords: pd.DataFrame, dim: int, value: str = "mean_abs_delta", f
     layers = plotted_layers(coords)
     data = coords[(coords["dim"] == dim) & (coords["step"] >= first_step) & coords["layer"].isin(layers)]
     means = data.groupby(["parametrization", "step", "layer", "modes"])[value].mean()
+    curves = set(means.index.droplevel("modes"))  # the (parametrization, step, layer) measured
     ks, steps = sorted(data["modes"].unique()), sorted(data["step"].unique())
     colours = dict(zip(layers, sns.color_palette("viridis", len(layers))))
     with sns.axes_style("whitegrid"):  # plain subplots: a FacetGrid took 3x longer to build
@@ -69,7 +70,7 @@ def plot_coords(coords: pd.DataFrame, dim: int, value: str = "mean_abs_delta", f
         for ax, step in zip(row, steps):
             for layer in layers:
                 key = (parametrization, step, layer)
-                if key in means.index.droplevel("modes"):
+                if key in curves:
                     curve = means.loc[key]
                     ax.plot(curve.index, curve.to_numpy(), marker="o", color=colours[layer],
                             markeredgecolor="white", markeredgewidth=0.75, label=layer)

@@ -85,12 +85,11 @@ def exponent_coverage(spec: SyntheticSweep, repeats: int = 200, n_boot: int = 30
     hits, alphas, halves = {lv: [] for lv in levels}, [], []
     for _ in range(repeats):
         located = locate(synthetic_sweep(spec, rng), n_boot=n_boot, seed=int(rng.integers(2**31)))
-        for lv in levels:
-            fit = exponent(located, lv).iloc[0]
+        fits = {lv: exponent(located, lv).iloc[0] for lv in levels}
+        for lv, fit in fits.items():
             hits[lv].append(fit.alpha_low <= spec.alpha <= fit.alpha_high)
-            if lv == level:
-                alphas.append(fit.alpha)
-                halves.append(fit.half_width)
+        alphas.append(fits[level].alpha)
+        halves.append(fits[level].half_width)
     return {**_coverage(hits, level, repeats), "mean_alpha": float(np.mean(alphas)),
             "mean_half_width": float(np.mean(halves)), "repeats": repeats, "true_alpha": spec.alpha}
 
@@ -189,13 +188,12 @@ def shift_coverage(spec: SyntheticShift, repeats: int = 200, n_boot: int = 300, 
     for _ in range(repeats):
         located = locate(synthetic_hparam_sweep(spec, rng), spec.hparam, n_boot=n_boot,
                          seed=int(rng.integers(2**31)))
-        for lv in levels:
-            fit = shift(located, lv).iloc[0]
+        fits = {lv: shift(located, lv).iloc[0] for lv in levels}
+        for lv, fit in fits.items():
             hits[lv].append(fit["shift_low"] <= spec.shift <= fit["shift_high"])
-            if lv == level:
-                shifts.append(fit["shift"])  # fit.shift would be pandas' Series.shift
-                halves.append(fit.half_width)
-                edges.append(fit.edge)
+        shifts.append(fits[level]["shift"])  # .shift would be pandas' Series.shift
+        halves.append(fits[level].half_width)
+        edges.append(fits[level].edge)
     return {**_coverage(hits, level, repeats), "mean_shift": float(np.mean(shifts)),
             "mean_half_width": float(np.mean(halves)), "edge": float(np.mean(edges)),
             "repeats": repeats, "true_shift": spec.shift}
