@@ -66,11 +66,11 @@ CHECK_SAMPLE ?= 2
 rerun-results: setup
 	$(MAKE) --no-print-directory data
 	$(BIN)/python scripts/run_notebooks.py --preset $(PRESET) --results $(RERUN) --out book/executed/rerun-$(PRESET)
-	$(BIN)/python -m mufno_core.reproduce compare $(RESULTS) $(RERUN) --preset $(PRESET)
+	$(BIN)/python -m mufno_core.analysis.reproduce compare $(RESULTS) $(RERUN) --preset $(PRESET)
 
 check-results: setup
 	$(MAKE) --no-print-directory data
-	$(BIN)/python -m mufno_core.reproduce check $(RESULTS) --per-experiment $(CHECK_SAMPLE) --data-dir $(DATA) --preset $(PRESET)
+	$(BIN)/python -m mufno_core.analysis.reproduce check $(RESULTS) --per-experiment $(CHECK_SAMPLE) --data-dir $(DATA) --preset $(PRESET)
 
 browser-deps:
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)

@@ -19,7 +19,7 @@ _LAZY = {"FNO": "mufno_core.model", "SpectralConv": "mufno_core.spectral"}
 
 def __getattr__(name: str):
     """``FNO`` and ``SpectralConv``, imported on first use: ``import mufno_core`` does not import
-    torch, so the ``mufno`` command (:mod:`mufno_core.cli`) handles Ctrl-C from its first line."""
+    torch, so the ``mufno`` command (:mod:`mufno_core.cli.main`) handles Ctrl-C from its first line."""
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'mufno_core' has no attribute {name!r}")

@@ -23,8 +23,7 @@ from torch import nn
 
 from mufno_core.data.synthetic import band_limited_field, fourier_filter, wavenumbers
 from mufno_core.model import FNO
-from mufno_core.mup import Parametrization, make_adam
-from mufno_core.optima import log_k_eff
+from mufno_core.mup import Parametrization, log_modes, make_adam
 from mufno_core.stats import exponent_interval, slope
 
 THEORY_BETA = {"sp": 0.5, "mup": 0.0}
@@ -232,7 +231,7 @@ def update_exponent(df: pd.DataFrame, step: int | None = None, layers: str = "sp
     for (dim, param), part in sel.groupby(["dim", "parametrization"]):
         table = part.pivot_table(index="modes", columns="seed", values="log_value", aggfunc="mean")
         ks = [int(k) for k in table.index]
-        x = np.log([log_k_eff(k, int(dim)) for k in ks])
+        x = np.log([log_modes(int(k), int(dim)) for k in ks])
         values = table.to_numpy(dtype=float)  # (K, seeds)
         n_seeds = values.shape[1]
         rng = np.random.default_rng(seed)

@@ -8,7 +8,7 @@ Paper §3 (arXiv 2506.19396): only the spectral weight R of each Fourier layer i
 * μP for Adam (Theorem 3.5):  a = 1, b(K) = Θ(1/sqrt(d log K)),  c(K) = Θ(1/sqrt(d log K)).
 * calibrated ("cal"):  a = 1, b = Θ(1),  c(K) = (log K₀_eff / log K_eff)^β, where β is the growth
   exponent of SP's update size measured by a coordinate check on the user's own model and data
-  (:mod:`mufno_core.calibrate`). β = ½ is μP's learning-rate rule; β = 0 is SP.
+  (:mod:`mufno_core.analysis.calibrate`). β = ½ is μP's learning-rate rule; β = 0 is SP.
 
 The operator norm of the kernel integral behaves like the maximum of K^d sub-Gaussian variables,
 ≈ sqrt(2 d log K), hence the logarithm. With ``base_modes`` set, μP is written relative to a base

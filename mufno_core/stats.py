@@ -4,7 +4,7 @@ interval says about a threshold.
 The intervals of this project are estimate ± t(n−1) · SE, with SE the standard deviation of a seed
 bootstrap (seeds resampled with replacement, the whole estimate redone), corrected for few seeds:
 with 3 seeds a plain percentile interval covers only ~85%, the t-interval ~95% (coverage measured
-in :mod:`mufno_core.sweep.coverage`).
+in :mod:`mufno_core.analysis.coverage`).
 """
 
 from __future__ import annotations

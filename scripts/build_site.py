@@ -10,7 +10,7 @@ import argparse
 import sys
 import time
 
-from mufno_core.book import build_site
+from mufno_core.book.build import build_site
 
 
 def main(argv: list[str] | None = None) -> int:

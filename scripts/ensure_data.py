@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mufno_core.book import datasets_needed, ensure_datasets, toc_notebooks
+from mufno_core.book.build import datasets_needed, ensure_datasets, toc_notebooks
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -82,5 +82,5 @@ fi
 run 200 "$PYTHON" benchmarks/bench_stacked.py --device "$DEVICE" "${STACKED[@]}" \
   --json "$RESULTS/bench_stacked.json"
 
-run 100000 "$PYTHON" -m mufno_core.cli sweep "$SWEEP" --preset "$PRESET" --results "$RESULTS" \
+run 100000 "$PYTHON" -m mufno_core.cli.main sweep "$SWEEP" --preset "$PRESET" --results "$RESULTS" \
   --data-dir "$DATA_DIR" --device "$DEVICE" --stack "${SWEEP_SET[@]}"

@@ -21,7 +21,7 @@ mkdir -p "$RESULTS"
 for exp in "${EXPERIMENTS[@]}"; do
   echo "=== $exp (gpu preset) -> $RESULTS"
   start=$(date +%s)
-  "$PYTHON" -m mufno_core.cli sweep "$exp" --preset gpu --results "$RESULTS" --device cuda --stack \
+  "$PYTHON" -m mufno_core.cli.main sweep "$exp" --preset gpu --results "$RESULTS" --device cuda --stack \
     | tee "$RESULTS/$exp.summary.txt" || echo "!!! $exp ended with errors (see above); rerun to retry"
   echo "=== $exp: $(( $(date +%s) - start )) s"
 done

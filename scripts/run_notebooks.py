@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mufno_core.book import execute_all
+from mufno_core.book.build import execute_all
 
 
 def main(argv: list[str] | None = None) -> int:

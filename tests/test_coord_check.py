@@ -19,7 +19,7 @@ from mufno_core.coord_check import (
     update_growth,
     update_verdict,
 )
-from mufno_core.optima import log_k_eff
+from mufno_core.mup import log_modes
 
 GRID = {1: 16, 2: 8, 3: 8}
 
@@ -102,7 +102,7 @@ def updates(beta: dict[str, float], dim: int, ks=(2, 4, 8, 16, 32), seeds: int =
             for s in range(seeds):
                 shift = rng.normal(0, noise)
                 for layer in range(1, layers + 1):
-                    value = 0.1 * log_k_eff(k, dim) ** b * math.exp(shift + rng.normal(0, noise))
+                    value = 0.1 * log_modes(k, dim) ** b * math.exp(shift + rng.normal(0, noise))
                     rows.append({"dim": dim, "parametrization": param, "modes": k, "seed": s, "step": 3,
                                  "layer": f"spectral {layer}", "mean_abs_delta": value})
                 rows.append({"dim": dim, "parametrization": param, "modes": k, "seed": s, "step": 3,

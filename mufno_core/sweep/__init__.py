@@ -5,9 +5,9 @@ The notebook-facing API::
 
     df = run_sweep("darcy_lr", "quick", "results/quick", executor="process")
 
-Their analysis lives above this package: :mod:`mufno_core.optima` (``optimal_lr_per_k``,
+Their analysis lives above this package: :mod:`mufno_core.analysis.optima` (``optimal_lr_per_k``,
 ``lr_drift``, ``lr_exponent``, ``hparam_shift``, all reductions of one ``locate``) and
-:mod:`mufno_core.plots` (``plot_lr_curves``, ``plot_hparam_curves``).
+:mod:`mufno_core.book.plots` (``plot_lr_curves``, ``plot_hparam_curves``).
 
 Records live in ``<results>/<experiment>/<trial_id>.json`` (see :mod:`~mufno_core.sweep.store`).
 The Dask executor imports dask on use.

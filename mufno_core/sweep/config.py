@@ -45,7 +45,7 @@ class TrialConfig:
     ``other_lr`` fixes the LR of the K-independent weights (lifting, skips, projection), so that
     ``lr`` is the spectral weights' base LR alone (None: ``lr`` drives every weight).
     ``cal_exponent`` is β of the calibrated parametrization "cal" (c(K) = (log K₀_eff /
-    log K_eff)^β, :mod:`mufno_core.calibrate`); only "cal" takes one, so other ids do not change.
+    log K_eff)^β, :mod:`mufno_core.analysis.calibrate`); only "cal" takes one, so other ids do not change.
     The device is not part of a trial: a trial is the same question on any machine.
     """
 

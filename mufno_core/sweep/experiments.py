@@ -10,7 +10,7 @@ Presets:
 
 * ``smoke``: seconds; for the tests. Not a measurement.
 * ``quick``: the whole book on 2 CPU cores within 45 minutes, designed for the exponent α of
-  :func:`~mufno_core.optima.lr_exponent`: at least 8 seeds, 4 K values over the widest
+  :func:`~mufno_core.analysis.optima.lr_exponent`: at least 8 seeds, 4 K values over the widest
   range the grid holds, and 6–8 LRs placed (by a 2-seed pilot, noted at each preset) where the
   optima lie, since the fit uses only the grid minimum ± 2 points.
 * ``gpu``: minutes each on one H100 (a target, not yet measured): width 64, depth 4, the
@@ -137,7 +137,7 @@ def _cal_exponent(experiment: str, preset: str, given: float | None, needed: boo
         return CALIBRATED_EXPONENTS[experiment][preset]
     except KeyError:
         raise ValueError(f"{experiment}/{preset} has no calibrated exponent; measure one with "
-                         f"mufno_core.calibrate and pass --set cal_exponent=β") from None
+                         f"mufno_core.analysis.calibrate and pass --set cal_exponent=β") from None
 
 
 # --- the presets -----------------------------------------------------------------------------
@@ -313,9 +313,9 @@ register(Experiment(
 
 
 CALIBRATED_EXPONENTS: dict[str, dict[str, float]] = {
-    # β_SP of the coordinate check on each experiment's own trial (mufno_core.calibrate: the RMS
+    # β_SP of the coordinate check on each experiment's own trial (mufno_core.analysis.calibrate: the RMS
     # update of the output after 10 Adam steps at the middle of the LR grid, 8 seeds, K of the
-    # preset; `python -m mufno_core.calibrate --results results/quick`, AMD EPYC, torch 2.13.0,
+    # preset; `python -m mufno_core.analysis.calibrate --results results/quick`, AMD EPYC, torch 2.13.0,
     # 2026-12-02), rounded to 2 decimals so that the calibrated trials' ids stay stable.
     # 95% intervals: Burgers [−0.12, +0.35], Darcy [−0.02, +0.16], Navier–Stokes [−0.07, +0.33],
     # PINO [−0.24, +0.10]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mufno_core import __version__
-from mufno_core.cli import main
+from mufno_core.cli.main import main
 from mufno_core.data import generate as gen
 from mufno_core.data.presets import PRESETS, TABLE, dataset_spec, list_presets
 

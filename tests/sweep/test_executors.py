@@ -161,7 +161,7 @@ def _gone_within(pids, seconds: float = 60.0) -> list[int]:
 
 def sweep_command(results: Path, executor: str = "process", workers: int = 2) -> list[str]:
     """A sweep that trains for minutes unless it is stopped."""
-    return [sys.executable, "-m", "mufno_core.cli", "sweep", "synthetic_lr", "--preset", "smoke",
+    return [sys.executable, "-m", "mufno_core.cli.main", "sweep", "synthetic_lr", "--preset", "smoke",
             "--results", str(results), "--limit", "4", "--no-progress", "--executor", executor,
             "--workers", str(workers), "--set", "steps=100000"]
 

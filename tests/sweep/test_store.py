@@ -125,7 +125,7 @@ def test_failing_trial_is_an_error_record_and_retried(tmp_path):
 
 @pytest.mark.slow
 def test_kill_minus_9_loses_nothing_but_the_trial_in_flight(tmp_path, processes):
-    cmd = [sys.executable, "-m", "mufno_core.cli", "sweep", "synthetic_lr", "--preset", "smoke",
+    cmd = [sys.executable, "-m", "mufno_core.cli.main", "sweep", "synthetic_lr", "--preset", "smoke",
            "--results", str(tmp_path), "--limit", "10", "--no-progress"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     folder = tmp_path / "synthetic_lr"

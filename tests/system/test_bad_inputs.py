@@ -28,16 +28,16 @@ import pandas as pd
 import pytest
 import torch
 
-from mufno_core.cli import main
+from mufno_core.analysis.optima import NoEvidence, lr_exponent, optimal_lr_per_k
+from mufno_core.analysis.summary import summary_table
+from mufno_core.book.plots import plot_hparam_curves, plot_lr_curves
+from mufno_core.cli.main import main
 from mufno_core.data.generate import generate, remove_stale_temporaries
 from mufno_core.data.integrity import inspect_file
 from mufno_core.losses import relative_l2
 from mufno_core.model import FNO
 from mufno_core.mup import transfer_init_var, transfer_lr
-from mufno_core.optima import NoEvidence, lr_exponent, optimal_lr_per_k
-from mufno_core.plots import plot_hparam_curves, plot_lr_curves
 from mufno_core.stacked import build_members, train_stacked
-from mufno_core.summary import summary_table
 from mufno_core.sweep import grid, validate
 from mufno_core.sweep.config import SCHEMA, TrialConfig
 from mufno_core.sweep.errors import error_groups, error_line

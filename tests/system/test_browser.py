@@ -281,7 +281,7 @@ def notebook_pages(html: Path) -> list[str]:
 def repository_configured() -> bool:
     import yaml
 
-    from mufno_core.launch import Repository
+    from mufno_core.book.launch import Repository
 
     with open(ROOT / "_config.yml", encoding="utf-8") as f:
         return Repository.from_config(yaml.safe_load(f) or {}).configured

@@ -92,3 +92,67 @@ def test_no_unexplained_function_local_import_of_the_package():
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_every_module_imports_on_its_own(name):
     importlib.import_module(name)
+
+
+# The layers, bottom to top: a module imports only from its own layer and the ones below it.
+# The package root (``mufno_core/__init__.py``: the version and two lazy names) sits below all.
+LAYERS = ("pde", "data", "core", "sweep", "analysis", "book", "cli")
+ROOT_MODULE = "mufno_core"
+
+
+def layer_of(module: str) -> str:
+    """The layer of a module: its sub-package's name, or "core" for a top-level module."""
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "root"
+    if parts[1] in LAYERS and (PACKAGE / parts[1]).is_dir():
+        return parts[1]
+    return "core"
+
+
+def rank(layer: str) -> int:
+    return -1 if layer == "root" else LAYERS.index(layer)
+
+
+def test_every_module_belongs_to_a_known_layer():
+    folders = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert folders == set(LAYERS) - {"core"}
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_a_layer_imports_only_from_the_layers_below_it(layer):
+    edges, _ = import_graph()
+    upward = sorted(f"{module} -> {target}" for module, targets in edges.items()
+                    if layer_of(module) == layer for target in targets
+                    if rank(layer_of(target)) > rank(layer))
+    assert upward == []
+
+
+def test_the_layers_have_no_cycle_between_them():
+    edges, _ = import_graph()
+    packages: dict[str, set[str]] = {}
+    for module, targets in edges.items():
+        packages.setdefault(layer_of(module), set()).update(
+            layer_of(t) for t in targets if layer_of(t) != layer_of(module))
+    assert find_cycle(packages) is None
+
+
+def readme_layer_table() -> dict[str, set[str]]:
+    """The README's map of the package: layer -> the module files its row names."""
+    import re
+
+    text = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("| layer | modules |"):].split("\n\n")[0]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        layer, modules = (cell.strip() for cell in line.strip("|").split("|", 1))
+        rows[layer.strip("`/ ")] = set(re.findall(r"`([a-z_]+\.py)`", modules))
+    return rows
+
+
+def test_the_readme_map_lists_every_module_in_its_layer():
+    expected: dict[str, set[str]] = {}
+    for module, path in MODULES.items():
+        if path.name != "__init__.py":
+            expected.setdefault(layer_of(module), set()).add(path.name)
+    assert readme_layer_table() == expected

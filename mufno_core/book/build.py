@@ -1,0 +1,320 @@
+"""Building the book: which notebooks, running them with papermill, assembling and building the site.
+
+``_toc.yml`` is the one list of chapters. Every entry ``file: notebooks/<name>`` is a notebook whose
+source (without outputs) is ``notebooks/<name>.ipynb``; it is executed, in table-of-contents order,
+into ``<executed>/<name>.ipynb`` with the parameters ``preset`` and ``results_dir`` injected (only
+those the notebook declares in its ``parameters`` cell). The site is built from a staging copy of
+the book sources in ``<build>/src`` in which the executed copies sit at ``notebooks/<name>.ipynb``:
+the page paths then match the repository. Staging also writes the site configuration
+(:func:`mufno_core.book.launch.site_config`: launch and repository buttons only when ``repository.url`` is
+set), puts a "Run it yourself" note under each chapter's title (the offline command; Binder and the
+pinned install cell only with a configured repository) and refuses a notebook that installs code
+from any other address.
+
+A notebook that needs data sets lists them in its metadata, ``{"mufno": {"datasets": ["darcy"]}}``;
+:func:`ensure_datasets` creates them (through ``mufno_core.data.ensure_dataset``) before the run.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import shutil
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import yaml
+
+from mufno_core.book.launch import Repository, foreign_installs, install_cell, run_note, site_config
+from mufno_core.data import ensure_dataset
+from mufno_core.sweep import forecast
+from mufno_core.sweep.estimate import format_duration
+from mufno_core.sweep.malloc import keep_freed_memory
+
+NOTEBOOK_DIR = "notebooks"
+BOOK_SOURCES = ("_toc.yml", "book", "_static")  # _config.yml is written by site_config
+KERNEL = "mufno"
+
+
+def _toc_files(entry: dict) -> Iterator[str]:
+    """Every ``file:`` of a _toc.yml entry and of its parts, chapters and sections, in order."""
+    for key in ("root", "file"):
+        if key in entry:
+            yield str(entry[key])
+    for key in ("parts", "chapters", "sections"):
+        for child in entry.get(key, []) or []:
+            yield from _toc_files(child)
+
+
+def toc_notebooks(toc: str | Path = "_toc.yml") -> list[str]:
+    """Names of the notebooks in the table of contents, in reading order (``notebooks/<name>``)."""
+    with open(toc, encoding="utf-8") as f:
+        spec = yaml.safe_load(f)
+    names = []
+    for file in _toc_files(spec):
+        path = Path(file)
+        if path.parent.as_posix() == NOTEBOOK_DIR:
+            names.append(path.stem)
+    return names
+
+
+def notebook_source(name: str, root: str | Path = ".") -> Path:
+    """The notebook in git (no outputs): ``<root>/notebooks/<name>.ipynb``."""
+    return Path(root) / NOTEBOOK_DIR / f"{name}.ipynb"
+
+
+def notebook_datasets(path: str | Path) -> list[str]:
+    """Data sets a notebook declares in its metadata under ``mufno.datasets``."""
+    with open(path, encoding="utf-8") as f:
+        meta = json.load(f).get("metadata", {})
+    return list(meta.get("mufno", {}).get("datasets", []))
+
+
+def notebook_sweeps(path: str | Path) -> list[str | tuple[str, dict]]:
+    """Sweeps a notebook runs, from its metadata ``mufno.sweeps``: experiment names, or
+    ``{"experiment": name, "overrides": {...}}`` for a grid with overrides."""
+    with open(path, encoding="utf-8") as f:
+        meta = json.load(f).get("metadata", {})
+    return [s if isinstance(s, str) else (s["experiment"], dict(s.get("overrides", {})))
+            for s in meta.get("mufno", {}).get("sweeps", [])]
+
+
+def forecast_notebooks(names: Iterable[str], preset: str, results_dir: str | Path,
+                       root: str | Path = ".") -> str:
+    """One line per sweep the notebooks will run with trials still to train, and the total
+    expected on this machine (:func:`mufno_core.sweep.forecast`); one line if all are stored."""
+    sweeps = [s for name in names for s in notebook_sweeps(notebook_source(name, root))]
+    estimates, total = forecast(sweeps, preset, str(results_dir), data_dir=str(Path(root) / "data"))
+    todo = [e for e in estimates if e.trials or math.isnan(e.seconds)]
+    if not todo:
+        return f"notebooks: every trial of the book's sweeps is in {results_dir}: rendering only"
+    lines = [f"notebooks: {e.line(_sweep_name(s))}" for s, e in zip(sweeps, estimates) if e in todo]
+    unknown = sum(1 for e in todo if math.isnan(e.seconds))
+    lines.append(f"notebooks: {sum(e.trials for e in todo)} trials to train, expected "
+                 f"{format_duration(total)} of sweeps on this machine (plus rendering)"
+                 + (f"; {unknown} sweep(s) without an estimate" if unknown else ""))
+    return "\n".join(lines)
+
+
+def _sweep_name(sweep: str | tuple[str, dict]) -> str:
+    return sweep if isinstance(sweep, str) else f"{sweep[0]} {sweep[1]}"
+
+
+def datasets_needed(names: Iterable[str], root: str | Path = ".") -> list[str]:
+    """The union of the data sets the given notebooks declare, in first-use order."""
+    needed: list[str] = []
+    for name in names:
+        for dataset in notebook_datasets(notebook_source(name, root)):
+            if dataset not in needed:
+                needed.append(dataset)
+    return needed
+
+
+def ensure_datasets(datasets: Iterable[str], preset: str, data_dir: str | Path = "data") -> list[Path]:
+    """Create the data sets (if missing) with ``mufno_core.data.ensure_dataset``; returns their paths.
+
+    Prints a message and returns ``[]`` when nothing is needed.
+    """
+    datasets = list(datasets)
+    if not datasets:
+        print("data: no notebook of the book declares a data set; nothing to do")
+        return []
+    paths = []
+    for dataset in datasets:
+        start = time.perf_counter()
+        path = Path(ensure_dataset(dataset, preset, data_dir=str(data_dir)))
+        print(f"data: {dataset} ({preset}) -> {path}  [{time.perf_counter() - start:.1f} s]")
+        paths.append(path)
+    return paths
+
+
+def declared_parameters(path: str | Path) -> set[str]:
+    """Names of the parameters in a notebook's ``parameters``-tagged cell."""
+    import papermill
+
+    return set(papermill.inspect_notebook(str(path)))
+
+
+def execute_notebook(
+    name: str,
+    preset: str,
+    results_dir: str | Path,
+    executed_dir: str | Path,
+    root: str | Path = ".",
+    kernel: str = KERNEL,
+) -> float:
+    """Run ``notebooks/<name>.ipynb`` with papermill into ``<executed_dir>/<name>.ipynb``; seconds taken.
+
+    The kernel's working directory is ``root`` (the repository), so relative paths such as
+    ``results_dir`` mean the same inside the notebook as on the command line.
+    """
+    import papermill
+
+    source = notebook_source(name, root)
+    if not source.exists():
+        raise FileNotFoundError(f"{source} is listed in _toc.yml but does not exist")
+    target = Path(executed_dir) / f"{name}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    offered = {"preset": preset, "results_dir": str(results_dir)}
+    declared = declared_parameters(source)
+    parameters = {key: value for key, value in offered.items() if key in declared}
+    start = time.perf_counter()
+    papermill.execute_notebook(
+        str(source), str(target), parameters=parameters, kernel_name=kernel,
+        cwd=str(Path(root).resolve()), progress_bar=False,
+    )
+    return time.perf_counter() - start
+
+
+def execute_all(
+    preset: str,
+    results_dir: str | Path,
+    executed_dir: str | Path,
+    root: str | Path = ".",
+    names: Iterable[str] | None = None,
+    estimate: bool = True,
+) -> dict[str, float]:
+    """Execute the notebooks of the table of contents (or ``names``) in order; seconds per notebook.
+    First (``estimate``) print the time the sweeps still to train are expected to take here."""
+    names = toc_notebooks(Path(root) / "_toc.yml") if names is None else list(names)
+    keep_freed_memory()  # the kernels, and the sweep workers they start, inherit the setting
+    if estimate:
+        print(forecast_notebooks(names, preset, results_dir, root), flush=True)
+    timings = {}
+    for name in names:
+        print(f"notebooks: running {name} (preset={preset}) ...", flush=True)
+        timings[name] = execute_notebook(name, preset, results_dir, executed_dir, root)
+        print(f"notebooks: {name} done in {timings[name]:.1f} s", flush=True)
+    timings_file = Path(executed_dir) / "timings.json"
+    timings_file.parent.mkdir(parents=True, exist_ok=True)
+    timings_file.write_text(json.dumps({"preset": preset, "seconds": timings}, indent=1) + "\n")
+    return timings
+
+
+def _cell(cell_type: str, source: str, cell_id: str, tags: list[str]) -> dict:
+    cell = {"cell_type": cell_type, "id": cell_id, "metadata": {"tags": tags}, "source": source}
+    if cell_type == "code":
+        cell.update(execution_count=None, outputs=[])
+    return cell
+
+
+def _source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def merge_injected_parameters(cells: list[dict]) -> list[dict]:
+    """The cells with papermill's ``injected-parameters`` cell folded into the ``parameters`` cell:
+    each injected value replaces its default in place (the comment that documents it stays), so
+    the page shows one parameters cell with the values the run used. Cells without both are
+    returned as they are."""
+    tags = [cell.get("metadata", {}).get("tags", []) for cell in cells]
+    declared = next((i for i, t in enumerate(tags) if "parameters" in t), None)
+    injected = next((i for i, t in enumerate(tags) if "injected-parameters" in t), None)
+    if declared is None or injected is None:
+        return cells
+    values = {node.targets[0].id: ast.get_source_segment(_source(cells[injected]), node.value)
+              for node in ast.parse(_source(cells[injected])).body
+              if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    lines = _source(cells[declared]).split("\n")
+    for node in ast.parse(_source(cells[declared])).body:
+        target = node.target if isinstance(node, ast.AnnAssign) else (
+            node.targets[0] if isinstance(node, ast.Assign) else None)
+        if isinstance(target, ast.Name) and target.id in values and node.value is not None \
+                and node.value.lineno == node.value.end_lineno:
+            row, start, end = node.value.lineno - 1, node.value.col_offset, node.value.end_col_offset
+            line = lines[row].encode()  # ast offsets count UTF-8 bytes
+            lines[row] = (line[:start] + values[target.id].encode() + line[end:]).decode()
+    merged = {**cells[declared], "source": "\n".join(lines)}
+    return [merged if i == declared else cell for i, cell in enumerate(cells) if i != injected]
+
+
+def stage_notebook(notebook: dict, name: str, repo: Repository) -> dict:
+    """The executed notebook as the site shows it: one parameters cell holding the values of the
+    run (:func:`merge_injected_parameters`), the "Run it yourself" note after the first
+    markdown cell (the title) and, with a configured repository, the pinned install cell before
+    the first code cell. Raises ValueError if the notebook installs code from another address."""
+    foreign = foreign_installs(notebook, repo)
+    if foreign:
+        raise ValueError(
+            f"notebooks/{name}.ipynb installs code from an address that is not repository.url in "
+            f"_config.yml: {foreign}. Delete that cell: the build writes the install cell itself, "
+            "and only for a configured repository")
+    staged = dict(notebook)
+    cells = merge_injected_parameters(list(notebook.get("cells", [])))
+    with_ids = (notebook.get("nbformat", 4), notebook.get("nbformat_minor", 0)) >= (4, 5)
+    added = []
+    if repo.configured:
+        added.append(_cell("code", install_cell(repo), "mufno-install", ["hide-input"]))
+    note = _cell("markdown", run_note(name, repo), "mufno-run-note", [])
+    if not with_ids:
+        for cell in (*added, note):
+            cell.pop("id")
+    first_md = next((i for i, c in enumerate(cells) if c.get("cell_type") == "markdown"), -1)
+    cells.insert(first_md + 1, note)
+    first_code = next((i for i, c in enumerate(cells) if c.get("cell_type") == "code"), len(cells))
+    cells[first_code:first_code] = added
+    staged["cells"] = cells
+    return staged
+
+
+def assemble_source(executed_dir: str | Path, build_dir: str | Path, root: str | Path = ".") -> Path:
+    """Stage the book sources, the site configuration and the executed notebooks (with their "Run it
+    yourself" note, :func:`stage_notebook`) into ``<build_dir>/src``; returns that folder."""
+    root, src = Path(root), Path(build_dir) / "src"
+    if src.exists():
+        shutil.rmtree(src)
+    src.mkdir(parents=True)
+    with open(root / "_config.yml", encoding="utf-8") as f:
+        config = yaml.safe_load(f) or {}
+    repo = Repository.from_config(config)
+    (src / "_config.yml").write_text(yaml.safe_dump(site_config(config), sort_keys=False,
+                                                    allow_unicode=True), encoding="utf-8")
+    for item in BOOK_SOURCES:
+        path = root / item
+        if path.is_dir():
+            shutil.copytree(path, src / item, ignore=shutil.ignore_patterns("executed", ".*"))
+        elif path.exists():
+            shutil.copy2(path, src / item)
+    missing = []
+    for name in toc_notebooks(root / "_toc.yml"):
+        executed = Path(executed_dir) / f"{name}.ipynb"
+        if not executed.exists():
+            missing.append(str(executed))
+            continue
+        (src / NOTEBOOK_DIR).mkdir(exist_ok=True)
+        notebook = json.loads(executed.read_text(encoding="utf-8"))
+        staged = stage_notebook(notebook, name, repo)
+        (src / NOTEBOOK_DIR / executed.name).write_text(json.dumps(staged, indent=1, ensure_ascii=False),
+                                                        encoding="utf-8")
+    if missing:
+        raise FileNotFoundError(
+            f"executed notebooks missing: {', '.join(missing)} (run `make notebooks` first)"
+        )
+    return src
+
+
+def build_site(
+    executed_dir: str | Path, build_dir: str | Path, root: str | Path = ".", strict: bool = True
+) -> Path:
+    """Build the HTML book into ``<build_dir>/html`` with Jupyter Book (Sphinx); returns that folder.
+
+    ``strict`` turns every Sphinx warning into an error (``jupyter-book build -W``).
+    """
+    from jupyter_book.sphinx import build_sphinx
+
+    src = assemble_source(executed_dir, build_dir, root).resolve()
+    html = Path(build_dir).resolve() / "html"
+    result = build_sphinx(
+        src, html, noconfig=True, path_config=str(src / "_config.yml"),
+        confoverrides={"external_toc_path": str(src / "_toc.yml"), "latex_individualpages": False},
+        doctreedir=Path(build_dir) / ".doctrees", builder="html", freshenv=True,
+        warningiserror=strict, keep_going=strict,
+    )
+    if isinstance(result, Exception):
+        raise result
+    if result != 0:
+        raise RuntimeError(f"the Sphinx build failed (exit status {result}); see the messages above")
+    return html
