@@ -141,20 +141,45 @@ def spectral_layers(model: nn.Module) -> Iterator[SpectralConv]:
     return (m for m in model.modules() if isinstance(m, SpectralConv))
 
 
-def param_groups(model: nn.Module, lr: float, lr_factor: float) -> list[dict]:
+WEIGHT_DECAY_MODES: tuple[str, ...] = ("l2", "adamw", "independent")
+"""How weight decay λ enters Adam (with η_g a group's LR, s(t) the schedule's factor, η_g(t) = η_g·s(t)):
+
+* "l2": the L2 penalty of ``torch.optim.Adam``, g ← g + λ θ before the moments (scaled by Adam's
+  normalisation like the gradient).
+* "adamw": decoupled and coupled to the LR, θ ← θ − η_g(t)·λ·θ (``torch.optim.AdamW``, the paper's
+  Adam with weight decay): μP's per-group LR c(K)·η scales the decay of the spectral weights too.
+* "independent": decoupled and independent of the LR, θ ← θ − s(t)·λ·θ (Loshchilov & Hutter's
+  original form; the variant that Kosson et al. 2025, arXiv 2510.19093, find μP needs): the same
+  decay for every group and every η, following only the schedule (s = 1 for a constant LR).
+"""
+
+
+def param_groups(model: nn.Module, lr: float, lr_factor: float, weight_decay: float = 0.0,
+                 weight_decay_mode: str = "l2") -> list[dict]:
     """Two optimizer groups: spectral weights at ``lr · c(K)``, everything else at ``lr``.
 
-    Each group carries its ``lr_factor`` and a ``name`` so that schedulers and logs keep them apart.
+    Each group carries its ``lr_factor`` and a ``name`` so that schedulers and logs keep them apart,
+    and its weight decay as ``torch.optim.Adam`` reads it (``weight_decay``,
+    ``decoupled_weight_decay``; see :data:`WEIGHT_DECAY_MODES`: "independent" stores λ / η_g, so
+    that Adam's decoupled θ·(1 − η_g(t)·λ/η_g) is θ·(1 − s(t)·λ)).
     A plain ``torch.optim.Adam(param_groups(...))`` then trains the model in its parametrization.
     """
+    if weight_decay_mode not in WEIGHT_DECAY_MODES:
+        raise ValueError(f"weight_decay_mode must be one of {', '.join(WEIGHT_DECAY_MODES)}, "
+                         f"got {weight_decay_mode!r}")
     spectral = {id(p) for layer in spectral_layers(model) for p in layer.parameters()}
-    spectral_params = [p for p in model.parameters() if id(p) in spectral]
-    other_params = [p for p in model.parameters() if id(p) not in spectral]
-    groups = [
-        {"name": "spectral", "params": spectral_params, "lr": lr * lr_factor, "lr_factor": lr_factor},
-        {"name": "other", "params": other_params, "lr": lr, "lr_factor": 1.0},
-    ]
-    return [g for g in groups if g["params"]]
+    members = {"spectral": [p for p in model.parameters() if id(p) in spectral],
+               "other": [p for p in model.parameters() if id(p) not in spectral]}
+    factors = {"spectral": lr_factor, "other": 1.0}
+    groups = []
+    for name, params in members.items():
+        if not params:
+            continue
+        group_lr = lr * factors[name]
+        decay = weight_decay / group_lr if weight_decay_mode == "independent" else weight_decay
+        groups.append({"name": name, "params": params, "lr": group_lr, "lr_factor": factors[name],
+                       "weight_decay": decay, "decoupled_weight_decay": weight_decay_mode != "l2"})
+    return groups
 
 
 def model_lr_factor(model: nn.Module) -> float:
@@ -172,8 +197,10 @@ def make_adam(
     eps: float = 1e-8,
     weight_decay: float = 0.0,
     fused: bool | None = None,
+    weight_decay_mode: str = "l2",
 ) -> torch.optim.Adam:
-    """Adam over :func:`param_groups`, using the model's own parametrization for c(K).
+    """Adam over :func:`param_groups`, using the model's own parametrization for c(K), with weight
+    decay λ = ``weight_decay`` in the coupling ``weight_decay_mode`` (:data:`WEIGHT_DECAY_MODES`).
 
     ``fused=None`` uses PyTorch's fused Adam kernel wherever it applies (real floating-point
     parameters on the CPU or CUDA, which holds for :class:`~mufno_core.model.FNO`: its spectral
@@ -182,11 +209,10 @@ def make_adam(
     ``benchmarks/README.md``, ``bench_adam.py``); the update is Adam's, equal to the unfused one to
     round-off.
     """
-    factor = model_lr_factor(model)
+    groups = param_groups(model, lr, model_lr_factor(model), weight_decay, weight_decay_mode)
     if fused is None:
         fused = fused_adam_applies(model.parameters())
-    return torch.optim.Adam(param_groups(model, lr, factor), lr=lr, betas=betas, eps=eps,
-                            weight_decay=weight_decay, fused=fused)
+    return torch.optim.Adam(groups, lr=lr, betas=betas, eps=eps, fused=fused)
 
 
 def fused_adam_applies(params: Iterable[torch.Tensor]) -> bool:

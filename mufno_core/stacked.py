@@ -1,9 +1,9 @@
 """Train the members of a sweep that share a K as one stacked model, vectorised over members.
 
 A sweep trains many copies of one architecture that differ only in (lr, seed, β1, β2, eps,
-weight_decay). Where a step of a small FNO is bound by kernel launches rather than arithmetic (a
-GPU), M members run as one model with a leading member axis cost little more than one member
-(measurements: ``benchmarks/README_stacked.md``):
+weight_decay, weight_decay_mode). Where a step of a small FNO is bound by kernel launches rather
+than arithmetic (a GPU), M members run as one model with a leading member axis cost little more
+than one member (measurements: ``benchmarks/README_stacked.md``):
 
 * every member is built as in the one-by-one run (``torch.manual_seed(seed_i); make_model()``),
   then its parameters are laid side by side in one flat buffer of shape (M, N) (complex weights as
@@ -15,11 +15,14 @@ GPU), M members run as one model with a leading member axis cost little more tha
   per-member hyperparameters as (M, 1) columns and the step schedule and bias corrections as
   per-step tables:
 
-      g ← clamp(g, −c, c) + λ θ,   m ← β1 m + (1 − β1) g,   v ← β2 v + (1 − β2) g²,
+      g ← clamp(g, −c, c) + λ_L2 θ,   θ ← θ · (1 − lr_g(t) · λ_g),
+      m ← β1 m + (1 − β1) g,   v ← β2 v + (1 − β2) g²,
       θ ← θ − lr_g(t) / (1 − β1^t) · m / (sqrt(v) / sqrt(1 − β2^t) + eps),
 
-  exactly ``torch.optim.Adam``'s operations (complex parameters as ``view_as_real``), with
-  lr_g = lr · c(K) for the spectral group and lr for the rest (:func:`~mufno_core.mup.param_groups`).
+  exactly ``torch.optim.Adam``'s operations (complex parameters as ``view_as_real``) on the
+  parameter groups of :func:`~mufno_core.mup.param_groups`, the ones ``make_adam`` trains with:
+  lr_g = lr · c(K) for the spectral group and lr for the rest, and each group's weight decay
+  (λ_L2 for the "l2" mode, the decoupled λ_g otherwise; :data:`~mufno_core.mup.WEIGHT_DECAY_MODES`).
 
 A member whose loss turns NaN/inf or explodes is marked diverged at that step, as ``train`` does,
 and frozen: its gradient is zeroed and its step size set to 0, so it neither moves nor spreads NaN.
@@ -55,10 +58,10 @@ from torch.func import functional_call, stack_module_state
 from tqdm import tqdm
 
 from mufno_core.losses import Decode, LossFn, relative_l2
-from mufno_core.mup import model_lr_factor, spectral_layers
+from mufno_core.mup import model_lr_factor, param_groups
 from mufno_core.train import History, TrainConfig, batches, check_training_data, is_divergence
 
-MEMBER_FIELDS = ("lr", "seed", "beta1", "beta2", "eps", "weight_decay")
+MEMBER_FIELDS = ("lr", "seed", "beta1", "beta2", "eps", "weight_decay", "weight_decay_mode")
 """The TrainConfig fields that may differ between stacked members; all others must agree."""
 
 EVAL_BATCH = 100  # samples per evaluation call, as mufno_core.train.evaluate
@@ -104,16 +107,18 @@ def _merged_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 class FlatMembers:
     """The parameters of M same-shaped models in one real buffer ``flat`` of shape (M, N).
 
-    Columns [0, n_spectral) hold the spectral group, the rest the other parameters; each parameter
+    The columns hold the parameter groups of :func:`~mufno_core.mup.param_groups` one after the
+    other (``group_columns``: group name → (start, stop); the spectral group first); each parameter
     is a view (complex ones through ``view_as_complex``) and its ``.grad`` a view of ``grad``, so that
     backward writes every member's gradient straight into the (M, N) gradient buffer.
     """
 
     def __init__(self, models: Sequence[nn.Module]) -> None:
         base = models[0]
-        spectral = {id(p) for layer in spectral_layers(base) for p in layer.parameters()}
+        group_of = {id(p): g["name"] for g in param_groups(base, 1.0, 1.0) for p in g["params"]}
+        names = list(dict.fromkeys(group_of.values()))  # the groups in param_groups' order
         named = list(base.named_parameters())
-        named.sort(key=lambda item: id(item[1]) not in spectral)  # stable: spectral group first
+        named.sort(key=lambda item: names.index(group_of[id(item[1])]))  # stable within a group
         stacked, self.buffers = stack_module_state(list(models))
         first = next(iter(stacked.values()))
         real_dtypes = {p.real.dtype for p in stacked.values()}
@@ -121,13 +126,15 @@ class FlatMembers:
             raise ValueError(f"stacked members need parameters of one precision, got {real_dtypes}")
         self.members = first.shape[0]
         self.layout: list[tuple[str, int, tuple[int, ...], bool]] = []
-        offset, self.n_spectral = 0, 0
+        self.group_columns: dict[str, tuple[int, int]] = {}
+        offset = 0
         for name, p in named:
             size = p.numel() * (2 if p.is_complex() else 1)
             self.layout.append((name, offset, tuple(p.shape), p.is_complex()))
+            start = self.group_columns.get(group_of[id(p)], (offset, offset))[0]
             offset += size + size % 2  # even offsets keep complex views aligned
-            if id(p) in spectral:
-                self.n_spectral = offset
+            self.group_columns[group_of[id(p)]] = (start, offset)
+        self.n_spectral = self.group_columns.get("spectral", (0, 0))[1]
         self.complex_columns = _merged_ranges(
             [(start, start + math.prod(shape) * 2) for _, start, shape, is_complex in self.layout
              if is_complex])
@@ -163,12 +170,15 @@ class FlatMembers:
 class StackedAdam:
     """``torch.optim.Adam`` over the (M, N) buffer of :class:`FlatMembers`, per-member hyperparameters.
 
-    The per-step factors are precomputed in float64 as Adam computes them in Python, then cast:
-    ``-lr_g(t) / (1 − β1^t)`` for each step, member and group, and ``sqrt(1 − β2^t)``.
-    ``lr_g(t)`` follows StepLR: multiplied by γ after every ``lr_decay_every``-th step.
+    Member i's groups are those ``make_adam`` gives ``model`` with ``configs[i]``
+    (:func:`~mufno_core.mup.param_groups`: each group's LR and weight decay). The per-step factors
+    are precomputed in float64 as Adam computes them in Python, then cast: ``-lr_g(t) / (1 − β1^t)``
+    and the decoupled decay ``1 − lr_g(t) · λ_g`` for each step, member and group, and
+    ``sqrt(1 − β2^t)``. ``lr_g(t)`` follows StepLR: multiplied by γ after every
+    ``lr_decay_every``-th step.
     """
 
-    def __init__(self, flat: FlatMembers, configs: Sequence[TrainConfig], lr_factor: float,
+    def __init__(self, flat: FlatMembers, configs: Sequence[TrainConfig], model: nn.Module,
                  total_steps: int) -> None:
         self.flat = flat
         dtype, device = flat.flat.dtype, flat.flat.device
@@ -180,25 +190,39 @@ class StackedAdam:
         self.beta2 = column([c.beta2 for c in configs])
         self.one_minus_beta2 = column([1 - c.beta2 for c in configs])
         self.eps = column([c.eps for c in configs])
-        self.weight_decay = column([c.weight_decay for c in configs])
-        self.has_weight_decay = any(c.weight_decay != 0 for c in configs)
-        step_size, bias2 = [], []
-        lrs = [[c.lr * lr_factor, c.lr] for c in configs]  # [spectral, other], as param_groups
+        factor = model_lr_factor(model)
+        groups = [param_groups(model, c.lr, factor, c.weight_decay, c.weight_decay_mode)
+                  for c in configs]
+        self.columns = [flat.group_columns[g["name"]] for g in groups[0]]
+        # the L2 penalty is one λ for every group of a member (0 where decoupled)
+        self.weight_decay = column([0.0 if g[0]["decoupled_weight_decay"] else g[0]["weight_decay"]
+                                    for g in groups])
+        self.has_weight_decay = bool(self.weight_decay.any())
+        decoupled = [[g["weight_decay"] if g["decoupled_weight_decay"] else 0.0 for g in member]
+                     for member in groups]
+        self.has_decoupled_decay = any(any(member) for member in decoupled)
+        step_size, decay, bias2 = [], [], []
+        lrs = [[g["lr"] for g in member] for member in groups]
         every, gamma = configs[0].lr_decay_every, configs[0].lr_decay_gamma
         for t in range(1, total_steps + 1):
-            step_size.append([[-lr / (1 - c.beta1 ** float(t)) for lr in group]
-                              for c, group in zip(configs, lrs)])
+            step_size.append([[-lr / (1 - c.beta1 ** float(t)) for lr in member]
+                              for c, member in zip(configs, lrs)])
+            decay.append([[1 - lr * wd for lr, wd in zip(member, wds)]
+                          for member, wds in zip(lrs, decoupled)])
             bias2.append([(1 - c.beta2 ** float(t)) ** 0.5 for c in configs])
             if every and t % every == 0:
-                lrs = [[lr * gamma for lr in group] for group in lrs]
-        self.neg_step_size = torch.tensor(step_size, dtype=dtype, device=device)  # (T, M, 2)
+                lrs = [[lr * gamma for lr in member] for member in lrs]
+        self.neg_step_size = torch.tensor(step_size, dtype=dtype, device=device)  # (T, M, G)
+        self.decay = torch.tensor(decay, dtype=dtype, device=device)  # (T, M, G)
         self.bias2_sqrt = torch.tensor(bias2, dtype=dtype, device=device)[:, :, None]  # (T, M, 1)
         self.exp_avg = torch.zeros_like(flat.flat)
         self.exp_avg_sq = torch.zeros_like(flat.flat)
 
     def freeze(self, member: int) -> None:
-        """Stop ``member`` for good: step size 0 from now on (its gradient must be zeroed too)."""
+        """Stop ``member`` for good: step size 0 and no decay from now on (its gradient must be
+        zeroed too)."""
         self.neg_step_size[:, member] = 0.0
+        self.decay[:, member] = 1.0
 
     @torch.no_grad()
     def step(self, t: int, grad: torch.Tensor) -> None:
@@ -209,14 +233,17 @@ class StackedAdam:
             for start, stop in self.flat.complex_columns:  # complex add: g + (λ θ), unfused
                 decayed[:, start:stop] = grad[:, start:stop] + self.weight_decay * theta[:, start:stop]
             grad = decayed
+        if self.has_decoupled_decay:  # θ · (1 − lr_g λ_g), as Adam's param.mul_(1 − lr · λ)
+            for g, (start, stop) in enumerate(self.columns):
+                theta[:, start:stop].mul_(self.decay[t - 1][:, g : g + 1])
         m.lerp_(grad, self.one_minus_beta1)  # m + (1 − β1)(g − m)
         v.mul_(self.beta2).addcmul_(self.one_minus_beta2 * grad, grad)
         denom = (v.sqrt() / self.bias2_sqrt[t - 1]).add_(self.eps)
-        s = self.flat.n_spectral
         step_size = self.neg_step_size[t - 1]
         # Adam's addcdiv_(m, denom, value=−α) computes θ + (−α·m) / denom, in this order
-        theta[:, :s].addcdiv_(step_size[:, 0:1] * m[:, :s], denom[:, :s])
-        theta[:, s:].addcdiv_(step_size[:, 1:2] * m[:, s:], denom[:, s:])
+        for g, (start, stop) in enumerate(self.columns):
+            theta[:, start:stop].addcdiv_(step_size[:, g : g + 1] * m[:, start:stop],
+                                          denom[:, start:stop])
 
 
 def train_stacked(
@@ -249,7 +276,7 @@ def train_stacked(
     total = shared.total_steps(len(x_train))
     eval_every = shared.eval_every or max(1, total // 10)
     flat = FlatMembers(models)
-    optimizer = StackedAdam(flat, configs, model_lr_factor(models[0]), total)
+    optimizer = StackedAdam(flat, configs, models[0], total)
     base = copy.deepcopy(models[0]).to("meta")
     n_parameters = sum(p.numel() * (2 if p.is_complex() else 1) for p in models[0].parameters())
     histories = [History(n_parameters=n_parameters) for _ in configs]

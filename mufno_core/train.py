@@ -27,7 +27,7 @@ from mufno_core.checks import (
     unit_interval,
 )
 from mufno_core.losses import Decode, LossFn, relative_l2
-from mufno_core.mup import make_adam, spectral_layers
+from mufno_core.mup import WEIGHT_DECAY_MODES, make_adam, spectral_layers
 
 
 @dataclass
@@ -37,6 +37,7 @@ class TrainConfig:
     The budget is ``steps`` optimizer steps, or ``epochs`` passes over the training set.
     ``lr_decay_every``/``lr_decay_gamma`` give a step schedule (None: constant LR).
     ``clip_value`` None switches clipping off; ``clip_params`` is "all" or "spectral".
+    ``weight_decay`` λ enters Adam as ``weight_decay_mode`` says (:data:`~mufno_core.mup.WEIGHT_DECAY_MODES`).
     """
 
     lr: float = 1e-3
@@ -44,6 +45,7 @@ class TrainConfig:
     beta2: float = 0.999
     eps: float = 1e-8
     weight_decay: float = 0.0
+    weight_decay_mode: str = "l2"
     batch_size: int = 20
     steps: int | None = 500
     epochs: int | None = None
@@ -61,6 +63,7 @@ class TrainConfig:
         unit_interval("beta2", self.beta2)
         positive_number("eps", self.eps)
         non_negative_number("weight_decay", self.weight_decay)
+        one_of("weight_decay_mode", self.weight_decay_mode, WEIGHT_DECAY_MODES)
         positive_int("batch_size", self.batch_size)
         positive_int("steps", self.steps, optional=True)
         positive_int("epochs", self.epochs, optional=True)
@@ -233,7 +236,7 @@ def train(
     total = config.total_steps(len(x_train))
     eval_every = config.eval_every or max(1, total // 10)
     optimizer = make_adam(model, config.lr, (config.beta1, config.beta2), config.eps,
-                          config.weight_decay)
+                          config.weight_decay, weight_decay_mode=config.weight_decay_mode)
     scheduler = None
     if config.lr_decay_every:
         scheduler = torch.optim.lr_scheduler.StepLR(

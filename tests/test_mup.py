@@ -165,3 +165,91 @@ def test_fused_adam_applies_only_to_real_parameters_on_cpu_or_cuda():
     assert fused_adam_applies(FNO(2, 1, 1, 3, width=4).parameters())
     assert not fused_adam_applies([torch.nn.Parameter(torch.zeros(2, dtype=torch.cfloat))])
     assert not fused_adam_applies(FNO(2, 1, 1, 3, width=4, device="meta").parameters())
+
+
+# --- weight decay: the three couplings against a hand computation ---------------------------------
+WD_LR, WD_LAMBDA, WD_STEPS, WD_EVERY, WD_GAMMA = 0.05, 0.3, 3, 2, 0.5
+WD_BETAS, WD_EPS = (0.9, 0.99), 1e-8
+
+
+def tiny_mup_model(dim: int) -> FNO:
+    """A μP FNO with K = 3 (c(K) = 1/sqrt(d log 3) ≠ 1, so the two groups' LRs differ)."""
+    torch.manual_seed(dim)
+    return FNO(dim, 1, 1, 3, width=2, depth=1, parametrization="mup", projection_width=2,
+               dtype=torch.float64)
+
+
+def wd_gradients(model: torch.nn.Module, steps: int) -> list[dict[str, torch.Tensor]]:
+    """A fixed random gradient for every parameter and step."""
+    g = torch.Generator().manual_seed(7)
+    return [{name: torch.randn(p.shape, generator=g, dtype=p.dtype) for name, p in
+             model.named_parameters()} for _ in range(steps)]
+
+
+def adam_by_hand(theta: torch.Tensor, grads: list[torch.Tensor], lr: float, mode: str) -> torch.Tensor:
+    """Adam written out from its definition with weight decay λ in ``mode``, StepLR (every
+    WD_EVERY steps × WD_GAMMA): the reference the optimizers must match."""
+    (b1, b2), lam = WD_BETAS, WD_LAMBDA
+    m, v = torch.zeros_like(theta), torch.zeros_like(theta)
+    for t, g in enumerate(grads, start=1):
+        s = WD_GAMMA ** ((t - 1) // WD_EVERY)  # the schedule's factor at step t
+        if mode == "l2":
+            g = g + lam * theta
+        elif mode == "adamw":
+            theta = theta - lr * s * lam * theta
+        else:  # independent: not multiplied by the LR
+            theta = theta - s * lam * theta
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+        theta = theta - lr * s * m_hat / (v_hat.sqrt() + WD_EPS)
+    return theta
+
+
+def expected_after_decay(model: FNO, grads, mode: str, dim: int) -> dict[str, torch.Tensor]:
+    """Each parameter after WD_STEPS hand-computed steps at its group's LR (c(K)·η spectral)."""
+    c_k = 1 / math.sqrt(dim * math.log(3))
+    spectral = {id(p) for layer in model.spectral for p in layer.parameters()}
+    return {name: adam_by_hand(p.detach().clone(), [g[name] for g in grads],
+                               WD_LR * (c_k if id(p) in spectral else 1.0), mode)
+            for name, p in model.named_parameters()}
+
+
+@pytest.mark.parametrize("fused", [False, True])
+@pytest.mark.parametrize("mode", ["l2", "adamw", "independent"])
+@pytest.mark.parametrize("dim", DIMS)
+def test_make_adam_weight_decay_matches_the_hand_computation(dim, mode, fused):
+    model = tiny_mup_model(dim)
+    grads = wd_gradients(model, WD_STEPS)
+    expected = expected_after_decay(model, grads, mode, dim)
+    optimizer = make_adam(model, WD_LR, WD_BETAS, WD_EPS, WD_LAMBDA, fused=fused,
+                          weight_decay_mode=mode)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, WD_EVERY, WD_GAMMA)
+    for step_grads in grads:
+        for name, p in model.named_parameters():
+            p.grad = step_grads[name].clone()
+        optimizer.step()
+        scheduler.step()
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(p.detach(), expected[name], rtol=1e-12, atol=1e-14, msg=name)
+
+
+def test_the_couplings_decay_differently():
+    """Without gradients, one step decays the spectral weights by η·c(K)·λ (adamw), λ (independent)."""
+    results = {}
+    for mode in ("adamw", "independent"):
+        model = tiny_mup_model(2)
+        before = model.spectral[0].weight_as_real.detach().clone()
+        optimizer = make_adam(model, WD_LR, weight_decay=WD_LAMBDA, weight_decay_mode=mode)
+        for p in model.parameters():
+            p.grad = torch.zeros_like(p)
+        optimizer.step()
+        results[mode] = (model.spectral[0].weight_as_real.detach() / before).nanmean().item()
+    c_k = 1 / math.sqrt(2 * math.log(3))
+    assert results["adamw"] == pytest.approx(1 - WD_LR * c_k * WD_LAMBDA)
+    assert results["independent"] == pytest.approx(1 - WD_LAMBDA)
+
+
+def test_an_unknown_weight_decay_mode_is_refused():
+    with pytest.raises(ValueError, match="weight_decay_mode must be one of l2, adamw, independent"):
+        make_adam(tiny_mup_model(1), 1e-3, weight_decay_mode="decoupled")

@@ -15,6 +15,18 @@ from mufno_core.stacked import (
     train_stacked,
 )
 from mufno_core.train import TrainConfig, train
+from tests.test_mup import (
+    WD_BETAS,
+    WD_EPS,
+    WD_EVERY,
+    WD_GAMMA,
+    WD_LAMBDA,
+    WD_LR,
+    WD_STEPS,
+    expected_after_decay,
+    tiny_mup_model,
+    wd_gradients,
+)
 
 GRIDS = {1: (16,), 2: (10, 10), 3: (8, 6, 6)}
 TOLERANCE = {torch.float64: {"rtol": 1e-9, "atol": 1e-11}, torch.float32: {"rtol": 2e-4, "atol": 2e-5}}
@@ -34,13 +46,15 @@ def model_factory(dim: int, dtype: torch.dtype):
                        dtype=dtype)
 
 
-def member_configs(lrs=(1e-2, 3e-3, 2e-2), **shared) -> list[TrainConfig]:
-    """Members that differ in lr, seed, β1, β2, eps and weight decay; a step schedule for all."""
+def member_configs(lrs=(1e-2, 3e-3, 2e-2, 5e-3), **shared) -> list[TrainConfig]:
+    """Members that differ in lr, seed, β1, β2, eps and weight decay (each coupling of
+    :data:`~mufno_core.mup.WEIGHT_DECAY_MODES`); a step schedule for all."""
     shared = {"steps": 6, "batch_size": 4, "eval_every": 2, "lr_decay_every": 4, **shared}
-    members = [(0, 0.9, 0.999, 1e-8, 0.0), (1, 0.8, 0.99, 1e-6, 1e-3), (2, 0.9, 0.95, 1e-8, 0.0),
-               (3, 0.85, 0.999, 1e-7, 0.0)]
-    return [TrainConfig(lr=lr, seed=s, beta1=b1, beta2=b2, eps=eps, weight_decay=wd, **shared)
-            for lr, (s, b1, b2, eps, wd) in zip(lrs, members)]
+    members = [(0, 0.9, 0.999, 1e-8, 0.0, "l2"), (1, 0.8, 0.99, 1e-6, 1e-3, "l2"),
+               (2, 0.9, 0.95, 1e-8, 0.5, "adamw"), (3, 0.85, 0.999, 1e-7, 0.05, "independent")]
+    return [TrainConfig(lr=lr, seed=s, beta1=b1, beta2=b2, eps=eps, weight_decay=wd,
+                        weight_decay_mode=mode, **shared)
+            for lr, (s, b1, b2, eps, wd, mode) in zip(lrs, members)]
 
 
 def one_by_one(make_model, train_data, test_data, configs):
@@ -99,9 +113,9 @@ def test_stacked_adam_is_torch_adam_bit_for_bit(dtype):
     configs = member_configs(steps=7, lr_decay_every=3)
     models = build_members(make_model, [c.seed for c in configs])
     flat = FlatMembers(models)
-    adam = StackedAdam(flat, configs, models[0].lr_factor, total_steps=7)
-    optimizers = [make_adam(m, c.lr, (c.beta1, c.beta2), c.eps, c.weight_decay, fused=False)
-                  for m, c in zip(models, configs)]
+    adam = StackedAdam(flat, configs, models[0], total_steps=7)
+    optimizers = [make_adam(m, c.lr, (c.beta1, c.beta2), c.eps, c.weight_decay, fused=False,
+                            weight_decay_mode=c.weight_decay_mode) for m, c in zip(models, configs)]
     schedulers = [torch.optim.lr_scheduler.StepLR(o, 3, 0.5) for o in optimizers]
     g = torch.Generator().manual_seed(0)
     for t in range(1, 8):
@@ -149,3 +163,26 @@ def test_configs_that_differ_in_a_shared_field_are_refused(field, value):
     with pytest.raises(ValueError, match=field):
         train_stacked(build_members(model_factory(1, torch.float32), [0, 1, 2]),
                       *smoothing_problem(1, torch.float32), configs, progress=False)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_stacked_weight_decay_matches_the_hand_computation(dim):
+    """One member per coupling (l2, adamw, independent) against Adam written out by hand, with the
+    groups' LRs of make_adam and a step schedule."""
+    modes = ("l2", "adamw", "independent")
+    configs = [TrainConfig(lr=WD_LR, beta1=WD_BETAS[0], beta2=WD_BETAS[1], eps=WD_EPS,
+                           weight_decay=WD_LAMBDA, weight_decay_mode=mode, steps=WD_STEPS,
+                           lr_decay_every=WD_EVERY, lr_decay_gamma=WD_GAMMA) for mode in modes]
+    models = [tiny_mup_model(dim) for _ in modes]
+    grads = wd_gradients(models[0], WD_STEPS)
+    expected = [expected_after_decay(models[0], grads, mode, dim) for mode in modes]
+    flat = FlatMembers(models)
+    adam = StackedAdam(flat, configs, models[0], total_steps=WD_STEPS)
+    for t, step_grads in enumerate(grads, start=1):
+        for name, grad in flat.views(flat.grad).items():
+            grad.copy_(step_grads[name].expand_as(grad))
+        adam.step(t, flat.grad)
+    for i, mode in enumerate(modes):
+        for name, want in expected[i].items():
+            torch.testing.assert_close(flat.params[name][i].detach(), want, rtol=1e-12, atol=1e-14,
+                                       msg=f"{mode} {name}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from typing import Any
 
 from torch import nn
@@ -21,20 +21,61 @@ from mufno_core.losses import Decode, LossFn
 from mufno_core.model import ModelConfig
 from mufno_core.mup import PARAMETRIZATIONS, Parametrization, spectral_layers
 from mufno_core.pino import Mollified, make_pino_loss
+from mufno_core.stacked import MEMBER_FIELDS
 from mufno_core.train import TrainConfig
 
 SCHEMA = "mufno.trial/1"
 """Tag of a trial record; files without it are foreign to the store."""
 
+FIRST_FIELDS = (
+    "experiment", "dataset", "preset", "dim", "in_channels", "out_channels", "parametrization",
+    "modes", "lr", "seed", "base_modes", "width", "depth", "init_scale", "batch_size", "beta1",
+    "beta2", "steps", "epochs", "clip_value", "clip_params", "lr_decay_every", "lr_decay_gamma",
+    "n_train", "n_test", "subsample", "data_weight", "pde_weight", "mollifier_scale")
+"""The fields of the first trial schema, in its order: always in the canonical JSON. Every field
+added since (a new training field included) is left out while at its default, so that adding a
+field never changes the id of an existing trial (:meth:`TrialConfig.canonical_json`)."""
 
-@dataclass(frozen=True)
+COMPOSED = (ModelConfig, TrainConfig)
+"""The core configurations whose fields a trial has, by the same names and defaults."""
+REQUIRED = ("parametrization", "lr", "seed")
+"""Fields of :data:`COMPOSED` with a default there that a trial must name all the same."""
+
+
+def _composes(*parts: type, required: tuple[str, ...]):
+    """Class decorator: give the class every field of the dataclasses ``parts`` (their annotations
+    and defaults; none for the names in ``required``, nor where the part has none), ordered
+    :data:`FIRST_FIELDS` first, then make it a frozen, keyword-only dataclass. A field added to a
+    part is a trial field at once."""
+
+    def wrap(cls: type) -> type:
+        annotations = dict(cls.__dict__.get("__annotations__", {}))
+        for part in parts:
+            for f in fields(part):
+                if f.name in annotations:
+                    raise TypeError(f"{cls.__name__}.{f.name} is also a field of {part.__name__}")
+                annotations[f.name] = f.type
+                if f.name not in required and f.default is not MISSING:
+                    setattr(cls, f.name, f.default)
+        order = [*FIRST_FIELDS, *(name for name in annotations if name not in FIRST_FIELDS)]
+        cls.__annotations__ = {name: annotations[name] for name in order}
+        return dataclass(frozen=True, kw_only=True)(cls)
+
+    return wrap
+
+
+@_composes(*COMPOSED, required=REQUIRED)
 class TrialConfig:
     """Everything that decides a trial (experiment × data × model × optimiser × budget).
 
-    One flat record (its JSON names the trial), made of the core's own configurations: the model
-    fields are those of :class:`~mufno_core.model.ModelConfig` (:meth:`model_config`), the training
-    fields those of :class:`~mufno_core.train.TrainConfig` (:meth:`train_config`, which also checks
-    them), and the data fields select from a data set (:func:`~mufno_core.sweep.data.load_trial_data`).
+    One flat record (its JSON names the trial), composed of the core's own configurations: besides
+    the fields declared here (the experiment, the data selection, the physics loss and the trial's
+    own adjustments), every field of :class:`~mufno_core.model.ModelConfig` and of
+    :class:`~mufno_core.train.TrainConfig` is a trial field of the same name and default
+    (:func:`_composes`; ``parametrization``, ``lr`` and ``seed`` without one), so every training
+    setting (``weight_decay``, ``weight_decay_mode``, ``eps``, …) is an axis a sweep can set.
+    :meth:`model_config` and :meth:`train_config` (which also checks the training fields) hand them
+    back; the data fields select from a data set (:func:`~mufno_core.sweep.data.load_trial_data`).
     The trial builds its own objects: :meth:`build_model`, :meth:`train_config`,
     :meth:`loss_function`.
 
@@ -52,26 +93,6 @@ class TrialConfig:
     experiment: str
     dataset: str
     preset: str
-    dim: int
-    in_channels: int
-    out_channels: int
-    parametrization: str
-    modes: int
-    lr: float
-    seed: int
-    base_modes: int | None = None
-    width: int = ModelConfig.width
-    depth: int = ModelConfig.depth
-    init_scale: float = ModelConfig.init_scale
-    batch_size: int = TrainConfig.batch_size
-    beta1: float = TrainConfig.beta1
-    beta2: float = TrainConfig.beta2
-    steps: int | None = TrainConfig.steps
-    epochs: int | None = TrainConfig.epochs
-    clip_value: float | None = TrainConfig.clip_value
-    clip_params: str = TrainConfig.clip_params
-    lr_decay_every: int | None = TrainConfig.lr_decay_every
-    lr_decay_gamma: float = TrainConfig.lr_decay_gamma
     n_train: int | None = None
     n_test: int | None = None
     subsample: int = 1
@@ -150,10 +171,11 @@ class TrialConfig:
     def canonical_json(self) -> str:
         """Sorted keys, no spaces, floats in repr form: the same config gives the same text.
 
-        Fields added after the first release are left out while at their default (None), so that
-        adding a field never changes the id of an existing trial.
+        Fields added after the first release (not in :data:`FIRST_FIELDS`) are left out while at
+        their default, so that adding a field never changes the id of an existing trial.
         """
-        d = {k: v for k, v in self.to_dict().items() if not (k in LATER_FIELDS and v is None)}
+        d = {k: v for k, v in self.to_dict().items()
+             if k in FIRST_FIELDS or v != DEFAULTS[k]}
         return json.dumps(d, sort_keys=True, separators=(",", ":"))
 
     def modes_per_axis(self) -> int | tuple[int, ...]:
@@ -188,12 +210,11 @@ class TrialConfig:
         return None
 
     def group_key(self) -> tuple:
-        """Everything but (lr, seed, beta2): trials that a stacked trainer may run side by side
-        (with ``other_lr`` set, lr lives in the model's spectral LR factor and is kept)."""
-        d = self.to_dict()
-        for name in ("seed", "beta2") if self.other_lr is not None else ("lr", "seed", "beta2"):
-            d.pop(name)
-        return tuple(sorted(d.items()))
+        """Everything but the fields stacked members may differ in
+        (:data:`~mufno_core.stacked.MEMBER_FIELDS`): trials that a stacked trainer may run side by
+        side (with ``other_lr`` set, lr lives in the model's spectral LR factor and is kept)."""
+        free = set(MEMBER_FIELDS) - ({"lr"} if self.other_lr is not None else set())
+        return tuple(sorted((k, v) for k, v in self.to_dict().items() if k not in free))
 
     def with_(self, **changes: Any) -> TrialConfig:
         """A copy with some fields changed (unknown names are an error)."""
@@ -209,11 +230,11 @@ class TrialConfig:
         return cls(**data)
 
 
-TRAINING_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name in TrialConfig.__dataclass_fields__)
-"""The fields a trial shares with :class:`~mufno_core.train.TrainConfig` (its checks apply)."""
+DEFAULTS = {f.name: f.default for f in fields(TrialConfig) if f.default is not MISSING}
+"""Each field's default: what a record written before the field existed holds."""
 
-LATER_FIELDS = ("time_modes_max", "other_lr", "cal_exponent")
-"""Fields left out of the canonical JSON while None (see :meth:`TrialConfig.canonical_json`)."""
+TRAINING_FIELDS = tuple(f.name for f in fields(TrainConfig))
+"""The fields a trial has from :class:`~mufno_core.train.TrainConfig` (its checks apply)."""
 
 
 # --- validation of the fields that are not the trainer's (before any trial starts) --------------

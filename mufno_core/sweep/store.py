@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mufno_core.sweep.config import SCHEMA, TrialConfig
+from mufno_core.sweep.config import DEFAULTS, SCHEMA, TrialConfig
 from mufno_core.sweep.experiments import EXPERIMENTS
 
 if TYPE_CHECKING:
@@ -253,7 +253,7 @@ def records_to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
 
     rows = []
     for r in records:
-        row = {"trial_id": r["trial_id"], **r["config"]}
+        row = {"trial_id": r["trial_id"], **DEFAULTS, **r["config"]}  # older records: defaults
         for column in RECORD_COLUMNS:
             row[column] = r.get(column)
         rows.append(row)
