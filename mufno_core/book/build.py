@@ -27,6 +27,7 @@ from pathlib import Path
 
 import yaml
 
+from mufno_core.book import pages
 from mufno_core.book.launch import Repository, foreign_installs, install_cell, run_note, site_config
 from mufno_core.data import ensure_dataset
 from mufno_core.sweep import forecast
@@ -248,12 +249,24 @@ def stage_notebook(notebook: dict, name: str, repo: Repository) -> dict:
     added = []
     if repo.configured:
         added.append(_cell("code", install_cell(repo), "mufno-install", ["hide-input"]))
-    note = _cell("markdown", run_note(name, repo), "mufno-run-note", [])
+    params = next((i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", [])),
+                  None)
+    parameters = ""
+    if params is not None:  # shown inside the run note; the cell stays papermill's, hidden on the page
+        parameters = _source(cells[params])
+        tags = list(cells[params].get("metadata", {}).get("tags", []))
+        cells[params] = {**cells[params], "metadata": {**cells[params].get("metadata", {}),
+                                                       "tags": [*tags, "remove-cell"]}}
+    note = _cell("markdown", pages.run_block(run_note(name, repo), parameters), "mufno-run-note", [])
+    opening = [note]
+    boxes = pages.verdict_boxes(notebook, name)
+    if boxes:
+        opening.insert(0, _cell("markdown", "\n".join(b.html for b in boxes), "mufno-verdict", []))
     if not with_ids:
-        for cell in (*added, note):
+        for cell in (*added, *opening):
             cell.pop("id")
     first_md = next((i for i, c in enumerate(cells) if c.get("cell_type") == "markdown"), -1)
-    cells.insert(first_md + 1, note)
+    cells[first_md + 1:first_md + 1] = opening
     first_code = next((i for i, c in enumerate(cells) if c.get("cell_type") == "code"), len(cells))
     cells[first_code:first_code] = added
     staged["cells"] = cells
@@ -293,7 +306,35 @@ def assemble_source(executed_dir: str | Path, build_dir: str | Path, root: str |
         raise FileNotFoundError(
             f"executed notebooks missing: {', '.join(missing)} (run `make notebooks` first)"
         )
+    write_generated(src, Path(executed_dir), toc_notebooks(root / "_toc.yml"))
     return src
+
+
+def write_generated(src: Path, executed_dir: Path, names: list[str]) -> None:
+    """Fill the generated parts of the staged pages from the executed notebooks: the intro's answers
+    and exponent figure (``<!-- mufno:answers -->``), the Guide's table of verdicts
+    (``<!-- mufno:verdict-table -->``), the execution statistics
+    (``<!-- mufno:execution-statistics -->``). The store and preset are those the summary chapter
+    ran with."""
+    notebooks = {name: pages.read(executed_dir / f"{name}.ipynb") for name in names}
+    boxes = [b for name, nb in notebooks.items() for b in pages.verdict_boxes(nb, name)]
+    params = pages.run_parameters(notebooks.get("summary", next(iter(notebooks.values()), {})))
+    preset, results = params.get("preset", "quick"), params.get("results_dir", "results/quick")
+    for page in sorted((src / "book").glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        if pages.ANSWERS_MARKER in text:
+            block = pages.answers_markdown(boxes, preset, results)
+            svg = src / "book" / "_generated" / "exponents.svg"
+            caption = pages.exponent_figure(svg, results, preset)
+            if caption:
+                block += "\n\n" + pages.figure_markdown("_generated/exponents.svg", caption)
+            text = text.replace(pages.ANSWERS_MARKER, block)
+        if pages.TABLE_MARKER in text:
+            text = text.replace(pages.TABLE_MARKER, pages.verdict_table(boxes))
+        if pages.STATUS_MARKER in text:
+            rows = [pages.execution_row(nb, name) for name, nb in notebooks.items()]
+            text = text.replace(pages.STATUS_MARKER, pages.execution_statistics(rows))
+        page.write_text(text, encoding="utf-8")
 
 
 def build_site(

@@ -20,6 +20,7 @@ import pandas as pd
 
 from mufno_core.analysis import calibrate
 from mufno_core.analysis.optima import lr_exponent
+from mufno_core.analysis.verdicts import alpha_side
 from mufno_core.axes import PARAMETRIZATIONS, display_name
 from mufno_core.book.chapter import LRChapter, add_provenance, with_caption
 from mufno_core.book.tables import readable
@@ -75,9 +76,11 @@ class CalibratedChapter:
         self.predictions = calibrate.prediction_table(self.betas, self.alphas)
         self.flatness = calibrate.flatness_table(self.alphas)
         held = [lr_exponent(df).assign(experiment=name) for name, df in self.studies.items()]
+        held_alphas = pd.concat(held, ignore_index=True) if held else pd.DataFrame()
         self.held_out = (calibrate.prediction_table(calibrate.update_exponents(self.study_checks),
-                                                    pd.concat(held, ignore_index=True))
-                         if held else pd.DataFrame())
+                                                    held_alphas) if held else pd.DataFrame())
+        self.predictions = not_located(self.predictions, self.alphas)
+        self.held_out = not_located(self.held_out, held_alphas)
 
     @classmethod
     def run(cls, preset: str, results_dir: str, data_dir: str = "data",
@@ -129,6 +132,9 @@ class CalibratedChapter:
     def _prediction_rows(self, table: pd.DataFrame) -> pd.DataFrame:
         out = table.assign(experiment=table["experiment"].map(lambda e: LABELS.get(e, e)))
         shown = readable(out, ["experiment", "parametrization", "alpha_interval"])
+        if "located" in out:
+            column = "exponent α [95% CI]"
+            shown[column] = shown[column].where(out["located"].to_numpy(), "not located")
         shown["predicted α = −β [95% CI]"] = [
             f"{a:+.2f} [{lo:+.2f}, {hi:+.2f}]" for a, lo, hi in
             zip(out["alpha_pred"], out["alpha_pred_low"], out["alpha_pred_high"])]
@@ -145,7 +151,7 @@ class CalibratedChapter:
         return with_caption(self._prediction_rows(table), f"{self.check_source()}; {sources}")
 
     def held_out_table(self):
-        """The same prediction on settings the measure never saw (:data:`HELD_OUT_STUDIES`)."""
+        """The same prediction on further settings (:data:`HELD_OUT_STUDIES`)."""
         if self.held_out.empty:
             return with_caption(pd.DataFrame(), "no held-out studies")
         sources = "; ".join(provenance_line(df) for df in self.studies.values())
@@ -159,12 +165,16 @@ class CalibratedChapter:
             "β used (c(K) exponent)": [f"{self.exponent_used(e):.2f}" for e in self.flatness["experiment"]],
             "α calibrated [95% CI]": [f"{a:+.2f} [{lo:+.2f}, {hi:+.2f}]" for a, lo, hi in
                                       zip(f["alpha_cal"], f["alpha_cal_low"], f["alpha_cal_high"])],
-            "holds 0": f["cal_holds_zero"].map(lambda b: "yes" if b else "no"),
+            "against 0": [zero_words(self._cal_row(e)) for e in self.flatness["experiment"]],
             "α μP": f["alpha_mup"].map(lambda a: f"{a:+.2f}"),
             "|α cal| − |α μP| [95% CI]": [f"{a:+.2f} [{lo:+.2f}, {hi:+.2f}]" for a, lo, hi in
                                           zip(f["flatter_by"], f["flatter_low"], f["flatter_high"])],
             "verdict": f["verdict"]})
         return with_caption(shown, "; ".join(ch.source for ch in self.chapters.values()))
+
+    def _cal_row(self, experiment: str):
+        return next(r for r in self.alphas.itertuples()
+                    if r.experiment == experiment and r.parametrization == "cal")
 
     def exponent_used(self, experiment: str) -> float:
         """The β of the calibrated trials of ``experiment`` (read from their records)."""
@@ -218,13 +228,14 @@ class CalibratedChapter:
                          + _count(part, "predicts") + ", does not in " + _count(part, "does not")
                          + ", cannot tell in " + _count(part, "cannot tell") + ".")
         if not self.held_out.empty:
-            lines.append("* **Held out** (settings the measure never saw): " + "; ".join(
+            lines.append("* **Further settings** (the studies of the held-out table): " + "; ".join(
                 f"{LABELS.get(r.experiment, r.experiment)}, {display_name(r.parametrization)}: "
                 f"predicted {r.alpha_pred:+.2f}, measured "
-                f"{r.alpha:+.2f} [{r.alpha_low:+.2f}, {r.alpha_high:+.2f}]: {r.verdict}"
+                + (f"{r.alpha:+.2f} [{r.alpha_low:+.2f}, {r.alpha_high:+.2f}]: {r.verdict}"
+                   if getattr(r, "located", True) else NOT_LOCATED)
                 for r in self.held_out.itertuples()) + ".")
         for r in self.flatness.itertuples():
-            zero = "holds 0" if r.cal_holds_zero else "excludes 0"
+            zero = zero_words(self._cal_row(r.experiment))
             lines.append(
                 f"* **{LABELS.get(r.experiment, r.experiment)}, calibrated rule** (β = "
                 f"{self.exponent_used(r.experiment):.2f}): α = {r.alpha_cal:+.2f} "
@@ -232,6 +243,28 @@ class CalibratedChapter:
                 f"(α = {r.alpha_mup:+.2f}) |α| changes by {r.flatter_by:+.2f} [{r.flatter_low:+.2f}, "
                 f"{r.flatter_high:+.2f}]: {r.verdict}.")
         return "\n".join(lines)
+
+
+NOT_LOCATED = "not located (an optimum on the LR grid's edge)"
+
+
+def not_located(predictions: pd.DataFrame, alphas: pd.DataFrame) -> pd.DataFrame:
+    """``predictions`` with the verdict "not located" where the sweep's α rests on an optimum on the
+    LR grid's edge (``alphas``' ``edge``): such an α is no measurement to compare a prediction with."""
+    if predictions.empty or "edge" not in alphas:
+        return predictions
+    edges = {(r.experiment, r.parametrization) for r in alphas.itertuples() if r.edge}
+    located = [(e, p) not in edges for e, p in zip(predictions["experiment"], predictions["parametrization"])]
+    return predictions.assign(verdict=predictions["verdict"].where(located, NOT_LOCATED),
+                              located=located)
+
+
+def zero_words(row) -> str:
+    """Whether an exponent's interval holds 0, with the round-off tolerance: "holds 0", "excludes 0"
+    or "borderline" (an end within round-off of 0)."""
+    side = alpha_side(row).side
+    return {"holds": "holds 0", "borderline": "borderline: an end lies within round-off of 0"}.get(
+        side, "excludes 0")
 
 
 def _count(part: pd.DataFrame, verdict: str) -> str:

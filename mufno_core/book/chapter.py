@@ -36,6 +36,7 @@ from mufno_core.analysis.optima import (
 from mufno_core.analysis.paper import hparam_comparison, lr_comparison
 from mufno_core.analysis.verdicts import exponent_verdict, hparam_verdict
 from mufno_core.axes import PARAMETRIZATIONS, display_name, hparam_axis
+from mufno_core.book.answers import Answer, lr_answer, shift_answer
 from mufno_core.book.plots import plot_hparam_curves, plot_lr_curves
 from mufno_core.book.tables import readable
 from mufno_core.provenance import provenance_line
@@ -119,6 +120,10 @@ class LRChapter(SweepChapter):
         """The verdict from the exponent's and the drift's intervals (Markdown)."""
         return f"**Verdict ({self.preset} preset).** {exponent_verdict(self.exponent)}"
 
+    def answer(self) -> Answer:
+        """The verdict as the box the chapter opens with (:mod:`mufno_core.book.answers`)."""
+        return lr_answer(self.experiment, self.exponent, self.preset)
+
     # --- tables ------------------------------------------------------------------------------
     def optima_table(self):
         columns = ["parametrization", "modes", "lr_interval", "lr_grid_opt", "loss_opt", "edge",
@@ -173,6 +178,10 @@ class HparamChapter(SweepChapter):
     def verdict(self) -> str:
         """The verdict from the shifts' intervals (Markdown)."""
         return f"**Verdict ({self.preset} preset).** {hparam_verdict(self.shift, self.hparam)}"
+
+    def answer(self) -> Answer:
+        """The verdict as the box the chapter opens with (:mod:`mufno_core.book.answers`)."""
+        return shift_answer(self.experiment, self.shift, self.hparam, self.preset)
 
     # --- tables ------------------------------------------------------------------------------
     def optima_table(self):

@@ -16,6 +16,7 @@ import pandas as pd
 from mufno_core.analysis.end_to_end import end_to_end, sample_grid
 from mufno_core.analysis.paper import PAPER_END_TO_END, end_to_end_comparison
 from mufno_core.analysis.verdicts import end_to_end_verdict
+from mufno_core.book.answers import Answer, Boxes
 from mufno_core.book.chapter import GRID_OVERRIDES, with_caption
 from mufno_core.book.tables import readable
 from mufno_core.provenance import provenance_line
@@ -83,6 +84,13 @@ class EndToEndChapter:
         """One verdict per PDE (Markdown)."""
         return "\n\n".join(f"**Verdict, {label} ({self.preset} preset).** {end_to_end_verdict(table)}"
                            for label, table in self.tables.items())
+
+    def answers(self) -> Boxes:
+        """One verdict box per PDE (:mod:`mufno_core.book.answers`)."""
+        return Boxes(Answer(f"end_to_end_{label.lower().replace('–', '_').replace('-', '_')}",
+                            f"{label}: a tuned proxy + μTransfer against direct tuning",
+                            end_to_end_verdict(table), self.preset)
+                     for label, table in self.tables.items())
 
     # --- exercise checks ---------------------------------------------------------------------
     def check_runs(self, runs_direct: int, runs_transfer: int, label: str = "Darcy") -> str:

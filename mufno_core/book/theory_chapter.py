@@ -17,6 +17,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from mufno_core import theory
+from mufno_core.book.answers import Answer, text_answer
 from mufno_core.book.tables import readable
 from mufno_core.mup import transfer_lr
 from mufno_core.theory import (
@@ -182,3 +184,9 @@ def plot_width_sums(sums: pd.DataFrame):
            title="width: sums of m terms")
     ax.legend()
     return fig
+
+
+def answer(summary: pd.DataFrame, growth: pd.DataFrame, preset: str) -> Answer:
+    """The chapter's verdict as the box it opens with (:func:`~mufno_core.theory.theory_verdict`)."""
+    return text_answer("theory", "The operator norm of a Fourier layer over K",
+                       theory.theory_verdict(summary, growth), preset)
