@@ -1,5 +1,8 @@
 """Studies beyond the presets: the quick Burgers sweep at a larger width, for more steps, and with
-only the spectral weights' LR swept; the quick Navier–Stokes sweep at twice its width. Too slow for
+only the spectral weights' LR swept; the quick Navier–Stokes sweep at twice its width; and the
+horizon studies (Navier–Stokes and Darcy for 300 steps, losses logged every 10, so that one run
+gives the optimum at every training length; μP also with independent weight decay), which keep
+their records in ``results/study/horizons/``. Too slow for
 the quick book (tens of CPU minutes each), so they are run once with
 ``python -m mufno_core.sweep.studies NAME`` and their records committed under ``results/study/``;
 the chapters "Does the √log K law hold at finite K?" (the Burgers studies) and "Can a coordinate
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -24,6 +28,30 @@ from mufno_core.sweep.experiments import SEEDS8, lr_grid
 
 STUDY_RESULTS = "results/study"
 """Where the committed study records live (relative to the repository root)."""
+
+HORIZON_STEPS = 300
+"""Length of the horizon studies' runs."""
+
+HORIZON_EVAL_EVERY = 10
+"""The horizon studies log their losses every 10 steps: at a constant LR the test loss at step h is
+the one an h-step run ends with, and the training loss the mean of its last 10 steps, as a 100-step
+run of the quick preset records it; so one run gives the optimum at 100, 200 and 300 steps."""
+
+HORIZON_SEEDS = (0, 1, 2, 3)
+"""4 seeds: what one worker affords in about 45 minutes beside the K, LR and weight-decay axes."""
+
+NS_HORIZON_LRS = lr_grid(-25, -10, step=3)
+"""7.5e-4 … 5.6e-2, 2.7 points per decade: the quick optima at 100 steps (8.2e-3 … 1.7e-2) sit
+two points from the top, and a probe (μP, K 2 and 8) saw them fall by half from 100 to 200 steps,
+so the grid reaches a decade further down."""
+
+DARCY_HORIZON_LRS = lr_grid(-23, -11, step=3)
+"""1.3e-3 … 4.2e-2: the quick optima at 150 steps (6.8e-3 … 1.4e-2) one point below the top."""
+
+HORIZON_WEIGHT_DECAYS = (3e-3, 3e-2)
+"""λ of μP with independent weight decay (θ ← (1 − λ)·θ every step, whatever the LR): a decay
+time 1/λ of about the whole run (333 steps) and of a tenth of it (33), the range in which Kosson et
+al. 2025 (arXiv 2510.19093) find weight decay sets the equilibrium of the weights."""
 
 SP_OTHER_LR = 10 ** (-26 / 8)
 """5.6e-4: the grid point nearest the quick Burgers SP optimum at K = 3 (5.7e-4), the LR the
@@ -40,6 +68,44 @@ class Study:
     overrides: dict[str, Any] = field(default_factory=dict)
     smoke_overrides: dict[str, Any] = field(default_factory=dict)
     """The same question at toy size, so that the smoke book (and the tests) run its code path."""
+    store: str = ""
+    """The subfolder of the studies' store that holds its records ("": the store itself)."""
+    horizons: tuple[int, ...] = ()
+    """Training lengths its records are read at (:mod:`mufno_core.analysis.horizons`; () : the end)."""
+    smoke_horizons: tuple[int, ...] = ()
+
+
+NS_HORIZONS = Study(
+    "navier_stokes_horizons", "navier_stokes_lr",
+    "Does the optimal LR's exponent over K change with the training length (100 → 300 steps)?",
+    {"steps": HORIZON_STEPS, "eval_every": HORIZON_EVAL_EVERY, "modes": (2, 8),
+     "lrs": NS_HORIZON_LRS, "seeds": HORIZON_SEEDS, "parametrizations": ("sp", "mup")},
+    {"steps": 10, "eval_every": 1, "parametrizations": ("sp", "mup")},
+    store="horizons", horizons=(100, 200, 300), smoke_horizons=(3, 5, 10))
+
+DARCY_HORIZONS = Study(
+    "darcy_horizons", "darcy_lr",
+    "Does the optimal LR's exponent over K change with the training length (150 → 300 steps)?",
+    {"steps": HORIZON_STEPS, "eval_every": HORIZON_EVAL_EVERY, "modes": (2, 14),
+     "lrs": DARCY_HORIZON_LRS, "seeds": HORIZON_SEEDS, "parametrizations": ("sp", "mup")},
+    {"steps": 10, "eval_every": 1, "parametrizations": ("sp", "mup")},
+    store="horizons", horizons=(100, 150, 300), smoke_horizons=(3, 5, 10))
+
+
+def with_weight_decay(base: Study, weight_decays: tuple[float, ...] = HORIZON_WEIGHT_DECAYS,
+                      mode: str = "independent") -> list[Study]:
+    """μP with weight decay λ in coupling ``mode`` on the grid of ``base``, one study per λ
+    (``{base}_wd{λ}``, in the same store); μP at the base K is trained too (there it is SP with the
+    same weight decay)."""
+    def decayed(overrides: dict[str, Any], wd: float) -> dict[str, Any]:
+        return {**overrides, "parametrizations": ("mup",), "weight_decay": wd,
+                "weight_decay_mode": mode}
+
+    return [Study(f"{base.name}_wd{wd:g}", base.experiment,
+                  f"Does {mode} weight decay λ = {wd:g} keep μP's optimal LR in place over K at every "
+                  "training length?", decayed(base.overrides, wd), decayed(base.smoke_overrides, wd),
+                  base.store, base.horizons, base.smoke_horizons)
+            for wd in weight_decays]
 
 
 STUDIES: dict[str, Study] = {s.name: s for s in (
@@ -61,6 +127,8 @@ STUDIES: dict[str, Study] = {s.name: s for s in (
           "Navier–Stokes at twice the quick width (8 → 16), a setting it never saw?",
           {"width": 16, "seeds": SEEDS8, "parametrizations": ("sp", "mup")},
           {"width": 6, "parametrizations": ("sp", "mup")}),
+    NS_HORIZONS, *with_weight_decay(NS_HORIZONS),
+    DARCY_HORIZONS, *with_weight_decay(DARCY_HORIZONS, HORIZON_WEIGHT_DECAYS[:1]),
 )}
 
 
@@ -71,7 +139,8 @@ def run_study(name: str, results_dir: str = STUDY_RESULTS, executor: str = "proc
     returns them: at the quick preset (the study itself) or at smoke (its toy-size version)."""
     study = STUDIES[name]
     overrides = study.smoke_overrides if preset == "smoke" else study.overrides
-    return run_sweep(study.experiment, preset, results_dir, executor=executor, workers=workers,
+    store = str(Path(results_dir) / study.store) if study.store else results_dir
+    return run_sweep(study.experiment, preset, store, executor=executor, workers=workers,
                      progress=progress, **{**overrides, **kwargs})
 
 
