@@ -59,9 +59,12 @@ book: setup
 
 # ---- the committed store, checked on this machine (book/reproduce.md) --------------------------
 # rerun-results: every notebook from scratch into another store, then both stores' verdicts.
-# check-results: rerun CHECK_SAMPLE trials per experiment here, compare them and the verdicts.
+# check-results: every record against the store's MANIFEST.sha256 (exact), then CHECK_SAMPLE trials
+# per experiment rerun here (a fresh random sample, its seed printed; CHECK_SEED=N repeats one),
+# compared with their records and the verdicts.
 RERUN ?= results/rerun-$(PRESET)
 CHECK_SAMPLE ?= 2
+CHECK_SEED ?=
 
 rerun-results: setup
 	$(MAKE) --no-print-directory data
@@ -70,7 +73,7 @@ rerun-results: setup
 
 check-results: setup
 	$(MAKE) --no-print-directory data
-	$(BIN)/python -m mufno_core.analysis.reproduce check $(RESULTS) --per-experiment $(CHECK_SAMPLE) --data-dir $(DATA) --preset $(PRESET)
+	$(BIN)/python -m mufno_core.analysis.reproduce check $(RESULTS) --per-experiment $(CHECK_SAMPLE) --data-dir $(DATA) --preset $(PRESET) $(if $(CHECK_SEED),--seed $(CHECK_SEED))
 
 browser-deps:
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)

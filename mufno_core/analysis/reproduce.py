@@ -1,24 +1,28 @@
-"""Does this machine reproduce a committed results store? Rerun a sample, or compare two stores.
+"""Does this machine reproduce a committed results store? Check it, rerun a sample, or compare two stores.
 
-    python -m mufno_core.analysis.reproduce check results/quick [--per-experiment 2] [--seed 0]
+    python -m mufno_core.analysis.reproduce check results/quick [--per-experiment 2] [--seed N]
     python -m mufno_core.analysis.reproduce compare results/quick results/rerun-quick
+    python -m mufno_core.analysis.reproduce manifest results/study [--write]
 
-``check`` reruns a random sample of each experiment's stored trials here (a record trained in a
-stacked group is rerun stacked, :func:`~mufno_core.sweep.verify.rerun_record`) and reports, per
-experiment, whether the reruns agree with the records: bit for bit on the CPU model and kernel
-level that wrote them (:func:`~mufno_core.provenance.cpu_kernels`); elsewhere within the seed
-spread, i.e. the rerun's change of log10(final training loss) is smaller than the standard
-deviation of that quantity over the seeds of the same grid point (the noise every interval of the
-book already carries), with both numbers. It then recomputes every experiment's verdict from the
-store with the reruns put in place of their records and says whether it is the committed one.
+``check`` first verifies every record of the store, exactly: its bytes against the store's
+integrity manifest (:mod:`mufno_core.sweep.manifest`) and its final losses against the last
+entries of its histories (:func:`~mufno_core.sweep.verify.inconsistency`). It then reruns a random
+sample of each experiment's stored trials here (the seed is printed; ``--seed`` repeats a sample;
+a record trained in a stacked group is rerun stacked) and judges each rerun on its histories and
+both final losses (:func:`~mufno_core.sweep.verify.judge_rerun`): bit for bit on the CPU model and
+kernel level that wrote it, elsewhere within a multiple of the seed spread calibrated on the
+committed store (:data:`~mufno_core.sweep.verify.RERUN_Z`). Last, it recomputes every
+experiment's verdict from the store with the reruns put in place of their records and says whether
+it is the committed one. Exit status 0 only when all of that holds.
 ``compare`` computes the verdicts of two whole stores (the committed one and a from-scratch rerun,
-``make rerun-results``) and sets them side by side.
+``make rerun-results``) and sets them side by side. ``manifest`` checks the manifest alone, or
+(``--write``) rewrites it from the records in place (after a sweep into a committed store that ran
+with older code).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import random
 import shutil
 import sys
@@ -28,33 +32,22 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from mufno_core.analysis.optima import NoEvidence
 from mufno_core.analysis.paper import PAPER
 from mufno_core.analysis.summary import experiment_summary, grid_results
-from mufno_core.provenance import cpu_kernels, recorded_kernels
-from mufno_core.sweep.config import TrialConfig
+from mufno_core.provenance import cpu_kernels
+from mufno_core.sweep import manifest
 from mufno_core.sweep.store import DONE_STATUSES, ResultsStore, iter_records, load_results
-from mufno_core.sweep.verify import history_difference, rerun_record
-
-SEED_FREE = ("trial_id", "seed")
-"""Config columns that differ between the seeds of one grid point (everything else is the point)."""
-
-
-def _log_loss(value: Any) -> float:
-    value = float(value) if value is not None else math.nan
-    return math.log10(value) if value > 0 else math.nan
-
-
-def seed_spread(df: pd.DataFrame) -> pd.Series:
-    """Per trial id: the standard deviation, over the seeds of its grid point, of log10(final
-    training loss) (NaN where fewer than two seeds finished)."""
-    point = [c for c in TrialConfig.__dataclass_fields__ if c not in SEED_FREE and c in df.columns]
-    frame = df[~df["mirrored"]].assign(log_loss=df["final_train_loss"].map(_log_loss))
-    spread = frame.groupby(point, dropna=False)["log_loss"].transform(lambda s: s.std(ddof=1))
-    return pd.Series(spread.to_numpy(), index=frame["trial_id"])
+from mufno_core.sweep.verify import (
+    RERUN_Z,
+    draw_seed,
+    inconsistency,
+    judge_rerun,
+    rerun_record,
+    seed_spreads,
+)
 
 
 def sample_records(results: str | Path, experiments: Iterable[str], per_experiment: int,
@@ -74,26 +67,12 @@ def sample_records(results: str | Path, experiments: Iterable[str], per_experime
     return chosen
 
 
-def compare_rerun(record: dict[str, Any], rerun: dict[str, Any], spread: float,
+def compare_rerun(record: dict[str, Any], rerun: dict[str, Any], spread: dict[str, float],
                   here: str) -> dict[str, Any]:
-    """One rerun against its record: history difference, change of log10 final loss, seed spread.
-    ``here`` is this machine's :func:`~mufno_core.provenance.cpu_kernels`: where the record's is the
-    same the rerun must be bit-identical, elsewhere within the seed spread."""
-    same_cpu = recorded_kernels(record) == here
-    finished = rerun.get("status") in DONE_STATUSES
-    change = abs(_log_loss(rerun.get("final_train_loss")) - _log_loss(record.get("final_train_loss")))
-    both_diverged = record.get("status") == rerun.get("status") == "diverged"
-    if both_diverged:
-        change = 0.0
-    difference = history_difference(record, rerun) if finished else math.inf
-    within = bool(both_diverged or (np.isfinite(change) and np.isfinite(spread) and change <= spread))
-    return {"trial_id": record["trial_id"], "parametrization": record["config"]["parametrization"],
-            "modes": record["config"]["modes"], "seed": record["config"]["seed"],
-            "status": rerun.get("status"), "recorded_on": recorded_kernels(record),
-            "same_cpu": same_cpu,
-            "identical": difference == 0.0, "max_rel_diff": difference,
-            "log_loss_change": change, "seed_spread": spread,
-            "agrees": (difference == 0.0) if same_cpu else within}
+    """One rerun against its record (:func:`~mufno_core.sweep.verify.judge_rerun`): ``spread`` holds
+    the seed spreads of log10 final ``train`` and ``test`` loss at the record's grid point, ``here``
+    is this machine's :func:`~mufno_core.provenance.cpu_kernels`."""
+    return judge_rerun(record, rerun, spread, here)
 
 
 def rerun_sample(results: str | Path, per_experiment: int = 2, seed: int = 0, data_dir: str = "data",
@@ -103,15 +82,29 @@ def rerun_sample(results: str | Path, per_experiment: int = 2, seed: int = 0, da
     here = cpu_kernels()
     rows, reruns = [], {}
     for experiment, records in sample_records(results, experiments, per_experiment, seed).items():
-        spread = seed_spread(load_results(Path(results) / experiment))
+        spreads = seed_spreads(load_results(Path(results) / experiment, mirror=False))
         reruns[experiment] = []
         for record in records:
             rerun = rerun_record(record, data_dir)
             reruns[experiment].append(rerun)
-            rows.append({"experiment": experiment,
-                         **compare_rerun(record, rerun, float(spread.get(record["trial_id"], math.nan)),
-                                         here)})
+            spread = (spreads.loc[record["trial_id"]].to_dict()
+                      if record["trial_id"] in spreads.index else {})
+            rows.append({"experiment": experiment, **compare_rerun(record, rerun, spread, here)})
     return pd.DataFrame(rows), reruns
+
+
+def integrity(results: str | Path) -> tuple[bool, list[str]]:
+    """Every record of a store checked exactly: against the store's manifest, and each finished
+    record's final losses against its histories. (all good, lines to print)."""
+    found = manifest.check(results)
+    lines = [found.line()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        contradictions = [why for r in iter_records(results) if (why := inconsistency(r))]
+    if contradictions:
+        lines.append(f"records: {len(contradictions)} contradict their own histories: "
+                     + "; ".join(contradictions[:3]))
+    return found.ok and not contradictions, lines
 
 
 def verdict_of(results: str | Path, experiment: str, preset: str) -> tuple[str, str]:
@@ -163,12 +156,13 @@ def compare_stores(committed: str | Path, rerun: str | Path, preset: str) -> pd.
 
 
 def agreement_by_experiment(reruns: pd.DataFrame) -> pd.DataFrame:
-    """Per experiment: reruns, how many agree, bit-identical ones, the largest change of log10
-    final loss against the median seed spread."""
-    return (reruns.groupby("experiment", sort=False)
+    """Per experiment: reruns, how many agree, bit-identical ones, the largest change of a log10
+    final loss (train or test) against the median tolerance of the training loss."""
+    changes = reruns[["log_loss_change", "test_log_loss_change"]].max(axis=1)
+    return (reruns.assign(largest=changes).groupby("experiment", sort=False)
             .agg(reruns=("trial_id", "size"), same_cpu=("same_cpu", "all"),
                  identical=("identical", "sum"), agree=("agrees", "sum"),
-                 largest_change=("log_loss_change", "max"), seed_spread=("seed_spread", "median"))
+                 largest_change=("largest", "max"), tolerance=("tolerance", "median"))
             .reset_index())
 
 
@@ -182,10 +176,22 @@ def _preset_of(results: str | Path) -> str:
     return Path(results).resolve().name.removeprefix("rerun-")
 
 
-def check(results: str, per_experiment: int, seed: int, data_dir: str, preset: str) -> int:
-    """The ``check`` command: 0 when every rerun agrees and every verdict is unchanged, else 1."""
+def check(results: str, per_experiment: int, seed: int | None, data_dir: str, preset: str) -> int:
+    """The ``check`` command: 0 when every record is intact, every rerun agrees and every verdict
+    is unchanged, else 1 (2: nothing to check)."""
+    try:
+        intact, lines = integrity(results)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print("\n".join(lines), file=sys.stdout if intact else sys.stderr, flush=True)
+    if not intact:
+        print(f"check: {results} is not the committed store; no trial rerun", file=sys.stderr)
+        return 1
+    seed = draw_seed() if seed is None else seed
     print(f"rerunning {per_experiment} trial(s) per experiment of {results} on this machine "
-          f"({cpu_kernels()}) ...", file=sys.stderr, flush=True)
+          f"({cpu_kernels()}), sample seed {seed} (the same sample: --seed {seed}, or "
+          f"make check-results CHECK_SEED={seed}) ...", file=sys.stderr, flush=True)
     table, reruns = rerun_sample(results, per_experiment, seed, data_dir)
     if table.empty:
         print(f"error: no finished trials of the paper's experiments under {results}", file=sys.stderr)
@@ -198,12 +204,27 @@ def check(results: str, per_experiment: int, seed: int, data_dir: str, preset: s
     recorded_on = sorted(table["recorded_on"].astype(str).unique())
     ok = bool(table["agrees"].all() and verdicts["same verdict"].all())
     how = ("bit for bit (same CPU model and kernel level)" if table["same_cpu"].all()
-           else "within the seed spread (another CPU model or kernel level: round-off differs)")
+           else f"bit for bit, or elsewhere each final loss within {RERUN_Z:g}·√2 seed spreads "
+                "(another CPU model or kernel level: round-off differs)")
     print(f"\nrecords made on {', '.join(recorded_on)}; this machine: {cpu_kernels()}. "
           f"{int(table['agrees'].sum())} of {len(table)} reruns agree {how}; "
           f"{int(verdicts['same verdict'].sum())} of {len(verdicts)} verdicts unchanged with the "
           f"reruns in place.")
     return 0 if ok else 1
+
+
+def manifest_command(results: str, rewrite: bool) -> int:
+    """The ``manifest`` command: check a store's manifest (exit 1 on any difference) or rewrite it."""
+    if rewrite:
+        print(f"manifest: wrote {Path(results) / manifest.MANIFEST} ({manifest.write(results)} records)")
+        return 0
+    try:
+        found = manifest.check(results)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(found.line(), file=sys.stdout if found.ok else sys.stderr)
+    return 0 if found.ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,14 +233,22 @@ def main(argv: list[str] | None = None) -> int:
     one = commands.add_parser("check", help="rerun a sample of a store here and compare")
     one.add_argument("results", help="the results store, e.g. results/quick")
     one.add_argument("--per-experiment", type=int, default=2, help="reruns per experiment (default 2)")
-    one.add_argument("--seed", type=int, default=0, help="which random sample (default 0)")
+    one.add_argument("--seed", type=int, default=None,
+                     help="which random sample (default: a fresh one, printed)")
     one.add_argument("--data-dir", default="data")
     one.add_argument("--preset", default=None, help="the store's preset (default: its folder's name)")
     two = commands.add_parser("compare", help="the verdicts of two stores side by side")
     two.add_argument("committed")
     two.add_argument("rerun")
     two.add_argument("--preset", default=None, help="default: the committed store's folder name")
+    three = commands.add_parser("manifest", help="check a store's integrity manifest, or rewrite it")
+    three.add_argument("results")
+    three.add_argument("--write", action="store_true", help="rewrite it from the records in place")
     args = parser.parse_args(argv)
+    if args.command == "manifest":
+        if not Path(args.results).is_dir():
+            parser.error(f"no results store at {args.results}")
+        return manifest_command(args.results, args.write)
     if args.command == "check":
         if args.per_experiment < 1:
             parser.error("--per-experiment must be positive")

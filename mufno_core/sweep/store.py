@@ -8,7 +8,10 @@ and a record copied under a name that is not its trial id are reported by name w
 skipped, and so is a record without a valid ``status`` (:data:`STATUSES`): the store never hands
 it to an analysis, and :func:`finished_trials` is the one filter from a frame to the results.
 Records are written readable by everyone the umask allows (0644 by default), so a group
-can share a results store.
+can share a results store. A file of JSON nested too deeply to parse is not a record either, and a
+FIFO, socket or folder named like a record is never opened (it would block the reader, or the
+write of that trial's record): a sweep refuses to start while one is in the store, naming it.
+Every record written updates the store's integrity manifest (:mod:`mufno_core.sweep.manifest`).
 
 A record is "done" (reused, not rerun) only when its status is "ok" or "diverged", it was made by
 code of the current :data:`RESULTS_VERSION` and on the same data: its ``data_fingerprint`` equals
@@ -26,6 +29,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mufno_core.sweep import manifest
 from mufno_core.sweep.config import DEFAULTS, SCHEMA, TrialConfig
 from mufno_core.sweep.experiments import EXPERIMENTS
 
@@ -111,10 +115,14 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
 
 def read_record(path: Path) -> dict[str, Any]:
     """One trial record; ``ValueError`` naming the file if it is corrupt or not a record."""
+    if not Path(path).is_file():  # a FIFO would block the read, a folder fail with a bare errno
+        raise ValueError(f"{path}: {_kind(Path(path))}, not a record")
     try:
         record = json.loads(Path(path).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{path}: corrupt JSON ({err})") from err
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deeply to be a record") from None
     if not isinstance(record, dict) or record.get("schema") != SCHEMA:
         raise ValueError(f"{path}: not a mufno trial record (no schema {SCHEMA!r})")
     try:
@@ -127,6 +135,17 @@ def read_record(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path}: no valid status (got {record.get('status')!r}, expected one of "
                          f"{', '.join(STATUSES)}); not a result")
     return record
+
+
+def _kind(path: Path) -> str:
+    """What a path that is not a regular file is, in words."""
+    if path.is_dir():
+        return "a folder"
+    if path.is_fifo():
+        return "a FIFO (named pipe)"
+    if path.exists():
+        return "not a regular file"
+    return "missing"
 
 
 def _foreign(file: Path, record: dict[str, Any], folders: set[str]) -> str | None:
@@ -197,14 +216,29 @@ class ResultsStore:
         return self.folder / f"{trial_id}.json"
 
     def write(self, record: dict[str, Any]) -> Path:
-        """Atomically store one record (its ``trial_id`` names the file)."""
+        """Atomically store one record (its ``trial_id`` names the file) and its manifest line."""
         path = self.path(record["trial_id"])
+        if path.exists() and not path.is_file():
+            raise ValueError(f"{path}: {_kind(path)} is where the record of trial "
+                             f"{record['trial_id']} belongs; move it away and rerun")
         write_json_atomic(path, record)
+        manifest.add(self.root, path)
         return path
+
+    def check_folder(self) -> None:
+        """ValueError naming every entry named like a record that is not a regular file (a folder,
+        a FIFO): a sweep could neither read it nor write that trial's record."""
+        if not self.folder.is_dir():
+            return
+        blocked = sorted(f"{p} ({_kind(p)})" for p in self.folder.glob("*.json") if not p.is_file())
+        if blocked:
+            raise ValueError(f"not a record, in the way of the store: {', '.join(blocked)}; move "
+                             "it away and rerun")
 
     def records(self) -> list[dict[str, Any]]:
         if not self.folder.exists():
             return []
+        self.check_folder()
         return list(iter_records(self.folder))
 
     def done_ids(self, data_fingerprints: Mapping[tuple[str, str], str | None] | None = None
