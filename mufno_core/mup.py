@@ -155,8 +155,9 @@ WEIGHT_DECAY_MODES: tuple[str, ...] = ("l2", "adamw", "independent")
 
 
 def param_groups(model: nn.Module, lr: float, lr_factor: float, weight_decay: float = 0.0,
-                 weight_decay_mode: str = "l2") -> list[dict]:
-    """Two optimizer groups: spectral weights at ``lr · c(K)``, everything else at ``lr``.
+                 weight_decay_mode: str = "l2", other_lr: float | None = None) -> list[dict]:
+    """Two optimizer groups: spectral weights at ``lr · c(K)``, everything else at ``lr`` (or at
+    ``other_lr`` when given: then ``lr`` is the spectral weights' base LR alone).
 
     Each group carries its ``lr_factor`` and a ``name`` so that schedulers and logs keep them apart,
     and its weight decay as ``torch.optim.Adam`` reads it (``weight_decay``,
@@ -171,11 +172,12 @@ def param_groups(model: nn.Module, lr: float, lr_factor: float, weight_decay: fl
     members = {"spectral": [p for p in model.parameters() if id(p) in spectral],
                "other": [p for p in model.parameters() if id(p) not in spectral]}
     factors = {"spectral": lr_factor, "other": 1.0}
+    base_lrs = {"spectral": lr, "other": lr if other_lr is None else other_lr}
     groups = []
     for name, params in members.items():
         if not params:
             continue
-        group_lr = lr * factors[name]
+        group_lr = base_lrs[name] * factors[name]
         decay = weight_decay / group_lr if weight_decay_mode == "independent" else weight_decay
         groups.append({"name": name, "params": params, "lr": group_lr, "lr_factor": factors[name],
                        "weight_decay": decay, "decoupled_weight_decay": weight_decay_mode != "l2"})
@@ -198,9 +200,11 @@ def make_adam(
     weight_decay: float = 0.0,
     fused: bool | None = None,
     weight_decay_mode: str = "l2",
+    other_lr: float | None = None,
 ) -> torch.optim.Adam:
     """Adam over :func:`param_groups`, using the model's own parametrization for c(K), with weight
-    decay λ = ``weight_decay`` in the coupling ``weight_decay_mode`` (:data:`WEIGHT_DECAY_MODES`).
+    decay λ = ``weight_decay`` in the coupling ``weight_decay_mode`` (:data:`WEIGHT_DECAY_MODES`)
+    and the K-independent weights at ``other_lr`` when given (else at ``lr``).
 
     ``fused=None`` uses PyTorch's fused Adam kernel wherever it applies (real floating-point
     parameters on the CPU or CUDA, which holds for :class:`~mufno_core.model.FNO`: its spectral
@@ -209,7 +213,8 @@ def make_adam(
     ``benchmarks/README.md``, ``bench_adam.py``); the update is Adam's, equal to the unfused one to
     round-off.
     """
-    groups = param_groups(model, lr, model_lr_factor(model), weight_decay, weight_decay_mode)
+    groups = param_groups(model, lr, model_lr_factor(model), weight_decay, weight_decay_mode,
+                          other_lr)
     if fused is None:
         fused = fused_adam_applies(model.parameters())
     return torch.optim.Adam(groups, lr=lr, betas=betas, eps=eps, fused=fused)

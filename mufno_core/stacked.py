@@ -1,7 +1,7 @@
 """Train the members of a sweep that share a K as one stacked model, vectorised over members.
 
-A sweep trains many copies of one architecture that differ only in (lr, seed, β1, β2, eps,
-weight_decay, weight_decay_mode). Where a step of a small FNO is bound by kernel launches rather
+A sweep trains many copies of one architecture that differ only in (lr, other_lr, seed, β1, β2,
+eps, weight_decay, weight_decay_mode). Where a step of a small FNO is bound by kernel launches rather
 than arithmetic (a GPU), M members run as one model with a leading member axis cost little more
 than one member (measurements: ``benchmarks/README_stacked.md``):
 
@@ -61,7 +61,8 @@ from mufno_core.losses import Decode, LossFn, relative_l2
 from mufno_core.mup import model_lr_factor, param_groups
 from mufno_core.train import History, TrainConfig, batches, check_training_data, is_divergence
 
-MEMBER_FIELDS = ("lr", "seed", "beta1", "beta2", "eps", "weight_decay", "weight_decay_mode")
+MEMBER_FIELDS = ("lr", "other_lr", "seed", "beta1", "beta2", "eps", "weight_decay",
+                 "weight_decay_mode")
 """The TrainConfig fields that may differ between stacked members; all others must agree."""
 
 EVAL_BATCH = 100  # samples per evaluation call, as mufno_core.train.evaluate
@@ -191,7 +192,7 @@ class StackedAdam:
         self.one_minus_beta2 = column([1 - c.beta2 for c in configs])
         self.eps = column([c.eps for c in configs])
         factor = model_lr_factor(model)
-        groups = [param_groups(model, c.lr, factor, c.weight_decay, c.weight_decay_mode)
+        groups = [param_groups(model, c.lr, factor, c.weight_decay, c.weight_decay_mode, c.other_lr)
                   for c in configs]
         self.columns = [flat.group_columns[g["name"]] for g in groups[0]]
         # the L2 penalty is one λ for every group of a member (0 where decoupled)

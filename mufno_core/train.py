@@ -38,9 +38,12 @@ class TrainConfig:
     ``lr_decay_every``/``lr_decay_gamma`` give a step schedule (None: constant LR).
     ``clip_value`` None switches clipping off; ``clip_params`` is "all" or "spectral".
     ``weight_decay`` λ enters Adam as ``weight_decay_mode`` says (:data:`~mufno_core.mup.WEIGHT_DECAY_MODES`).
+    ``other_lr`` fixes the LR of the K-independent weights (lifting, skips, projection), so that
+    ``lr`` is the spectral weights' base LR alone (None: ``lr`` drives every weight).
     """
 
     lr: float = 1e-3
+    other_lr: float | None = None
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-8
@@ -59,6 +62,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         positive_number("lr", self.lr)
+        positive_number("other_lr", self.other_lr, optional=True)
         unit_interval("beta1", self.beta1)
         unit_interval("beta2", self.beta2)
         positive_number("eps", self.eps)
@@ -74,6 +78,12 @@ class TrainConfig:
         positive_int("lr_decay_every", self.lr_decay_every, optional=True)
         positive_number("lr_decay_gamma", self.lr_decay_gamma)
         seed_int("seed", self.seed)
+
+    def adam(self, model: nn.Module) -> torch.optim.Adam:
+        """The optimizer of this configuration over ``model``: :func:`~mufno_core.mup.make_adam`
+        with the model's c(K) and these LRs, β's, eps and weight decay."""
+        return make_adam(model, self.lr, (self.beta1, self.beta2), self.eps, self.weight_decay,
+                         weight_decay_mode=self.weight_decay_mode, other_lr=self.other_lr)
 
     def total_steps(self, n_train: int) -> int:
         """Optimizer steps of the whole run for a training set of ``n_train`` samples."""
@@ -235,8 +245,7 @@ def train(
     loss_fn = loss_fn or _default_loss(decode)
     total = config.total_steps(len(x_train))
     eval_every = config.eval_every or max(1, total // 10)
-    optimizer = make_adam(model, config.lr, (config.beta1, config.beta2), config.eps,
-                          config.weight_decay, weight_decay_mode=config.weight_decay_mode)
+    optimizer = config.adam(model)
     scheduler = None
     if config.lr_decay_every:
         scheduler = torch.optim.lr_scheduler.StepLR(

@@ -42,7 +42,7 @@ from torch import nn
 
 from mufno_core.analysis.optima import log_k_eff
 from mufno_core.losses import relative_l2
-from mufno_core.mup import make_adam, spectral_layers
+from mufno_core.mup import spectral_layers
 from mufno_core.stats import bootstrap_se, exponent_interval, slope, student_t
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.data import load_trial_data
@@ -142,8 +142,7 @@ def trial_updates(config: TrialConfig, steps: int = CHECK_STEPS, data_dir: str =
     data = load_trial_data(config, data_dir, "cpu")
     model = coupled_model(config)
     settings = config.train_config()
-    optimizer = make_adam(model, settings.lr, (settings.beta1, settings.beta2), settings.eps,
-                          settings.weight_decay)
+    optimizer = settings.adam(model)
     loss_fn = config.loss_function(data.decode, data.decode_input) or _default_loss(data.decode)
     clip = clipped_parameters(model, settings.clip_params) if settings.clip_value else []
     layers = list(spectral_layers(model))

@@ -19,7 +19,7 @@ from mufno_core.checks import (
 )
 from mufno_core.losses import Decode, LossFn
 from mufno_core.model import ModelConfig
-from mufno_core.mup import PARAMETRIZATIONS, Parametrization, spectral_layers
+from mufno_core.mup import PARAMETRIZATIONS, Parametrization
 from mufno_core.pino import Mollified, make_pino_loss
 from mufno_core.stacked import MEMBER_FIELDS
 from mufno_core.train import TrainConfig
@@ -83,8 +83,9 @@ class TrialConfig:
     coincide there). ``pde_weight > 0`` adds the PINO physics loss. ``n_train``/``n_test``/
     ``subsample`` select from the data set (None: the data preset's own choice).
     ``time_modes_max`` caps K on the last (time) axis of an FNO-3D whose time grid is short.
-    ``other_lr`` fixes the LR of the K-independent weights (lifting, skips, projection), so that
-    ``lr`` is the spectral weights' base LR alone (None: ``lr`` drives every weight).
+    The learning rates travel one way, as numbers: ``lr`` (and ``other_lr``, the K-independent
+    weights' LR when set) go into :meth:`train_config`, whose optimizer
+    (:meth:`~mufno_core.train.TrainConfig.adam`) multiplies the spectral weights' by the model's c(K).
     ``cal_exponent`` is β of the calibrated parametrization "cal" (c(K) = (log K₀_eff /
     log K_eff)^β, :mod:`mufno_core.analysis.calibrate`); only "cal" takes one, so other ids do not change.
     The device is not part of a trial: a trial is the same question on any machine.
@@ -100,12 +101,11 @@ class TrialConfig:
     pde_weight: float = 0.0
     mollifier_scale: float = 1.0
     time_modes_max: int | None = None
-    other_lr: float | None = None
     cal_exponent: float | None = None
 
     def __post_init__(self) -> None:
         _check_fields(self)
-        self._training_settings()  # TrainConfig checks the training fields (ValueError naming one)
+        self.train_config()  # TrainConfig checks the training fields (ValueError naming one)
         if self.parametrization == "mup" and (self.modes < 2 or (self.base_modes or 2) < 2):
             raise ValueError(f"μP needs K >= 2 (log K = 0 at K = 1), got modes={self.modes}")
         if (self.parametrization == "cal") != (self.cal_exponent is not None):
@@ -131,28 +131,15 @@ class TrialConfig:
                                self.cal_exponent)
 
     def build_model(self, device: str) -> nn.Module:
-        """The trial's FNO (wrapped in PINO's mollifier when the trial has a physics loss).
-
-        With ``other_lr`` set the trainer's LR is ``other_lr`` and the spectral layers' LR factor
-        is multiplied by ``lr / other_lr``, so that the spectral weights train at ``lr`` · c(K).
-        """
+        """The trial's FNO (wrapped in PINO's mollifier when the trial has a physics loss)."""
         model: nn.Module = self.model_config().build(device)
         if self.pde_weight > 0:
             model = Mollified(model, self.mollifier_scale)
-        if self.other_lr is not None:
-            for layer in spectral_layers(model):
-                layer.lr_factor *= self.lr / self.other_lr
         return model
 
-    def _training_settings(self) -> TrainConfig:
-        """The trial's training fields as a :class:`~mufno_core.train.TrainConfig` (lr = ``lr``)."""
-        return TrainConfig(**{name: getattr(self, name) for name in TRAINING_FIELDS})
-
     def train_config(self) -> TrainConfig:
-        """The trainer's configuration: the training fields, with the trainer's LR ``other_lr``
-        when it is set (see :meth:`build_model`)."""
-        settings = self._training_settings()
-        return settings if self.other_lr is None else replace(settings, lr=self.other_lr)
+        """The trial's training fields as a :class:`~mufno_core.train.TrainConfig`."""
+        return TrainConfig(**{name: getattr(self, name) for name in TRAINING_FIELDS})
 
     def loss_function(self, decode: Decode | None = None,
                       decode_input: Decode | None = None) -> LossFn | None:
@@ -212,9 +199,8 @@ class TrialConfig:
     def group_key(self) -> tuple:
         """Everything but the fields stacked members may differ in
         (:data:`~mufno_core.stacked.MEMBER_FIELDS`): trials that a stacked trainer may run side by
-        side (with ``other_lr`` set, lr lives in the model's spectral LR factor and is kept)."""
-        free = set(MEMBER_FIELDS) - ({"lr"} if self.other_lr is not None else set())
-        return tuple(sorted((k, v) for k, v in self.to_dict().items() if k not in free))
+        side."""
+        return tuple(sorted((k, v) for k, v in self.to_dict().items() if k not in MEMBER_FIELDS))
 
     def with_(self, **changes: Any) -> TrialConfig:
         """A copy with some fields changed (unknown names are an error)."""
@@ -262,6 +248,5 @@ def _check_fields(config: TrialConfig) -> None:
         positive_number(name, getattr(config, name))
     for name in _NON_NEGATIVE_NUMBERS:
         non_negative_number(name, getattr(config, name))
-    positive_number("other_lr", config.other_lr, optional=True)
     if config.cal_exponent is not None and not is_number(config.cal_exponent):
         raise ValueError(f"cal_exponent must be a finite number or None, got {config.cal_exponent!r}")

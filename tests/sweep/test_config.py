@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import pytest
 
 from mufno_core.model import ModelConfig
+from mufno_core.mup import spectral_layers
 from mufno_core.stacked import MEMBER_FIELDS
 from mufno_core.sweep.config import FIRST_FIELDS, TrialConfig
 from mufno_core.sweep.executors import group_trials
@@ -62,8 +64,8 @@ def test_a_sweep_can_set_weight_decay():
 
 @pytest.mark.parametrize("name", MEMBER_FIELDS)
 def test_trials_that_differ_in_a_member_field_share_a_group(name):
-    value = {"lr": 2e-2, "seed": 5, "beta1": 0.8, "beta2": 0.95, "eps": 1e-6, "weight_decay": 1e-3,
-             "weight_decay_mode": "adamw"}[name]
+    value = {"lr": 2e-2, "other_lr": 1e-3, "seed": 5, "beta1": 0.8, "beta2": 0.95, "eps": 1e-6,
+             "weight_decay": 1e-3, "weight_decay_mode": "adamw"}[name]
     assert tiny(**{name: value}).group_key() == tiny().group_key()
     assert len(group_trials([tiny(), tiny(**{name: value})])) == 1
 
@@ -74,10 +76,12 @@ def test_trials_that_differ_elsewhere_do_not(name, value):
     assert tiny(**{name: value}).group_key() != tiny().group_key()
 
 
-def test_weight_decay_trials_train_alone_and_stacked_alike():
-    """Trials with each coupling, one by one and as one stacked group: the same losses."""
+def test_member_trials_train_alone_and_stacked_alike():
+    """Trials with each weight-decay coupling and with their own spectral and other LRs, one by one
+    and as one stacked group: the same losses."""
     configs = [tiny(weight_decay=0.1, weight_decay_mode=mode, seed=i)
                for i, mode in enumerate(("l2", "adamw", "independent"))]
+    configs += [tiny(lr=3e-2, other_lr=2e-3, seed=3), tiny(lr=5e-3, other_lr=1e-2, seed=3)]
     alone = [run_trial(c) for c in configs]
     stacked = run_group_stacked(configs)
     for a, b in zip(alone, stacked):
@@ -94,3 +98,15 @@ def test_an_older_record_reads_with_the_defaults_of_later_fields():
     frame = records_to_frame([old, new])
     assert frame["eps"].tolist() == [1e-8, 1e-8]
     assert frame["weight_decay_mode"].tolist() == ["l2", "l2"]
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+@pytest.mark.parametrize("other_lr", [None, 2e-3])
+def test_the_learning_rate_travels_one_way(dim, other_lr):
+    """The trial's model carries c(K) only; its LRs reach Adam as numbers through train_config."""
+    config = tiny(dim=dim, lr=8e-3, other_lr=other_lr)
+    model = config.build_model("cpu")
+    c_k = math.sqrt(math.log(2) / math.log(4))  # μP relative to K₀ = 2; d cancels
+    assert [layer.lr_factor for layer in spectral_layers(model)] == pytest.approx([c_k] * 2)
+    rates = {g["name"]: g["lr"] for g in config.train_config().adam(model).param_groups}
+    assert rates == pytest.approx({"spectral": 8e-3 * c_k, "other": other_lr or 8e-3})
