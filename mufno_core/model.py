@@ -6,6 +6,10 @@
 ``K`` is the spectral convolution (:class:`~mufno_core.spectral.SpectralConv`) with ``modes`` = K
 kept per axis, ``W`` a pointwise (1×1) linear skip, σ = GELU. Only the spectral weights follow the
 parametrization (SP or μP over K); everything else keeps PyTorch's default init.
+
+Inside, hidden functions are laid out points first, (n_1, …, n_d, batch, m): the 1×1 layers are
+then one GEMM over all points and the Fourier layers' transforms GEMMs on the tensors as they lie
+(:mod:`mufno_core.spectral`); the input and the output are channel-first as everywhere else.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ def _check_modes(modes, dim: int) -> None:
 
 
 class Pointwise(nn.Module):
-    """A 1×1 convolution on channel-first tensors (B, C_in, n_1, …, n_d) -> (B, C_out, …)."""
+    """A 1×1 convolution on channels-last tensors (…, C_in) -> (…, C_out): one GEMM over all points."""
 
     def __init__(self, in_channels: int, out_channels: int, device=None, dtype=None) -> None:
         super().__init__()
@@ -51,10 +55,7 @@ class Pointwise(nn.Module):
         nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        flat = x.flatten(2)  # (B, C_in, N)
-        out = torch.baddbmm(self.bias[:, None].expand(-1, flat.shape[-1]), self.weight.expand(
-            flat.shape[0], -1, -1), flat)
-        return out.view(x.shape[0], -1, *x.shape[2:])
+        return F.linear(x, self.weight, self.bias)
 
 
 def grid_coordinates(shape: Sequence[int], device=None, dtype=None) -> torch.Tensor:
@@ -124,7 +125,7 @@ class FNO(nn.Module):
             SpectralConv(dim, width, width, self.modes, init_std=init_std,
                          multiplier=parametrization.multiplier(self.modes, dim),
                          lr_factor=self.lr_factor,
-                         device=device, dtype=complex_dtype)
+                         device=device, dtype=complex_dtype, points_first=True)
             for _ in range(depth)
         )
         self.skip = nn.ModuleList(Pointwise(width, width, **factory) for _ in range(depth))
@@ -133,29 +134,35 @@ class FNO(nn.Module):
         self._grid_cache: dict[tuple, torch.Tensor] = {}
 
     def grid(self, shape: Sequence[int], device, dtype) -> torch.Tensor:
-        """:func:`grid_coordinates`, built once per (shape, device, dtype) for the last few grids."""
+        """:func:`grid_coordinates` points first, (n_1, …, n_d, d), built once per (shape, device,
+        dtype) for the last few grids."""
         return cached_per_grid(self._grid_cache, (tuple(shape), torch.device(device), dtype),
-                               lambda: grid_coordinates(shape, device=device, dtype=dtype))
+                               lambda: grid_coordinates(shape, device=device, dtype=dtype).movedim(
+                                   0, -1).contiguous())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # x: (B, in_channels, n_1, …, n_d) -> (B, out_channels, n_1, …, n_d)
-        if x.dim() != self.dim + 2:
+        # x: (B, in_channels, n_1, …, n_d) -> (B, out_channels, n_1, …, n_d); inside, points
+        # first: v is (n_1, …, n_d, B, width)
+        d = self.dim
+        if x.dim() != d + 2:
             raise ValueError(
-                f"FNO-{self.dim}D expects input (batch, channels, {', '.join(['n'] * self.dim)}), "
+                f"FNO-{d}D expects input (batch, channels, {', '.join(['n'] * d)}), "
                 f"got shape {tuple(x.shape)}"
             )
         if x.shape[1] != self.in_channels:
             raise ValueError(f"this FNO takes {self.in_channels} input channel(s), got "
                              f"{x.shape[1]} (input shape {tuple(x.shape)}, channels first)")
+        x = x.permute(*range(2, d + 2), 0, 1)
         if self.append_grid:
-            grid = self.grid(x.shape[2:], x.device, x.dtype)
-            x = torch.cat([x, grid.expand(x.shape[0], *grid.shape)], dim=1)
+            grid = self.grid(x.shape[:d], x.device, x.dtype)
+            x = torch.cat([x, grid.unsqueeze(d).expand(*x.shape[:-1], d)], dim=-1)
         v = self.lift(x)
         for i, (spectral, skip) in enumerate(zip(self.spectral, self.skip)):
             v = spectral(v) + skip(v)
             if i < self.depth - 1:
                 v = F.gelu(v)
-        return self.project_out(F.gelu(self.project_hidden(v)))
+        out = self.project_out(F.gelu(self.project_hidden(v)))
+        return out.permute(d, d + 1, *range(d)).contiguous()
 
     def spectral_parameter_count(self) -> int:
         """Complex entries in all spectral weights: depth · 2^(d-1) · K^d · m²."""

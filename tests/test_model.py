@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from mufno_core.model import FNO, Pointwise, grid_coordinates
 from mufno_core.spectral import SpectralConv
+from tests.test_spectral import previous_spectral_conv
 
 
 @pytest.mark.parametrize("d", [1, 2, 3])
@@ -49,7 +51,7 @@ def test_pointwise_equals_a_1x1_convolution():
         conv.weight.copy_(layer.weight[:, :, None, None])
         conv.bias.copy_(layer.bias)
     x = torch.randn(3, 5, 6, 4, dtype=torch.float64)
-    torch.testing.assert_close(layer(x), conv(x))
+    torch.testing.assert_close(layer(x.movedim(1, -1)).movedim(-1, 1), conv(x))  # channels last
 
 
 def test_grid_coordinates():
@@ -74,3 +76,39 @@ def test_evaluation_under_inference_mode_then_training():
     out = model(x)
     out.square().mean().backward()
     torch.testing.assert_close(out.detach(), expected)
+
+
+def previous_fno(model: FNO, x: torch.Tensor) -> torch.Tensor:
+    """The FNO's forward before issue 29, channel-first throughout (1×1 layers as ``baddbmm``)."""
+    def pointwise(layer: Pointwise, v: torch.Tensor) -> torch.Tensor:
+        flat = v.flatten(2)
+        out = torch.baddbmm(layer.bias[:, None].expand(-1, flat.shape[-1]),
+                            layer.weight.expand(flat.shape[0], -1, -1), flat)
+        return out.view(v.shape[0], -1, *v.shape[2:])
+
+    grid = grid_coordinates(x.shape[2:], dtype=x.dtype)
+    v = pointwise(model.lift, torch.cat([x, grid.expand(x.shape[0], *grid.shape)], dim=1))
+    for i, (spectral, skip) in enumerate(zip(model.spectral, model.skip)):
+        v = previous_spectral_conv(spectral, v) + pointwise(skip, v)
+        if i < model.depth - 1:
+            v = F.gelu(v)
+    return pointwise(model.project_out, F.gelu(pointwise(model.project_hidden, v)))
+
+
+@pytest.mark.parametrize("d,modes,grid", [(1, 5, (16,)), (1, 12, (32,)), (2, (3, 4), (9, 11)),
+                                          (3, (2, 3, 2), (5, 7, 6))])
+@pytest.mark.parametrize("parametrization", ["sp", "mup"])
+def test_fno_equals_the_previous_fno_to_float64_round_off(d, modes, grid, parametrization):
+    """Output and every parameter's gradient equal the channel-first FNO of before issue 29."""
+    torch.manual_seed(0)
+    model = FNO(d, in_channels=2, out_channels=3, modes=modes, width=6, depth=3,
+                parametrization=parametrization, base_modes=2 if parametrization == "mup" else None,
+                projection_width=10, dtype=torch.float64)
+    x = torch.randn(4, 2, *grid, dtype=torch.float64)
+    probe = torch.randn(4, 3, *grid, dtype=torch.float64)
+    results = []
+    for forward in (model, lambda v: previous_fno(model, v)):
+        out = forward(x)
+        results.append((out, *torch.autograd.grad((out * probe).sum(), list(model.parameters()))))
+    for ours, previous in zip(*results, strict=True):
+        torch.testing.assert_close(ours, previous, rtol=1e-12, atol=1e-12)
