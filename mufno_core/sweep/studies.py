@@ -145,13 +145,19 @@ def run_study(name: str, results_dir: str = STUDY_RESULTS, executor: str = "proc
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="run (or resume) a study of the √log K chapter")
+    parser = argparse.ArgumentParser(description="run (or resume) studies beyond the presets")
     parser.add_argument("names", nargs="*", default=list(STUDIES), help=", ".join(STUDIES))
     parser.add_argument("--results", default=STUDY_RESULTS)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--preset", choices=("quick", "smoke"), default="quick",
+                        help="quick: the study itself; smoke: its toy-size version (seconds)")
+    parser.add_argument("--data-dir", default="data")
     args = parser.parse_args(argv)
     for name in args.names:
-        df = run_study(name, args.results, workers=args.workers, progress=True)
+        if name not in STUDIES:
+            parser.error(f"unknown study {name!r}; studies: {', '.join(STUDIES)}")
+        df = run_study(name, args.results, workers=args.workers, progress=True,
+                       preset=args.preset, data_dir=args.data_dir)
         print(f"{name}: {len(df)} trials, {df['wall_time'].sum() / 60:.1f} CPU min of training",
               file=sys.stderr)
     return 0
