@@ -266,6 +266,14 @@ def stage_notebook(notebook: dict, name: str, repo: Repository) -> dict:
         for cell in (*added, *opening):
             cell.pop("id")
     first_md = next((i for i, c in enumerate(cells) if c.get("cell_type") == "markdown"), -1)
+    if first_md >= 0:  # the title alone, then the verdict and the run note, then the rest of that cell
+        title, _, rest = _source(cells[first_md]).lstrip().partition("\n")
+        if title.startswith("# ") and rest.strip():
+            cells[first_md] = {**cells[first_md], "source": title}
+            after = _cell("markdown", rest.strip(), "mufno-lead", [])
+            if not with_ids:
+                after.pop("id")
+            opening.append(after)
     cells[first_md + 1:first_md + 1] = opening
     first_code = next((i for i, c in enumerate(cells) if c.get("cell_type") == "code"), len(cells))
     cells[first_code:first_code] = added

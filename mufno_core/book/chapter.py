@@ -16,6 +16,8 @@ every table as its caption.
 
 from __future__ import annotations
 
+import html
+import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,9 +56,33 @@ def with_caption(table: pd.DataFrame, caption: str):
     return table.style.hide(axis="index").set_caption(caption)
 
 
+def caption_html(text: str) -> str:
+    """A figure's caption as readable HTML: one line per source ("; " separates them), a code id
+    with uncommitted changes said in words. The book's style sheet numbers the captions."""
+    text = text.replace("+dirty", " (with uncommitted changes)")
+    lines = [html.escape(part.strip()) for part in text.split("; ") if part.strip()]
+    return f'<p class="mufno-caption">{"<br>".join(lines)}</p>'
+
+
 def add_provenance(fig, text: str):
-    """Write ``text`` at the foot of ``fig`` (small, grey) and return the figure."""
-    fig.text(0.005, -0.01, text, fontsize=7.5, color="0.35", ha="left", va="top", wrap=True)
+    """Caption ``fig`` with ``text`` (its provenance; kept as ``fig.mufno_caption``) and return it.
+
+    In a notebook the figure is shown at once, as SVG (sharp at any screen width), with the caption
+    under it as text (:func:`caption_html`), and closed so that it is not shown twice."""
+    fig.mufno_caption = text
+    try:
+        from IPython import get_ipython
+    except ImportError:  # IPython is the notebooks' dependency, not the library's
+        return fig
+    if get_ipython() is None:
+        return fig
+    import matplotlib.pyplot as plt
+    from IPython.display import HTML, SVG, display
+
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    display(SVG(buffer.getvalue()), HTML(caption_html(text)))
+    plt.close(fig)
     return fig
 
 

@@ -71,14 +71,15 @@ def answers_markdown(boxes: list[Box], preset: str, results: str) -> str:
     """The intro's answer: one line per verdict box, linked to its chapter."""
     judged = [b for b in boxes if b.label != UNMEASURED]
     measured = [b for b in boxes if b.label == UNMEASURED]
-    lines = [f"Computed while this page was built, from the results store `{results}` at the "
-             f"**{preset}** preset; each chapter opens with its verdict and the evidence.", ""]
+    lines = []
     for b in judged:
         numbers = f" {b.measured}." if b.measured else ""
         lines.append(f"- {_span(b)} {{doc}}`{b.title} </notebooks/{b.notebook}>`.{numbers}")
     if measured:
         links = ", ".join(f"{{doc}}`{b.title} </notebooks/{b.notebook}>`" for b in measured)
         lines += ["", f"Measured without a pass/fail verdict: {links}."]
+    lines += ["", f"Computed while this page was built, from the results store `{results}` at the "
+                  f"**{preset}** preset; each chapter opens with its verdict and the evidence."]
     return "\n".join(lines)
 
 

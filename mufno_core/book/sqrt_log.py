@@ -112,8 +112,14 @@ def scale_table(scale: pd.DataFrame) -> pd.DataFrame:
     table = scale.rename(columns={"change": "delta", "change_low": "delta_low", "change_high": "delta_high"})
     table = table.assign(delta_interval=[f"{a:+.2f} [{b:+.2f}, {c:+.2f}]" for a, b, c in
                                          zip(table["delta"], table["delta_low"], table["delta_high"])])
-    return readable(table, ["variant", "alpha_interval", "delta_interval", "verdict"],
-                    names={"variant": "Burgers SP", "delta_interval": "change of α [95% CI]"})
+    located = table["located"] if "located" in table else pd.Series(True, index=table.index)
+    table = table.assign(delta_interval=table["delta_interval"].where(located, "not located"))
+    shown = readable(table, ["variant", "alpha_interval", "delta_interval", "verdict"],
+                     names={"variant": "Burgers SP", "delta_interval": "change of α [95% CI]"})
+    alpha = [c for c in shown.columns if c.startswith("exponent α")]
+    if alpha:
+        shown[alpha[0]] = shown[alpha[0]].where(located.to_numpy(), "not located")
+    return shown
 
 
 def growth_exponents(norms: pd.DataFrame, updates: pd.DataFrame, lrs: pd.DataFrame) -> pd.DataFrame:
@@ -132,6 +138,8 @@ def growth_exponents(norms: pd.DataFrame, updates: pd.DataFrame, lrs: pd.DataFra
     for r in updates[updates["parametrization"] == "sp"].itertuples():
         rows.append(("SP update size (coord check)", f"d = {r.dim}", r.beta, r.beta_low, r.beta_high))
     for r in lrs[lrs["parametrization"] == "sp"].itertuples():
+        if getattr(r, "edge", False):  # not located: no exponent to compare
+            continue
         rows.append(("SP optimal LR, −α", EXPERIMENT_LABELS.get(r.experiment, r.experiment),
                      -r.alpha, -r.alpha_high, -r.alpha_low))
     table = pd.DataFrame(rows, columns=["measurement", "case", "growth", "low", "high"])
@@ -178,10 +186,15 @@ def scale_effect(base: pd.Series, variants: dict[str, pd.Series]) -> pd.DataFram
     for name, row in variants.items():
         delta, low, high = difference(base, row)
         moved = "toward −½" if high < 0 else ("away from −½" if low > 0 else "no resolved change")
+        located = not (bool(row.get("edge", False)) or bool(base.get("edge", False)))
         rows.append({"variant": name, "alpha": row["alpha"], "alpha_low": row["alpha_low"],
                      "alpha_high": row["alpha_high"], "change": delta, "change_low": low,
-                     "change_high": high, "verdict": moved})
+                     "change_high": high, "verdict": moved if located else NOT_LOCATED,
+                     "located": located})
     return pd.DataFrame(rows)
+
+
+NOT_LOCATED = "not located: an optimum sits on the LR grid's edge (the study needs lower LRs)"
 
 
 def conclusion(growth: pd.DataFrame, scale: pd.DataFrame | None,
@@ -202,10 +215,15 @@ def conclusion(growth: pd.DataFrame, scale: pd.DataFrame | None,
         lines.append("* **Scale (Burgers, SP)**: " + "; ".join(
             f"{r.variant}: α = {r.alpha:+.2f} [{r.alpha_low:+.2f}, {r.alpha_high:+.2f}], change "
             f"{r.change:+.2f} [{r.change_low:+.2f}, {r.change_high:+.2f}]: {r.verdict}"
+            if getattr(r, "located", True) else f"{r.variant}: {r.verdict}"
             for r in scale.itertuples()) + ".")
     if spectral is not None and len(spectral):
         parts = []
         for r in spectral.itertuples():
+            if getattr(r, "edge", False):
+                parts.append(f"{'SP' if r.parametrization == 'sp' else 'μP'} α not located (an "
+                             "optimum on the LR grid's edge)")
+                continue
             target = -0.5 if r.parametrization == "sp" else 0.0
             holds = r.alpha_low <= target <= r.alpha_high
             parts.append(f"{'SP' if r.parametrization == 'sp' else 'μP'} α = {r.alpha:+.2f} "

@@ -97,8 +97,14 @@ def width_slopes(sums: pd.DataFrame) -> dict[str, float]:
 def transfer_factor_table() -> pd.DataFrame:
     """Algorithm 1's factor η(K*)/η(3) = sqrt(log 3 / log K*), computed beside the paper's."""
     ks = list(PAPER_TRANSFER_FACTORS)
-    return pd.DataFrame({"K*": ks, "computed η(K*)/η(3)": [round(transfer_lr(1.0, 3, k), 3) for k in ks],
-                         "paper": list(PAPER_TRANSFER_FACTORS.values())})
+    return pd.DataFrame({"K*": ks, "computed η(K*)/η(3)": [f"{transfer_lr(1.0, 3, k):.3f}" for k in ks],
+                         "paper": [f"{v:.3f}" for v in PAPER_TRANSFER_FACTORS.values()]})
+
+
+def slope_table(slopes: Mapping[str, float]) -> pd.DataFrame:
+    """:func:`width_slopes` as a table: each kind of sum and its fitted power of m."""
+    return pd.DataFrame({"sum over m terms": list(slopes),
+                         "fitted power of m": [f"{v:.2f}" for v in slopes.values()]})
 
 
 def comparison_table(summary: pd.DataFrame, growth: pd.DataFrame,

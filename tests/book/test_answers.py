@@ -96,3 +96,10 @@ def test_disagreeing_pages_are_found(tmp_path):
     (tmp_path / "b.html").unlink()
     (tmp_path / "a.html").write_text(box, encoding="utf-8")
     assert pages.disagreements(tmp_path, "") == []
+
+
+def test_a_figure_caption_is_readable_text():
+    from mufno_core.book.chapter import caption_html
+
+    text = caption_html("Source: 12 trials, code abc123+dirty; Source: 3 checks")
+    assert text.startswith('<p class="mufno-caption">') and "<br>" in text and "+dirty" not in text

@@ -164,19 +164,39 @@ def test_staging_adds_the_offline_note_and_the_install_cell_only_when_configured
     source = notebook("preset = 'quick'", "import mufno_core")
     staged = stage_notebook(source, "theory", Repository())
     kinds = [c["cell_type"] for c in staged["cells"]]
-    assert kinds == ["markdown", "markdown", "code", "code"]
+    assert kinds == ["markdown", "markdown", "markdown", "code", "code"]  # title, note, the rest of the lead
+    assert staged["cells"][0]["source"] == "# Title" and staged["cells"][2]["source"] == "Text."
     note = staged["cells"][1]["source"]
     assert "Run it yourself" in note
     assert ".venv/bin/papermill notebooks/theory.ipynb out.ipynb -k mufno -p preset quick" in note
     assert "http" not in note and "pip install" not in note and "Binder" not in note
     assert len(source["cells"]) == 3  # the executed notebook itself is untouched
     staged = stage_notebook(source, "theory", Repository("https://github.com/org/repo", "v1"))
-    install = staged["cells"][2]
+    install = staged["cells"][3]
     assert install["cell_type"] == "code" and "git+https://github.com/org/repo@v1" in install["source"]
     assert "Binder" in staged["cells"][1]["source"]
-    assert [c.get("id") for c in staged["cells"]][:3] == ["title", "mufno-run-note", "mufno-install"]
+    assert [c.get("id") for c in staged["cells"]][:4] == ["title", "mufno-run-note", "mufno-lead",
+                                                          "mufno-install"]
     old = stage_notebook(notebook("x = 1", minor=4), "theory", Repository())
     assert all("id" not in c for c in old["cells"][1:2])
+
+
+def test_staging_opens_with_the_verdict_and_folds_the_parameters_into_the_run_note():
+    from mufno_core.analysis.verdicts import Verdict
+    from mufno_core.book.answers import Answer
+
+    box = Answer("darcy_lr", "Darcy", Verdict("Reproduced", "Reproduced: yes."), "quick").html()
+    source = notebook('preset: str = "quick"  # the preset', "ch.answer()")
+    source["cells"][1]["metadata"]["tags"] = ["parameters"]
+    source["cells"][2]["outputs"] = [{"output_type": "display_data", "metadata": {},
+                                      "data": {"text/html": box}}]
+    staged = stage_notebook(source, "lr_drift_darcy", Repository())
+    assert [c.get("id") for c in staged["cells"]] == ["title", "mufno-verdict", "mufno-run-note",
+                                                      "mufno-lead", "c0", "c1"]
+    assert 'data-verdict="Reproduced"' in staged["cells"][1]["source"]
+    note = staged["cells"][2]["source"]
+    assert "dropdown" in note and 'preset: str = "quick"  # the preset' in note
+    assert staged["cells"][4]["metadata"]["tags"] == ["parameters", "remove-cell"]
 
 
 def test_staging_refuses_a_placeholder_install(tree, tmp_path):

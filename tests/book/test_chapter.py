@@ -64,7 +64,7 @@ def test_hparam_tables_fit_the_column(batch):
 def test_hparam_curves_carry_their_source(batch):
     fig = batch.curves()
     assert len(fig.axes) == 2
-    assert any(text.get_text() == batch.source for text in fig.texts)
+    assert fig.mufno_caption == batch.source
     assert tuple(fig.get_size_inches()) == (6.8, 3.3)
 
 
