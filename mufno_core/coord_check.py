@@ -1,20 +1,23 @@
 """The coordinate check of microsoft/mup with the number of Fourier modes K on the x-axis.
 
-Train an FNO for a few Adam steps on one fixed batch and record, after 0, 1, …, ``steps`` steps,
-the mean |activation| of every layer and the mean |change| of each activation since step 0
-(μP is a statement about updates). Under a parametrization that is right in K the curves are flat
-in K; under one that is wrong they drift. Layers recorded (forward hooks):
+:func:`coord_data` is mup's ``get_coord_data`` for K: models by K (and seed), a loader, an
+optimizer; it trains each model for a few steps and records, after 0, 1, …, ``steps`` steps, the
+size of every layer's activation on a fixed probe batch and of its change since step 0 (μP is a
+statement about updates). Under a parametrization that is right in K the curves are flat in K;
+under one that is wrong they drift. :func:`coord_check` runs it on a synthetic regression, and
+:mod:`mufno_core.analysis.calibrate` on an experiment's own trials. Layers recorded (forward hooks):
 
 * ``lift``: the 1×1 lifting layer;
 * ``spectral i``: the output of the i-th Fourier layer's spectral convolution (the only K-dependent part);
 * ``fourier i``: spectral + 1×1 skip, the i-th Fourier layer's output before its activation;
-* ``output``: the projection's output.
+* ``output``: the model's output (the projection's, or a wrapper's such as PINO's mollifier).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,9 +25,11 @@ import torch
 from torch import nn
 
 from mufno_core.data.synthetic import band_limited_field, fourier_filter, wavenumbers
+from mufno_core.losses import LossFn
 from mufno_core.model import FNO
 from mufno_core.mup import Parametrization, log_modes, make_adam
-from mufno_core.stats import exponent_interval, slope
+from mufno_core.stats import paired_seed_exponent
+from mufno_core.train import clip_gradients_elementwise, clipped_parameters
 
 THEORY_BETA = {"sp": 0.5, "mup": 0.0}
 """The exponent β of the update size ∝ (log K)^β that the theory predicts: SP's spectral updates
@@ -68,16 +73,18 @@ def synthetic_regression(
 
 
 class ActivationRecorder:
-    """Forward hooks on an FNO's lift, spectral convs, skips and projection output."""
+    """Forward hooks on the lift, spectral convs and skips of the FNO in ``model`` (``model`` itself
+    or the FNO a wrapper holds) and on ``model``'s output."""
 
-    def __init__(self, model: FNO) -> None:
+    def __init__(self, model: nn.Module) -> None:
+        fno = next(m for m in model.modules() if isinstance(m, FNO))
         self.outputs: dict[str, torch.Tensor] = {}
-        modules: dict[str, nn.Module] = {"lift": model.lift, "output": model.project_out}
-        for i, (spectral, skip) in enumerate(zip(model.spectral, model.skip), start=1):
+        modules: dict[str, nn.Module] = {"lift": fno.lift, "output": model}
+        for i, (spectral, skip) in enumerate(zip(fno.spectral, fno.skip), start=1):
             modules[f"spectral {i}"] = spectral
             modules[f"skip {i}"] = skip
         self.handles = [module.register_forward_hook(self._hook(name)) for name, module in modules.items()]
-        self.depth = model.depth
+        self.depth = fno.depth
 
     def _hook(self, name: str):
         def hook(module, inputs, output):
@@ -103,6 +110,77 @@ def default_grid(dim: int, max_modes: int) -> int:
     return max(8, 2 * max_modes)
 
 
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+def mse_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The mean squared error of ``model`` on (x, y): the synthetic check's loss."""
+    return nn.functional.mse_loss(model(x), y)
+
+
+def _rms(t: torch.Tensor) -> float:
+    return float(t.pow(2).mean().sqrt())
+
+
+def coord_data(
+    models: Mapping[Hashable, Callable[[], nn.Module]],
+    loader: Callable[[Hashable], Iterable[Batch]],
+    optimizer: Callable[[nn.Module], torch.optim.Optimizer],
+    probe: torch.Tensor,
+    steps: int,
+    loss_fn: LossFn = mse_loss,
+    clip_value: float | None = None,
+    clip_params: str = "all",
+    key_names: Sequence[str] = ("modes",),
+) -> pd.DataFrame:
+    """microsoft/mup's ``get_coord_data`` over K: every model of ``models`` (key → a function
+    that builds it; the key is K, or a tuple named by ``key_names`` such as (K, seed)) trains for
+    ``steps`` steps of ``optimizer(model)`` on the batches of ``loader(key)`` with ``loss_fn(model,
+    x, y)``, each gradient entry clamped to ±``clip_value`` (None: no clipping) on ``clip_params``
+    ("all" or "spectral"). Before the first step and after each, one forward pass on ``probe``
+    (no gradient) records every layer of :class:`ActivationRecorder`.
+
+    One row per (key, step 0 … ``steps``, layer): the key's columns, ``step``, ``layer``,
+    ``mean_abs`` and ``rms`` of the activation, ``mean_abs_delta`` and ``rms_delta`` of its change
+    since step 0, and ``loss``: the loss at that step on the batch the next step trains on.
+    """
+    rows = []
+    for key, make_model in models.items():
+        labels = dict(zip(key_names, key if isinstance(key, tuple) else (key,)))
+        model = make_model()
+        opt = optimizer(model)
+        clip = clipped_parameters(model, clip_params) if clip_value else []
+        recorder = ActivationRecorder(model)
+        batches = iter(loader(key))
+        first: dict[str, torch.Tensor] = {}
+        try:
+            for step in range(steps + 1):
+                with torch.no_grad():
+                    model(probe)
+                acts = recorder.activations()
+                first = first or acts
+                x, y = next(batches)
+                if step < steps:
+                    loss = loss_fn(model, x, y)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if clip:
+                        clip_gradients_elementwise(clip, clip_value)
+                    opt.step()
+                else:
+                    with torch.no_grad():
+                        loss = loss_fn(model, x, y)
+                for layer, act in acts.items():
+                    delta = act - first[layer]
+                    rows.append({**labels, "step": step, "layer": layer,
+                                 "mean_abs": float(act.abs().mean()),
+                                 "mean_abs_delta": float(delta.abs().mean()), "rms": _rms(act),
+                                 "rms_delta": _rms(delta), "loss": float(loss.detach())})
+        finally:
+            recorder.remove()
+    return pd.DataFrame(rows)
+
+
 def coord_check(
     dim: int,
     modes_list: Sequence[int],
@@ -120,12 +198,12 @@ def coord_check(
 ) -> pd.DataFrame:
     """Mean |activation| and mean |activation - activation at step 0| per layer after 0..steps Adam steps.
 
-    One FNO per (K, seed), trained with :func:`mufno_core.mup.make_adam` (spectral weights at
-    lr·c(K)) on one fixed batch ``data`` = (x, y) with the mean squared error; the default batch is
-    :func:`synthetic_regression` on a grid that holds max(modes_list). μP is taken relative to
-    ``base_modes`` (default: the smallest K), where it equals SP. ``clip_value`` clamps every
-    gradient entry (the paper's theory assumes element-wise clipping); None switches it off.
-    Columns: dim, parametrization, modes, seed, step, layer, mean_abs, mean_abs_delta, loss.
+    :func:`coord_data` of one FNO per (K, seed), trained with :func:`mufno_core.mup.make_adam`
+    (spectral weights at lr·c(K)) on one fixed batch ``data`` = (x, y) with the mean squared error;
+    the default batch is :func:`synthetic_regression` on a grid that holds max(modes_list). μP is
+    taken relative to ``base_modes`` (default: the smallest K), where it equals SP. ``clip_value``
+    clamps every gradient entry (the paper's theory assumes element-wise clipping); None switches
+    it off. Columns: dim, parametrization, modes, seed, step, layer, mean_abs, mean_abs_delta, loss.
     """
     modes_list = [int(k) for k in modes_list]
     if data is None:
@@ -134,35 +212,22 @@ def coord_check(
     x, y = data
     base = min(modes_list) if base_modes is None else base_modes
     param = Parametrization(parametrization, base_modes=base if parametrization == "mup" else None)
-    rows = []
-    for modes in modes_list:
-        for seed in seeds:
+
+    def make_model(modes: int, seed: int) -> Callable[[], nn.Module]:
+        def build() -> nn.Module:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
-                model = FNO(dim, x.shape[1], y.shape[1], modes, width=width, depth=depth,
-                            parametrization=param)
-            optimizer = make_adam(model, lr)
-            recorder = ActivationRecorder(model)
-            first: dict[str, torch.Tensor] = {}
-            for step in range(steps + 1):
-                with torch.no_grad():
-                    loss = float(nn.functional.mse_loss(model(x), y))
-                acts = recorder.activations()
-                first = first or acts
-                for layer, act in acts.items():
-                    rows.append({
-                        "dim": dim, "parametrization": parametrization, "modes": modes, "seed": seed,
-                        "step": step, "layer": layer, "mean_abs": float(act.abs().mean()),
-                        "mean_abs_delta": float((act - first[layer]).abs().mean()), "loss": loss,
-                    })
-                if step < steps:
-                    optimizer.zero_grad()
-                    nn.functional.mse_loss(model(x), y).backward()
-                    if clip_value is not None:
-                        nn.utils.clip_grad_value_(model.parameters(), clip_value)
-                    optimizer.step()
-            recorder.remove()
-    return pd.DataFrame(rows)
+                return FNO(dim, x.shape[1], y.shape[1], modes, width=width, depth=depth,
+                           parametrization=param)
+        return build
+
+    models = {(modes, seed): make_model(modes, seed) for modes in modes_list for seed in seeds}
+    df = coord_data(models, lambda _: itertools.repeat((x, y)), lambda model: make_adam(model, lr),
+                    x, steps, clip_value=clip_value, key_names=("modes", "seed"))
+    df.insert(0, "parametrization", parametrization)
+    df.insert(0, "dim", dim)
+    return df[["dim", "parametrization", "modes", "seed", "step", "layer", "mean_abs",
+               "mean_abs_delta", "loss"]]
 
 
 def coord_check_sp_mup(
@@ -233,15 +298,11 @@ def update_exponent(df: pd.DataFrame, step: int | None = None, layers: str = "sp
         ks = [int(k) for k in table.index]
         x = np.log([log_modes(int(k), int(dim)) for k in ks])
         values = table.to_numpy(dtype=float)  # (K, seeds)
-        n_seeds = values.shape[1]
-        rng = np.random.default_rng(seed)
-        idx = rng.integers(0, n_seeds, size=(n_boot, n_seeds))
-        fit = exponent_interval("beta", float(slope(x, values.mean(axis=1))),
-                                slope(x, values[:, idx].mean(axis=2).T), n_seeds, THEORY_BETA[param],
-                                0.5, level)
+        fit = paired_seed_exponent("beta", x, values, n_boot, seed, THEORY_BETA[param], 0.5, level)
+        fit.pop("_samples")
+        growth = fit.pop("growth")
         rows.append({"dim": int(dim), "parametrization": param, **fit, "ks": tuple(ks),
-                     "n_seeds": n_seeds, "step": step,
-                     "growth": float(np.exp(values[-1].mean() - values[0].mean()))})
+                     "n_seeds": values.shape[1], "step": step, "growth": growth})
     return pd.DataFrame(rows)
 
 

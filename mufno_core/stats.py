@@ -66,6 +66,41 @@ def exponent_interval(name: str, estimate: float, samples: np.ndarray | float, n
             "excludes_half": bool(high < half_value or low > half_value)}
 
 
+def exponent_fit(name: str, x: np.ndarray, estimates: np.ndarray, samples: np.ndarray,
+                 n_seeds: int, theory: float = math.nan, half_value: float = 0.5,
+                 level: float = 0.95) -> dict:
+    """The exponent of a power law q ∝ (log K_eff)^e, the one fit of this project (α of the optimal
+    LR, β of an update size or of an operator norm).
+
+    ``x`` is ln(log K_eff) per K, ``estimates`` ln q per K, ``samples`` (B, K) ln q of every bootstrap
+    draw (for a paired seed bootstrap, one draw of seeds for every K: :func:`paired_seed_exponent`).
+    e is the least-squares slope of ``estimates`` against ``x``, its interval e ± t(n−1)·SE from the
+    draws' slopes (:func:`exponent_interval`, whose keys it returns, plus ``_samples``: the draws'
+    slopes). With fewer than two K, e and its interval are NaN.
+    """
+    if len(x) < 2:
+        slopes = np.full(len(samples), np.nan)
+        fit = exponent_interval(name, math.nan, math.nan, n_seeds, theory, half_value, level)
+    else:
+        slopes = slope(x, samples)
+        fit = exponent_interval(name, float(slope(x, estimates)), slopes, n_seeds, theory,
+                                half_value, level)
+    return {**fit, "_samples": slopes}
+
+
+def paired_seed_exponent(name: str, x: np.ndarray, values: np.ndarray, n_boot: int = 1000,
+                         seed: int = 0, theory: float = math.nan, half_value: float = 0.5,
+                         level: float = 0.95) -> dict:
+    """:func:`exponent_fit` of a (K, seeds) table ``values`` of ln q: the estimate per K is the
+    seed mean, and each bootstrap draw resamples the seeds once for every K (paired: the K share
+    their seeds). Adds ``growth``: q's seed-mean ratio between the last and the first K."""
+    n_seeds = values.shape[1]
+    indices = bootstrap_indices(n_seeds, n_boot, np.random.default_rng(seed))
+    fit = exponent_fit(name, x, values.mean(axis=1), values[:, indices].mean(axis=2).T, n_seeds,
+                       theory, half_value, level)
+    return {**fit, "growth": float(np.exp(values[-1].mean() - values[0].mean()))}
+
+
 @dataclass(frozen=True)
 class Comparison:
     """Where an interval [low, high] lies against a threshold, given a ``tolerance`` on its ends.

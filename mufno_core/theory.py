@@ -30,7 +30,7 @@ from scipy.integrate import trapezoid
 from scipy.special import log_ndtr
 
 from mufno_core.spectral import SpectralConv
-from mufno_core.stats import bootstrap_se, slope, student_t
+from mufno_core.stats import exponent_fit, slope
 
 THEORY_PRESETS: dict[str, dict] = {
     # modes_by_dim: the K swept per dimension d; widths: m; n_draws: independent layers per point
@@ -254,15 +254,13 @@ def norm_exponent(norms: pd.DataFrame, n_boot: int = 1000, seed: int = 0,
         ks = sorted(part["modes"].unique())
         x = np.log([math.log(kept_mode_count(int(dim), int(k))) for k in ks])
         logs = [np.log(part.loc[part["modes"] == k, "norm"].to_numpy(dtype=float)) for k in ks]
-        beta = float(slope(x, np.array([v.mean() for v in logs])))
         boot = np.stack([v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1) for v in logs],
                         axis=-1)
         n_draws = min(len(v) for v in logs)
-        se = bootstrap_se(slope(x, boot), n_draws)
-        half = student_t(n_draws - 1, level) * se
+        fit = exponent_fit("beta", x, np.array([v.mean() for v in logs]), boot, n_draws, level=level)
         predicted = part.groupby("modes")["predicted"].first().loc[ks].to_numpy(dtype=float)
-        rows.append({"dim": int(dim), "width": int(width), "beta": beta, "beta_low": beta - half,
-                     "beta_high": beta + half, "half_width": half,
+        rows.append({"dim": int(dim), "width": int(width),
+                     **{k: fit[k] for k in ("beta", "beta_low", "beta_high", "half_width")},
                      "predicted_beta": float(slope(x, np.log(predicted))), "asymptotic": 0.5,
                      "ks": tuple(int(k) for k in ks), "n_draws": n_draws})
     return pd.DataFrame(rows)

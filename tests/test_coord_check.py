@@ -13,13 +13,16 @@ from mufno_core.coord_check import (
     ActivationRecorder,
     coord_check,
     coord_check_sp_mup,
+    coord_data,
     lr_factor_table,
+    mse_loss,
     synthetic_regression,
     update_exponent,
     update_growth,
     update_verdict,
 )
-from mufno_core.mup import log_modes
+from mufno_core.mup import log_modes, make_adam
+from mufno_core.pino import Mollified
 
 GRID = {1: 16, 2: 8, 3: 8}
 
@@ -127,3 +130,37 @@ def test_update_verdict_reports_a_falling_update():
     fits = update_exponent(updates({"sp": 0.1, "mup": -0.8}, 1))
     verdict = update_verdict(fits)
     assert "falls with K" in verdict and "grows more slowly" in verdict
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_coord_data_is_mups_get_coord_data_over_k(dim):
+    """Models by K, a loader, an optimizer: one row per (K, step, layer); nothing moves at step 0,
+    the loss of a row is the model's at that step on the batch the next step trains on, and a
+    wrapper's output (PINO's mollifier) is the recorded output."""
+    x, y = synthetic_regression(dim, GRID[dim], 4, seed=1)
+    if dim == 2:
+        models = {k: (lambda k=k: Mollified(FNO(dim, 1, 1, k, width=4, depth=2), 1.0)) for k in (2, 3)}
+    else:
+        models = {k: (lambda k=k: FNO(dim, 1, 1, k, width=4, depth=2)) for k in (2, 3)}
+    seen = []
+
+    def loader(key):
+        seen.append(key)
+        while True:
+            yield x, y
+
+    torch.manual_seed(0)
+    df = coord_data(models, loader, lambda m: make_adam(m, 1e-2), x, steps=2)
+    assert seen == [2, 3]
+    assert set(df["modes"]) == {2, 3} and set(df["step"]) == {0, 1, 2}
+    assert len(df) == 2 * 3 * len({"lift", "output"} | {f"{w} {i}" for w in ("spectral", "fourier")
+                                                        for i in (1, 2)})
+    assert (df.loc[df["step"] == 0, ["mean_abs_delta", "rms_delta"]] == 0).all().all()
+    assert (df.loc[df["step"] > 0, "rms_delta"] > 0).all()
+    torch.manual_seed(0)
+    model = models[2]()
+    with torch.no_grad():
+        out, loss = model(x), float(mse_loss(model, x, y))
+    first = df[(df["modes"] == 2) & (df["step"] == 0) & (df["layer"] == "output")].iloc[0]
+    assert first["rms"] == pytest.approx(float(out.pow(2).mean().sqrt()), rel=1e-6)
+    assert first["loss"] == pytest.approx(loss, rel=1e-6)

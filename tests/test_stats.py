@@ -12,7 +12,9 @@ from mufno_core.stats import (
     bootstrap_indices,
     bootstrap_se,
     compare,
+    exponent_fit,
     exponent_interval,
+    paired_seed_exponent,
     resampled_means,
     slope,
     student_t,
@@ -78,3 +80,37 @@ def test_compare_moves_with_its_threshold_and_tolerance():
     assert compare(-0.70, -0.32, -0.5, 0.06).side == "holds"
     assert compare(-0.30, -0.003, 0.0, 0.0).side == "below"  # no tolerance: the old decision
     assert compare(-0.30, -0.10, 0.0, 0.06).side == "below"
+
+
+def power_law_table(exponent: float, seed_offsets: np.ndarray, noise: float = 0.0):
+    """ln q for K = 2 … 64 and one column per seed: exponent · ln(log K) + a seed's offset (+ noise)."""
+    x = np.log(np.log(np.array([2.0, 4.0, 8.0, 16.0, 64.0])))
+    rng = np.random.default_rng(3)
+    values = exponent * x[:, None] + seed_offsets[None, :] + noise * rng.standard_normal(
+        (len(x), len(seed_offsets)))
+    return x, values
+
+
+@pytest.mark.parametrize("truth", [-0.5, 0.0, 0.3])
+def test_the_paired_fit_removes_what_a_seed_shifts_at_every_k(truth):
+    """A seed that moves q by the same factor at every K does not move the fitted exponent: paired
+    draws give every draw the true slope (SE 0), where an unpaired resampling would not."""
+    x, values = power_law_table(truth, np.array([0.0, 1.0, -2.0, 0.5]))
+    fit = paired_seed_exponent("beta", x, values, n_boot=200, theory=truth)
+    assert fit["beta"] == pytest.approx(truth)
+    assert fit["half_width"] == pytest.approx(0.0, abs=1e-12) and fit["consistent"]
+    assert fit["growth"] == pytest.approx(math.exp(truth * (x[-1] - x[0])))
+    assert fit["_samples"].shape == (200,)
+
+
+def test_the_paired_fit_has_an_interval_that_holds_the_truth_under_noise():
+    x, values = power_law_table(0.4, np.random.default_rng(1).normal(0, 1, 8), noise=0.05)
+    fit = paired_seed_exponent("alpha", x, values, theory=0.4, half_value=-0.5)
+    assert fit["alpha_low"] < 0.4 < fit["alpha_high"] and fit["excludes_zero"]
+    assert 0 < fit["half_width"] < 0.2 and fit["alpha_se"] > 0
+
+
+def test_exponent_fit_needs_two_ks():
+    fit = exponent_fit("alpha", np.array([0.3]), np.array([1.0]), np.ones((5, 1)), 4, theory=0.0)
+    assert math.isnan(fit["alpha"]) and math.isnan(fit["half_width"])
+    assert fit["_samples"].shape == (5,) and np.isnan(fit["_samples"]).all()

@@ -16,11 +16,12 @@ predicted exponent of lr*(K) ∝ (log K_eff)^α is α = −β, and the calibrate
 
     c(K) = (log K₀_eff / log K_eff)^β_SP            (parametrization "cal", :mod:`mufno_core.mup`).
 
-:func:`check_trials` runs the check on an experiment's own trials (its model, data or PINO's physics
-loss, clipping, batch size, Adam β's; a seed changes the init and the batch order) for a few steps
-at one fixed LR (:func:`check_lr`), recording after every step the RMS change of the whole output
-and of every spectral layer's output on a fixed held batch. :func:`update_exponents` fits β with a
-paired seed bootstrap; :func:`prediction_table` sets α = −β beside the sweeps' α;
+:func:`check_trials` runs the coordinate check (:func:`~mufno_core.coord_check.coord_data`, the
+one the library ships) on an experiment's own trials (its model, data or PINO's physics loss,
+clipping, batch size, Adam β's; a seed changes the init and the batch order) for a few steps at
+one fixed LR (:func:`check_lr`), recording after every step the RMS change of the whole output and
+of every spectral layer's output on a fixed held batch. :func:`update_exponents` fits β with the
+paired seed bootstrap of :func:`~mufno_core.stats.paired_seed_exponent`; :func:`prediction_table` sets α = −β beside the sweeps' α;
 :func:`flatness_table` asks whether the calibrated rule's optimum is flatter than μP's (both from
 :func:`~mufno_core.analysis.optima.lr_exponent`, whose bootstrap samples pair parametrizations by seed).
 """
@@ -28,11 +29,12 @@ paired seed bootstrap; :func:`prediction_table` sets α = −β beside the sweep
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +43,14 @@ import torch
 from torch import nn
 
 from mufno_core.analysis.optima import log_k_eff
+from mufno_core.coord_check import coord_data
 from mufno_core.losses import relative_l2
 from mufno_core.mup import spectral_layers
-from mufno_core.stats import bootstrap_se, exponent_interval, slope, student_t
+from mufno_core.stats import bootstrap_se, paired_seed_exponent, student_t
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.data import load_trial_data
 from mufno_core.sweep.experiments import get_experiment, grid
-from mufno_core.train import batches, clip_gradients_elementwise, clipped_parameters
+from mufno_core.train import batches
 
 CHECK_STEPS = 10
 """Adam steps of the check (the update is recorded after each; the frozen measure reads step 10)."""
@@ -104,10 +107,6 @@ def check_configs(experiment: str, preset: str, seeds: Sequence[int] = CHECK_SEE
                           lrs=(lr,), **overrides)]
 
 
-def _rms(t: torch.Tensor) -> float:
-    return float(t.detach().pow(2).mean().sqrt())
-
-
 def _default_loss(decode) -> Callable:
     def loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         pred = model(x)
@@ -135,67 +134,74 @@ def coupled_model(config: TrialConfig) -> nn.Module:
     return model
 
 
-def trial_updates(config: TrialConfig, steps: int = CHECK_STEPS, data_dir: str = "data",
-                  held: int = HELD) -> list[dict]:
-    """The RMS update of the output and of each spectral layer's output on ``held`` test inputs
-    after 1 … ``steps`` Adam steps of ``config`` (its model, loss, clipping, batches, β's)."""
-    data = load_trial_data(config, data_dir, "cpu")
-    model = coupled_model(config)
-    settings = config.train_config()
-    optimizer = settings.adam(model)
-    loss_fn = config.loss_function(data.decode, data.decode_input) or _default_loss(data.decode)
-    clip = clipped_parameters(model, settings.clip_params) if settings.clip_value else []
-    layers = list(spectral_layers(model))
-    captured: dict[int, torch.Tensor] = {}
-    hooks = [layer.register_forward_hook(
-        lambda _m, _i, out, i=i: captured.__setitem__(i, out.detach())) for i, layer in enumerate(layers)]
-    x_held = data.x_test[:held]
+def _shared_settings(config: TrialConfig) -> tuple:
+    """What the trials of one :func:`~mufno_core.coord_check.coord_data` call share: the data, the
+    loss and the training settings (all but the model's K, parametrization and seed)."""
+    train = {k: v for k, v in asdict(config.train_config()).items() if k != "seed"}
+    return (config.dataset, config.preset, config.dim, config.n_train, config.n_test,
+            config.subsample, config.data_weight, config.pde_weight, config.mollifier_scale,
+            tuple(sorted(train.items())))
 
-    def forward() -> tuple[torch.Tensor, list[torch.Tensor]]:
-        with torch.no_grad():
-            out = model(x_held)
-        return out, [captured[i] for i in range(len(layers))]
 
-    try:
-        f0, s0 = forward()
-        order = batches(len(data.x_train), settings.batch_size,
-                        torch.Generator().manual_seed(settings.seed))
-        rows = []
-        for step in range(1, steps + 1):
-            index = next(order)
-            loss = loss_fn(model, data.x_train[index], data.y_train[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if clip:
-                clip_gradients_elementwise(clip, settings.clip_value)
-            optimizer.step()
-            ft, st = forward()
-            spectral = [_rms(a - b) for a, b in zip(st, s0)]
-            rows.append({"step": step, "output": _rms(ft - f0),
-                         "spectral": float(np.exp(np.mean(np.log(spectral)))),
-                         "output_0": _rms(f0), "loss": float(loss.detach())})
-    finally:
-        for hook in hooks:
-            hook.remove()
-    keys = {"experiment": config.experiment, "dim": config.dim,
-            "time_modes_max": config.time_modes_max, "parametrization": config.parametrization,
-            "modes": config.modes, "seed": config.seed, "lr": config.lr,
-            "log_k_eff": log_k_eff(config.modes, config.dim, config.time_modes_max)}
-    return [{**keys, **row} for row in rows]
+def _check_group(configs: Sequence[TrialConfig], steps: int, data_dir: str,
+                 held: int) -> dict[TrialConfig, list[dict]]:
+    """The coordinate check (:func:`~mufno_core.coord_check.coord_data`) of trials that share
+    :func:`_shared_settings`: each trial's :func:`coupled_model`, its optimizer, loss, clipping and
+    batch order (its seed's), probed on the first ``held`` test inputs. Per trial and step 1 …
+    ``steps``: the RMS update of the output (``output``) and the geometric mean over Fourier layers
+    of the RMS update of the spectral convolution's output (``spectral``), the output's RMS at
+    step 0 (``output_0``) and the loss the step trained on."""
+    first = configs[0]
+    data = load_trial_data(first, data_dir, "cpu")
+    settings = first.train_config()
+    by_key = {(c.parametrization, c.modes, c.seed, c.cal_exponent): c for c in configs}
+    if len(by_key) < len(configs):
+        raise ValueError("the trials of one check must differ in parametrization, K or seed")
+
+    def loader(key: tuple):
+        x, y = data.x_train, data.y_train
+        order = batches(len(x), settings.batch_size, torch.Generator().manual_seed(key[2]))
+        return ((x[index], y[index]) for index in order)
+
+    df = coord_data({key: functools.partial(coupled_model, c) for key, c in by_key.items()},
+                    loader, settings.adam, data.x_test[:held], steps,
+                    first.loss_function(data.decode, data.decode_input) or _default_loss(data.decode),
+                    settings.clip_value, settings.clip_params, key_names=("p", "k", "seed", "beta"))
+    cell = df.set_index(["p", "k", "seed", "beta", "step", "layer"])
+    spectral = [f"spectral {i}" for i in range(1, first.depth + 1)]
+    out = {}
+    for key, config in by_key.items():
+        keys = {"experiment": config.experiment, "dim": config.dim,
+                "time_modes_max": config.time_modes_max, "parametrization": config.parametrization,
+                "modes": config.modes, "seed": config.seed, "lr": config.lr,
+                "log_k_eff": log_k_eff(config.modes, config.dim, config.time_modes_max)}
+        out[config] = [{**keys, "step": step, "output": cell.loc[(*key, step, "output"), "rms_delta"],
+                        "spectral": float(np.exp(np.mean(np.log(
+                            [cell.loc[(*key, step, layer), "rms_delta"] for layer in spectral])))),
+                        "output_0": cell.loc[(*key, 0, "output"), "rms"],
+                        "loss": cell.loc[(*key, step - 1, "output"), "loss"]}
+                       for step in range(1, steps + 1)]
+    return out
 
 
 def check_trials(configs: Sequence[TrialConfig], steps: int = CHECK_STEPS, data_dir: str = "data",
-                 threads: int | None = 1) -> pd.DataFrame:
-    """:func:`trial_updates` of every config, one row per (config, step); ``seconds`` is the wall
-    time of the whole check (on ``threads`` threads; None keeps torch's setting)."""
+                 threads: int | None = 1, held: int = HELD) -> pd.DataFrame:
+    """The coordinate check of every config (:func:`_check_group`), one row per (config, step);
+    ``seconds`` is the wall time of the whole check (on ``threads`` threads; None keeps torch's
+    setting)."""
     previous = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
     start = time.perf_counter()
+    groups: dict[tuple, list[TrialConfig]] = {}
+    for config in configs:
+        groups.setdefault(_shared_settings(config), []).append(config)
     try:
-        rows = [row for c in configs for row in trial_updates(c, steps, data_dir)]
+        rows_of = {config: rows for group in groups.values()
+                   for config, rows in _check_group(group, steps, data_dir, held).items()}
     finally:
         torch.set_num_threads(previous)
+    rows = [row for config in configs for row in rows_of[config]]
     return pd.DataFrame(rows).assign(seconds=time.perf_counter() - start)
 
 
@@ -233,17 +239,13 @@ def update_exponents(df: pd.DataFrame, measure: UpdateMeasure = FROZEN_MEASURE, 
         table = part.pivot_table(index="log_k_eff", columns="seed", values=measure.where,
                                  aggfunc="first").sort_index()
         values = np.log(table.to_numpy(dtype=float))  # (K, seeds)
-        x = np.log(table.index.to_numpy(dtype=float))
-        n_seeds = values.shape[1]
-        idx = np.random.default_rng(seed).integers(0, n_seeds, size=(n_boot, n_seeds))
-        samples = slope(x, values[:, idx].mean(axis=2).T)
-        fit = exponent_interval("beta", float(slope(x, values.mean(axis=1))), samples, n_seeds,
-                                0.5 if param == "sp" else 0.0, 0.5, level)
+        fit = paired_seed_exponent("beta", np.log(table.index.to_numpy(dtype=float)), values,
+                                   n_boot, seed, 0.5 if param == "sp" else 0.0, 0.5, level)
+        samples, growth = fit.pop("_samples"), fit.pop("growth")
         ks = tuple(sorted(int(k) for k in part["modes"].unique()))
         rows.append({"experiment": experiment, "parametrization": param,
-                     "measure": measure.label(), **fit, "ks": ks, "n_seeds": n_seeds,
-                     "growth": float(np.exp(values[-1].mean() - values[0].mean())),
-                     "_samples": samples})
+                     "measure": measure.label(), **fit, "ks": ks, "n_seeds": values.shape[1],
+                     "growth": growth, "_samples": samples})
     return pd.DataFrame(rows)
 
 

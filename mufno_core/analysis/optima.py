@@ -46,9 +46,8 @@ from mufno_core.mup import log_modes
 from mufno_core.stats import (
     bootstrap_indices,
     bootstrap_se,
-    exponent_interval,
+    exponent_fit,
     resampled_means,
-    slope,
     student_t,
 )
 from mufno_core.sweep.store import finished_trials
@@ -377,17 +376,12 @@ def exponent(located: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
         # natural logs throughout (log10 q* against log10(log K) would give the same slope)
         y = part["x_opt"].to_numpy(dtype=float) * math.log(axis.base)
         y_boot = np.stack(list(part["_samples"]), axis=-1) * math.log(axis.base)
-        if len(part) < 2:
-            samples = np.full(len(y_boot), np.nan)
-            row.update(exponent_interval("alpha", math.nan, math.nan, n_seeds, theory, -0.5, level))
-        else:
-            samples = slope(x, y_boot)
-            row.update(exponent_interval("alpha", float(slope(x, y)), samples, n_seeds, theory,
-                                         -0.5, level))
+        fit = exponent_fit("alpha", x, y, y_boot, n_seeds, theory, -0.5, level)
+        row.update({k: v for k, v in fit.items() if k != "_samples"})
         row.update(ks=tuple(int(k) for k in part["modes"]), n_seeds=n_seeds,
                    edge=bool(part["edge"].any()),
                    edge_ks=tuple(int(k) for k in part.loc[part["edge"], "modes"]),
-                   no_evidence=_no_evidence(part), _samples=samples)
+                   no_evidence=_no_evidence(part), _samples=fit["_samples"])
         rows.append(row)
     return pd.DataFrame(rows)
 
