@@ -346,9 +346,11 @@ def kept_results(root: Path) -> list[Path]:
     """Records under ``root`` that claim a result ("ok" or "diverged")."""
     kept = []
     for path in root.rglob("*.json"):
+        if not path.is_file():  # a FIFO would block
+            continue
         try:
             status = json.loads(path.read_text()).get("status")
-        except (OSError, ValueError, AttributeError):
+        except (OSError, ValueError, AttributeError, RecursionError):
             continue
         if status in ("ok", "diverged"):
             kept.append(path)
@@ -763,3 +765,54 @@ def test_mufno_data_refuses_in_one_line(name, argv, message, tmp_path, capsys, m
     assert code == 2 and "Traceback" not in out + err
     assert any(message in line for line in err.splitlines()), err
     assert not list(tmp_path.rglob("*.h5*"))
+
+
+# --- hostile files in a results store (issue 27) ------------------------------------------------
+def deep_json(folder: Path, trial_id: str) -> None:
+    """A file named like a record holding JSON nested 100000 deep (RecursionError in json)."""
+    (folder / "0000000000000000.json").write_text("[" * 100000 + "]" * 100000)
+
+
+def fifo_record(folder: Path, trial_id: str) -> None:
+    """A FIFO named like a record: opening it for reading blocks until a writer comes."""
+    os.mkfifo(folder / "0000000000000000.json")
+
+
+def folder_at_record(folder: Path, trial_id: str) -> None:
+    """A folder where the sweep's first trial must write its record."""
+    (folder / f"{trial_id}.json").mkdir()
+
+
+STORE_CASES = [
+    # name, what is put in the store, exit code, the line expected on stderr
+    ("a record of JSON nested 100000 deep", deep_json, 0, "JSON nested too deeply to be a record"),
+    ("a FIFO named like a record", fifo_record, 2, "(a FIFO (named pipe)); move it away and rerun"),
+    ("a folder at a record's path", folder_at_record, 2, "(a folder); move it away and rerun"),
+]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+@pytest.mark.parametrize("name,put,code,message", STORE_CASES, ids=[c[0] for c in STORE_CASES])
+def test_a_hostile_file_in_the_store_ends_in_one_line(name, put, code, message, tmp_path, processes):
+    """Each ends within a minute (a FIFO hung the sweep forever, deep JSON ended it in a
+    RecursionError traceback, a folder in a bare [Errno 21] after training), with one line naming
+    the file; a file that is not a record is skipped with a warning, one in a record's way stops
+    the sweep before any trial."""
+    folder = tmp_path / "results" / "synthetic_lr"
+    folder.mkdir(parents=True)
+    trial_id = grid("synthetic_lr", "smoke")[0].trial_id()
+    put(folder, trial_id)
+    done = processes.run([sys.executable, "-m", "mufno_core.cli.main", *SWEEP, "--results",
+                          str(tmp_path / "results")], timeout=120, cwd=tmp_path)
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert any(message in line for line in done.stderr.splitlines()), done.stderr
+    assert len(kept_results(tmp_path)) == (1 if code == 0 else 0)
+
+
+def test_load_results_skips_a_deeply_nested_record(tmp_path):
+    folder = tmp_path / "synthetic_lr"
+    folder.mkdir()
+    deep_json(folder, "")
+    with pytest.warns(StoreWarning, match="nested too deeply"):
+        assert load_results(tmp_path).empty
