@@ -192,11 +192,9 @@ class SpectralConv(nn.Module):
             y = torch.stack([y_ft.real, y_ft.imag], dim=1)
         for axis in reversed(range(d - 1)):  # (…, n_i, re/im, …) -> (…, re/im, 2K_i, …)
             y = _matmul(dft["forward"][axis], y.reshape(math.prod(grid[:axis]), 2 * grid[axis], -1))
-        planes = y.reshape(2, n_modes, batch, m_in)
-        # one complex m_in × m_out matrix per mode
-        out_ft = torch.bmm(torch.complex(planes[0], planes[1]),
-                           self.weight.reshape(n_modes, m_in, m_out))
-        y = torch.stack([out_ft.real, out_ft.imag])  # (re/im, modes, B, m_out)
+        # one complex m_in × m_out matrix per mode: (re/im, modes, B, m_in) -> (re/im, modes, B, m_out)
+        y = ModeMixing.apply(y.reshape(2, n_modes, batch, m_in),
+                             self.weight.reshape(n_modes, m_in, m_out))
         # inverse: the first axis first, the last axis back to real values
         for axis in range(d - 1):  # (…, re/im, 2K_i, …) -> (…, n_i, re/im, …)
             y = _matmul(dft["inverse"][axis], y.reshape(math.prod(grid[:axis]), 2 * kept[axis], -1))
@@ -212,10 +210,42 @@ class SpectralConv(nn.Module):
         return y.view(*grid, batch, m_out)
 
 
+class ModeMixing(torch.autograd.Function):
+    """(re, im) planes (2, modes, B, m_in) times one complex (m_in, m_out) matrix per mode, as (re,
+    im) planes (2, modes, B, m_out): one complex batched matmul forward, two backward (grad R^H and
+    X^H grad, autograd's own formulas), with the planes read and written by one pass each way
+    instead of autograd's zero-filled gradients of ``.real``/``.imag``/``torch.complex``."""
+
+    generate_vmap_rule = True  # the stacked members of mufno_core.stacked run it under torch.vmap
+
+    @staticmethod
+    def forward(planes: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        out = torch.bmm(torch.complex(planes[0], planes[1]), weight)
+        return torch.stack([out.real, out.imag])
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        ctx.save_for_backward(*inputs)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        # conjugates built from the planes, so that every bmm operand is a plain transpose (a
+        # conjugate-transposed operand would be copied)
+        planes, weight = ctx.saved_tensors
+        grad_planes = grad_weight = None
+        if ctx.needs_input_grad[0]:  # conj(grad_x) = conj(grad) @ R^T
+            conj_grad_x = torch.bmm(torch.complex(grad[0], -grad[1]), weight.mT)
+            grad_planes = torch.stack([conj_grad_x.real, -conj_grad_x.imag])
+        if ctx.needs_input_grad[1]:  # X^H @ grad
+            grad_weight = torch.bmm(torch.complex(planes[0], -planes[1]).mT,
+                                    torch.complex(grad[0], grad[1]))
+        return grad_planes, grad_weight
+
+
 def _matmul(matrix: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``matrix @ y[i]`` for every i of y's leading axis: one GEMM when that axis has length 1."""
     if y.shape[0] == 1:
-        return torch.mm(matrix, y[0]).unsqueeze(0)
+        return torch.mm(matrix, y.squeeze(0)).unsqueeze(0)
     return torch.matmul(matrix, y)
 
 

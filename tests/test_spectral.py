@@ -59,7 +59,8 @@ def previous_spectral_conv(layer: SpectralConv, x: torch.Tensor) -> torch.Tensor
     permutes into and out of the modes-first batched matmul), kept as the reference the
     points-first layer must equal to round-off."""
     dft = truncated_dfts(layer.modes, tuple(x.shape[2:]))
-    dft = {name: [m.to(x.dtype if m.dtype == torch.float64 else torch.complex128) for m in ms]
+    complex_dtype = torch.complex128 if x.dtype == torch.float64 else torch.complex64
+    dft = {name: [m.to(x.dtype if m.dtype == torch.float64 else complex_dtype) for m in ms]
            for name, ms in dft.items()}
     d, grid = layer.dim, x.shape[2:]
     spatial, kept = "xyz"[: d - 1], "pqr"[: d - 1]
