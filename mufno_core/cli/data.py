@@ -1,10 +1,16 @@
-"""``mufno data NAME [--preset P] [--n N] [--res R] [--seed S] [--out PATH]``: generate a data set."""
+"""``mufno data NAME [--preset P] [--n N] [--res R] [--seed S] [--out PATH]``: generate a data set.
+
+Ctrl-C (exit 130) and SIGTERM (exit 143) stop the generation and its worker processes at once and
+end in one line; nothing is left under the file's name or as a temporary file.
+"""
 
 from __future__ import annotations
 
 import argparse
 import shlex
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -29,6 +35,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list", action="store_true", help="list the data sets and presets")
 
 
+class Stopped(KeyboardInterrupt):
+    """The generation was stopped by a signal; ``exit_code`` is 128 + its number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.exit_code = 128 + signum
+
+
+def _raise_stopped(signum, frame) -> None:
+    raise Stopped(signum)
+
+
+def _generate(spec, out: Path, args: argparse.Namespace, command: str) -> Path | int:
+    """Generate with SIGTERM raised as :class:`Stopped` (as Ctrl-C raises KeyboardInterrupt), so the
+    worker pool and the partial file go with either; an exit code when stopped."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, _raise_stopped) if main_thread else None
+    try:
+        return generate_dataset(spec, out, workers=args.workers, progress=not args.no_progress,
+                                command=command)
+    except KeyboardInterrupt as err:
+        how = err.args[0] if isinstance(err, Stopped) else "interrupted"
+        print(f"\nmufno data: {how}; nothing written to {out} (the same command starts again)",
+              file=sys.stderr)
+        return err.exit_code if isinstance(err, Stopped) else 130
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.list:
         print(list_presets())
@@ -47,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     command = shlex.join(["mufno", *sys.argv[1:]]) if sys.argv[1:2] == ["data"] else \
         spec.command() + (f" --out {out}" if args.out is not None else "")
-    path = generate_dataset(spec, out, workers=args.workers, progress=not args.no_progress,
-                            command=command)
+    path = _generate(spec, out, args, command)
+    if isinstance(path, int):
+        return path
     size = path.stat().st_size / 2 ** 20
     print(f"wrote {path} ({spec.n_train} train + {spec.n_test} test, {spec.resolution} points "
           f"per axis, {size:.1f} MiB) in {time.perf_counter() - start:.1f} s")

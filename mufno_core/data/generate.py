@@ -15,6 +15,12 @@ name (``NAME.h5.tmpPID``) and renamed when complete; temporary files of writers 
 running (killed with -9) are removed by the next generation of the same file. A full disk ends in
 one OSError line, with the partial file removed: HDF5 writes through :class:`DiskWriter`, which keeps
 the disk's error from HDF5 (a failed HDF5 close leaves ids whose finalisation crashes the process).
+
+The pool of ``workers`` processes ends with the generation, however it ends: Ctrl-C or SIGTERM
+(raised in the driver as an exception) cancel the queued chunks and end the workers at once
+(:func:`stop_pool`) instead of waiting for them; the workers ignore Ctrl-C themselves (the driver
+stops them, without a traceback each), and after ``kill -9`` of the driver each worker sees its
+parent gone within half a second, removes the driver's temporary file and exits.
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ from __future__ import annotations
 import errno
 import glob
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -130,6 +139,46 @@ def remove_stale_temporaries(out: str | Path) -> list[Path]:
     return removed
 
 
+def _init_worker(driver: int, tmp: str) -> None:
+    """Set up a generation worker of the driver process ``driver`` (its pid, given by the driver:
+    a worker that read its parent after start-up would take PID 1 for it if the driver had died)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the driver stops us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    threading.Thread(target=_exit_with_driver, args=(driver, tmp), daemon=True,
+                     name="mufno-parent-watch").start()
+
+
+def _exit_with_driver(driver: int, tmp: str, every: float = 0.5) -> None:
+    """End this worker as soon as its driver has died (its parent is no longer ``driver``),
+    removing the driver's partial file, which the driver can no longer remove."""
+    while os.getppid() == driver:
+        time.sleep(every)
+    Path(tmp).unlink(missing_ok=True)
+    os._exit(1)
+
+
+def start_pool(workers: int, tmp: Path) -> ProcessPoolExecutor:
+    """A pool of ``workers`` generation processes watching this one (:func:`_init_worker`)."""
+    return ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                               initargs=(os.getpid(), str(tmp)))
+
+
+def stop_pool(pool: ProcessPoolExecutor, grace: float = 2.0) -> None:
+    """Cancel the queued chunks and end every worker now (terminate, then kill)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + grace
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
+
+
 class DiskWriter:
     """A binary file for h5py's ``fileobj`` driver that keeps the first write error (a full disk)
     instead of passing it to HDF5, and drops every later write.
@@ -226,10 +275,7 @@ def generate_dataset(spec: DatasetSpec, out: str | Path | None = None, workers: 
                 for start, stop in bounds:
                     store(start, stop, *work(spec, start, stop))
             else:
-                with ProcessPoolExecutor(max_workers=min(workers, len(bounds))) as pool:
-                    futures = {pool.submit(work, spec, a, b): (a, b) for a, b in bounds}
-                    for future in as_completed(futures):
-                        store(*futures[future], *future.result())
+                _run_pool(work, spec, bounds, min(workers, len(bounds)), tmp, store)
             bar.close()
             h5.attrs["complete"] = True
         writer.close()
@@ -247,6 +293,27 @@ def generate_dataset(spec: DatasetSpec, out: str | Path | None = None, workers: 
         if tmp.exists():
             tmp.unlink()
     return out
+
+
+def _run_pool(work, spec: DatasetSpec, bounds: list[tuple[int, int]], workers: int, tmp: Path,
+              store: Callable[..., None]) -> None:
+    """Compute the chunks ``bounds`` in a pool, storing each as it completes; any exception
+    (Ctrl-C, SIGTERM raised as one, a full disk) stops the pool at once (:func:`stop_pool`)."""
+    pool = start_pool(workers, tmp)
+    try:
+        # the workers start while futures are submitted: with Ctrl-C blocked, so that one who gets
+        # it before its initializer has run does not print a traceback (it then ignores it)
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            futures = {pool.submit(work, spec, a, b): (a, b) for a, b in bounds}
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        for future in as_completed(futures):
+            store(*futures[future], *future.result())
+    except BaseException:
+        stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
 
 
 def generate(name: str, preset: str = "quick", out: str | Path | None = None, seed: int | None = None,

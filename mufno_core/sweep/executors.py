@@ -213,7 +213,8 @@ def run_sweep_trials(
     outcome = SweepOutcome(total=len(todo) + skipped, skipped=skipped)
     if not todo:
         return outcome
-    prepare_datasets(todo, data_dir)
+    with _StopOnSigterm():  # data generated here: SIGTERM stops its pool as it stops a sweep's
+        prepare_datasets(todo, data_dir)
     phases.reach("validate")
     # one line per problem, first; a remote Dask cluster's memory is not this machine's
     validate_trials(todo, data_dir, device, local=executor != "dask" or scheduler is None,

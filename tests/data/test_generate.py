@@ -1,9 +1,17 @@
-"""Data generation: presets, HDF5 layout and attributes, determinism, atomic writes, CLI."""
+"""Data generation: presets, HDF5 layout and attributes, determinism, atomic writes, CLI, and the
+worker pool's lifecycle (signals)."""
 
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import h5py
 import numpy as np
+import psutil
 import pytest
 
 from mufno_core import __version__
@@ -115,3 +123,77 @@ def test_ensure_dataset_generates_once(tmp_path):
     mtime = path.stat().st_mtime_ns
     assert gen.ensure_dataset("darcy", "smoke", data_dir=tmp_path) == path
     assert path.stat().st_mtime_ns == mtime
+
+
+# --- the generation pool ends with its driver (issue 27) ----------------------------------------
+ROOT = Path(__file__).resolve().parents[2]
+LONG = ["navier_stokes", "--preset", "quick", "--n", "4000", "--workers", "2", "--no-progress"]
+"""A generation that runs for many minutes on two workers unless it is stopped."""
+
+
+def _workers_started(proc, out: Path, count: int = 2, timeout: float = 300) -> list[psutil.Process]:
+    """The driver's worker processes, once ``count`` run and its temporary file exists."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        children = psutil.Process(proc.pid).children(recursive=True)
+        if len(children) >= count and list(out.parent.glob(out.name + ".tmp*")):
+            time.sleep(1.0)  # the workers are computing chunks
+            return children
+        time.sleep(0.1)
+    raise AssertionError("the generation workers did not start")
+
+
+def _alive_after(processes: list[psutil.Process], seconds: float = 10.0) -> list[int]:
+    _, alive = psutil.wait_procs(processes, timeout=seconds)
+    return [p.pid for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="signals and /proc")
+@pytest.mark.parametrize("how,code", [("SIGTERM", 143), ("SIGINT to the group", 130),
+                                      ("SIGKILL", -9)])
+def test_a_stopped_generation_leaves_no_worker_and_no_file(how, code, tmp_path, processes):
+    """SIGTERM, Ctrl-C and kill -9 of `mufno data` while its two workers compute: every worker
+    is gone within 10 s (they outlived the driver with parent 1, or Ctrl-C waited 34 s for the
+    queued chunks), nothing is left under the file's name or as NAME.tmpPID, one line (or none
+    after kill -9), no traceback."""
+    out = tmp_path / "ns.h5"
+    proc = processes.start([sys.executable, "-m", "mufno_core.cli.main", "data", *LONG, "--out", str(out)],
+                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers = _workers_started(proc, out)
+    start = time.monotonic()
+    if how == "SIGINT to the group":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(getattr(signal, how))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert not _alive_after(workers), "a generation worker outlived its driver by 10 s"
+    assert time.monotonic() - start < 15
+    assert list(tmp_path.iterdir()) == [], "a partial file was left"
+    if code > 0:
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+        assert err.strip().splitlines()[-1].startswith("mufno data: "), err
+        assert f"nothing written to {out}" in err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="signals and /proc")
+def test_sigterm_while_a_sweep_generates_its_data(tmp_path, processes):
+    """A sweep that generates its own data set gets SIGTERM: exit 143 with the resume line (it
+    died silently with 143, its pool orphaned), no worker left, no partial data file."""
+    data = tmp_path / "data"
+    proc = processes.start([sys.executable, "-m", "mufno_core.cli.main", "sweep", "navier_stokes_lr",
+                            "--preset", "quick", "--limit", "1", "--no-progress", "--data-dir",
+                            str(data), "--results", str(tmp_path / "results")],
+                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers = _workers_started(proc, data / "navier_stokes_quick.h5")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err, err
+    assert "stopped by SIGTERM: finished trials are stored in" in err
+    assert "resume with: mufno sweep navier_stokes_lr" in err
+    assert not _alive_after(workers)
+    assert list(data.iterdir()) == []
