@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every sweep experiment's gpu preset on one CUDA GPU and write results/gpu/<experiment>/*.json.
 #
-#   scripts/gpu_sweeps.sh [EXPERIMENT ...]        # default: LR drift ×3, batch size, β2, PINO
+#   scripts/gpu_sweeps.sh [EXPERIMENT ...]        # default: every experiment of the paper, as
+#                                                 # registered (mufno_core.sweep.experiments.REPORTED)
 #
 # Needs torch (CUDA), numpy, scipy, pandas, h5py, tqdm and this package (pip install -e .);
 # no dask, no jupyter. Finished trials are skipped, so an interrupted run resumes where it stopped.
@@ -15,7 +16,7 @@ PYTHON=${PYTHON:-python}
 RESULTS=${RESULTS:-results/gpu}
 EXPERIMENTS=("$@")
 if [ ${#EXPERIMENTS[@]} -eq 0 ]; then
-  EXPERIMENTS=(darcy_lr burgers_lr navier_stokes_lr darcy_batch_size darcy_beta2 pino_darcy)
+  read -r -a EXPERIMENTS <<< "$("$PYTHON" -c 'from mufno_core.sweep.experiments import REPORTED; print(*REPORTED)')"
 fi
 mkdir -p "$RESULTS"
 for exp in "${EXPERIMENTS[@]}"; do

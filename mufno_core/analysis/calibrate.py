@@ -21,9 +21,10 @@ one the library ships) on an experiment's own trials (its model, data or PINO's 
 clipping, batch size, Adam β's; a seed changes the init and the batch order) for a few steps at
 one fixed LR (:func:`check_lr`), recording after every step the RMS change of the whole output and
 of every spectral layer's output on a fixed held batch. :func:`update_exponents` fits β with the
-paired seed bootstrap of :func:`~mufno_core.stats.paired_seed_exponent`; :func:`prediction_table` sets α = −β beside the sweeps' α;
-:func:`flatness_table` asks whether the calibrated rule's optimum is flatter than μP's (both from
-:func:`~mufno_core.analysis.optima.lr_exponent`, whose bootstrap samples pair parametrizations by seed).
+paired seed bootstrap of :func:`~mufno_core.stats.paired_seed_exponent`; :func:`prediction_table`
+sets α = −β beside the sweeps' α; :func:`flatness_table` asks whether the calibrated rule's
+optimum is flatter than μP's (both from :func:`~mufno_core.analysis.optima.lr_exponent`, whose
+bootstrap samples pair parametrizations by seed).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from mufno_core.mup import spectral_layers
 from mufno_core.stats import bootstrap_se, paired_seed_exponent, student_t
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.data import load_trial_data
-from mufno_core.sweep.experiments import get_experiment, grid
+from mufno_core.sweep.experiments import LR_TRANSFER, get_experiment, grid
 from mufno_core.train import batches
 
 CHECK_STEPS = 10
@@ -61,7 +62,8 @@ PREDICTION_MARGIN = 0.25
 """|α − α_pred| below which a prediction counts as right: half the distance between SP's and μP's
 theoretical α (−½ and 0), so that "predicts" tells the two rules apart."""
 WHERE = ("output", "spectral")
-LR_EXPERIMENTS = ("burgers_lr", "darcy_lr", "navier_stokes_lr", "pino_darcy")
+LR_EXPERIMENTS = LR_TRANSFER
+"""The experiments calibrated: the paper's LR-over-K experiments, from the registry."""
 
 
 @dataclass(frozen=True)

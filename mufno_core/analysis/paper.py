@@ -1,6 +1,8 @@
 """The paper's reported results, and the tables that set our measurements beside them.
 
-The numbers are the paper's (arXiv 2506.19396); they are labelled as such wherever they appear.
+The numbers are the paper's (arXiv 2506.19396), declared with each experiment
+(:attr:`~mufno_core.sweep.experiments.Experiment.paper`) and read here from the registry; they are
+labelled as such wherever they appear.
 What we measured comes in as DataFrames from :mod:`mufno_core.analysis.optima` (and
 :mod:`mufno_core.analysis.end_to_end`); the words come from :mod:`mufno_core.analysis.verdicts`.
 """
@@ -13,43 +15,14 @@ import pandas as pd
 
 from mufno_core.analysis.verdicts import drift_sentence, shift_size, shift_state
 from mufno_core.axes import PARAMETRIZATIONS, display_name, hparam_axis
+from mufno_core.sweep.experiments import Registered
 
-PAPER: dict[str, dict[str, str]] = {
-    "burgers_lr": {
-        "setup": "FNO-1D, width 64, 4 layers, K 3 → 512",
-        "sp": "optimal LR shifts with K",
-        "mup": "optimal LR stable across K",
-    },
-    "darcy_lr": {
-        "setup": "FNO-2D, width 64, 4 layers, K 3 → 24, Darcy at 85²",
-        "sp": "optimal LR shifts clearly with K",
-        "mup": "optimal LR stable across K",
-    },
-    "navier_stokes_lr": {
-        "setup": "FNO-3D, width 64, 4 layers, K 3 → 24 (1.7M → 906M parameters)",
-        "sp": "1.8e-3 at K=3 → 7.4e-4 at K=24: drift ≈ 0.41 (2.4× down)",
-        "mup": "≈ 4.2e-3 at every K: drift ≈ 1",
-    },
-    "pino_darcy": {
-        "setup": "PINO (data + physics loss) on Darcy, FNO-2D",
-        "sp": "not reported",
-        "mup": "best LR stable at ≈ 5.6e-3",
-    },
-    "darcy_batch_size": {
-        "setup": "FNO-2D on Darcy",
-        "sp": "larger models want larger batches",
-        "mup": "best batch size 20 at every K",
-    },
-    "darcy_beta2": {
-        "setup": "FNO-2D on Darcy",
-        "sp": "best β2 varies with K",
-        "mup": "best β2 = 0.98 at every K",
-    },
-}
+PAPER: Registered[dict[str, str]] = Registered(lambda exp: exp.paper.as_dict() if exp.paper else None)
+"""What the paper reports for each of its experiments ("setup", "sp", "mup"), as registered
+(:class:`~mufno_core.sweep.experiments.PaperReport`)."""
 
-EXPERIMENT_LABELS = {"burgers_lr": "Burgers (FNO-1D)", "darcy_lr": "Darcy (FNO-2D)",
-                     "navier_stokes_lr": "Navier–Stokes (FNO-3D)", "pino_darcy": "PINO Darcy (FNO-2D)"}
-"""The LR experiments by the names the book gives them."""
+EXPERIMENT_LABELS: Registered[str] = Registered(lambda exp: exp.label if exp.is_lr_transfer else None)
+"""The LR experiments by the names the book gives them (their registered ``label``)."""
 
 PAPER_END_TO_END = pd.DataFrame(
     {"Darcy rel. L2": ["1.25%", "1.22%"], "Darcy tuning cost": ["1×", "1.38×"],
@@ -58,9 +31,8 @@ PAPER_END_TO_END = pd.DataFrame(
 )
 """The paper's end-to-end table (Darcy and Navier–Stokes)."""
 
-PAPER_LR_NUMBERS: dict[str, dict[str, tuple[int, int, float, float]]] = {
-    "navier_stokes_lr": {"sp": (3, 24, 1.8e-3, 7.4e-4)},
-}
+PAPER_LR_NUMBERS: Registered[dict[str, tuple[int, int, float, float]]] = Registered(
+    lambda exp: exp.paper.lr_optima if exp.paper and exp.paper.lr_optima else None)
 """The paper's reported optima (K_min, K_max, lr*(K_min), lr*(K_max)) where it gives numbers; its
 μP optima are reported stable (α = 0) for Burgers, Darcy, Navier–Stokes and PINO."""
 

@@ -12,6 +12,7 @@ check is run or read beside them).
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ import pandas as pd
 
 from mufno_core.analysis import calibrate
 from mufno_core.analysis.optima import lr_exponent
+from mufno_core.analysis.paper import EXPERIMENT_LABELS
 from mufno_core.analysis.verdicts import alpha_side
 from mufno_core.axes import PARAMETRIZATIONS, display_name
 from mufno_core.book.chapter import LRChapter, add_provenance, with_caption
@@ -28,10 +30,10 @@ from mufno_core.provenance import provenance_line
 from mufno_core.sweep.experiments import CALIBRATED_EXPONENTS
 from mufno_core.sweep.studies import STUDIES, run_study
 
-LABELS = {"burgers_lr": "Burgers (FNO-1D)", "darcy_lr": "Darcy (FNO-2D)",
-          "navier_stokes_lr": "Navier–Stokes (FNO-3D)", "pino_darcy": "PINO Darcy (FNO-2D)",
-          "burgers_width32": "Burgers, width 32", "burgers_steps1000": "Burgers, 1000 steps",
-          "navier_stokes_width16": "Navier–Stokes, width 16"}
+LABELS = ChainMap({"burgers_width32": "Burgers, width 32", "burgers_steps1000": "Burgers, 1000 steps",
+                   "navier_stokes_width16": "Navier–Stokes, width 16"}, EXPERIMENT_LABELS)
+"""The LR experiments' registered labels (:data:`~mufno_core.analysis.paper.EXPERIMENT_LABELS`),
+then the held-out studies'."""
 HELD_OUT_STUDIES = ("burgers_width32", "burgers_steps1000", "navier_stokes_width16")
 """Settings the measure never saw: the committed Burgers studies (SP only) and Navier–Stokes at
 twice the quick width (SP and μP)."""

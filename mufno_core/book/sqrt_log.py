@@ -28,13 +28,15 @@ from mufno_core.book.tables import readable
 from mufno_core.coord_check import COORD_PRESETS, coord_check_sp_mup
 from mufno_core.provenance import provenance_line
 from mufno_core.stats import student_t
-from mufno_core.sweep.experiments import get_experiment
+from mufno_core.sweep.experiments import Registered, get_experiment
 from mufno_core.sweep.studies import STUDIES, run_study
 from mufno_core.theory import operator_norm_vs_modes
 
 THEORY_GROWTH = 0.5
-LR_SWEEPS = ("burgers_lr", "darcy_lr", "navier_stokes_lr")
-"""The learning-rate sweeps whose K (one per dimension) the operator norms are measured at."""
+LR_SWEEPS = Registered(lambda exp: exp if exp.is_lr_transfer and not exp.fixed.get("pde_weight")
+                       else None)
+"""The learning-rate sweeps on data alone (no physics loss), whose K (one per dimension) the
+operator norms are measured at: Burgers, Darcy and Navier–Stokes, from the registry."""
 
 
 # --- the three measurements ------------------------------------------------------------------

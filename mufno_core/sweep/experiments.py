@@ -22,9 +22,9 @@ Presets:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from mufno_core.axes import HPARAM_AXES
 from mufno_core.data.presets import PRESETS  # noqa: F401  (re-exported: every experiment has these)
@@ -66,8 +66,29 @@ class Preset:
 
 
 @dataclass(frozen=True)
+class PaperReport:
+    """What the paper (arXiv 2506.19396) reports for an experiment: its ``setup``, its finding
+    under SP and under μP in words, and its optimal LRs where it gives numbers (``lr_optima``:
+    parametrization → (K_min, K_max, lr*(K_min), lr*(K_max)))."""
+
+    setup: str
+    sp: str
+    mup: str
+    lr_optima: dict[str, tuple[int, int, float, float]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, str]:
+        """The words by key: "setup", "sp", "mup"."""
+        return {"setup": self.setup, "sp": self.sp, "mup": self.mup}
+
+
+@dataclass(frozen=True)
 class Experiment:
-    """A sweep: a data set, a model family and what is swept (``swept``: "lr", "batch_size", "beta2")."""
+    """A sweep, declared once: a data set, a model family, what is swept (``swept``: "lr",
+    "batch_size", "beta2"; its :class:`~mufno_core.axes.HparamAxis` is :attr:`axis`) and its
+    presets; and for the book its ``label``, the chapter ``notebook`` that runs it, what the
+    ``paper`` reports (None: not an experiment of the paper) and the ``calibrated_exponents`` β of
+    its calibrated rule per preset (:mod:`mufno_core.analysis.calibrate`). Every list of
+    experiments elsewhere reads these fields (:class:`Registered`)."""
 
     name: str
     description: str
@@ -78,6 +99,47 @@ class Experiment:
     swept: str
     presets: dict[str, Preset]
     fixed: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+    notebook: str | None = None
+    paper: PaperReport | None = None
+    calibrated_exponents: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def axis(self):
+        """The swept hyperparameter's :class:`~mufno_core.axes.HparamAxis`."""
+        return HPARAM_AXES[self.swept]
+
+    @property
+    def is_lr_transfer(self) -> bool:
+        """An LR-over-K experiment of the paper: its α is fitted, calibrated and summarised."""
+        return self.swept == "lr" and self.paper is not None
+
+
+V = TypeVar("V")
+
+
+class Registered(Mapping[str, V], Generic[V]):
+    """A live view of the registry: experiment name → ``value(experiment)`` for every registered
+    experiment where that is not None, in registration order. It is read at each use, so an
+    experiment registered later (a test's toy one) is in every list built on it."""
+
+    def __init__(self, value: Callable[[Experiment], V | None]) -> None:
+        self._value = value
+
+    def _items(self) -> dict[str, V]:
+        return {name: v for name, exp in EXPERIMENTS.items() if (v := self._value(exp)) is not None}
+
+    def __getitem__(self, name: str) -> V:
+        return self._items()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items())
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    def __repr__(self) -> str:
+        return f"Registered({self._items()!r})"
 
 
 EXPERIMENT_FIELDS = ("experiment", "dataset", "preset", "dim", "in_channels", "out_channels")
@@ -170,6 +232,7 @@ register(Experiment(
     name="synthetic_lr",
     description="LR vs K on a built-in smoothing operator (FNO-1D; no data files): tests and demos",
     dataset="synthetic", dim=1, in_channels=1, out_channels=1, swept="lr",
+    label="Synthetic smoothing (FNO-1D)",
     presets={
         "smoke": _smoke(),
         "quick": Preset(modes=(2, 4, 16), lrs=lr_grid(-24, -12), seeds=SEEDS3,
@@ -185,6 +248,11 @@ register(Experiment(
     name="burgers_lr",
     description="Burgers 1-D (ν = 0.1), FNO-1D: optimal LR vs K under SP and μP (paper: K 3 → 512)",
     dataset="burgers", dim=1, in_channels=1, out_channels=1, swept="lr",
+    label="Burgers (FNO-1D)", notebook="lr_drift_burgers",
+    paper=PaperReport("FNO-1D, width 64, 4 layers, K 3 → 512", "optimal LR shifts with K",
+                      "optimal LR stable across K"),
+    # β_SP of the coordinate check (see "The calibrated exponents" below); 95% CI [−0.12, +0.35]
+    calibrated_exponents={"quick": 0.11},
     presets={
         "smoke": _smoke(),
         # 8 seeds × 8 LRs around the optima (5.2e-4 … 7.5e-4 at width 16, 300 steps)
@@ -203,6 +271,10 @@ register(Experiment(
     name="darcy_lr",
     description="Darcy flow 2-D, FNO-2D: optimal LR vs K under SP and μP (paper: K 3 → 24)",
     dataset="darcy", dim=2, in_channels=1, out_channels=1, swept="lr",
+    label="Darcy (FNO-2D)", notebook="lr_drift_darcy",
+    paper=PaperReport("FNO-2D, width 64, 4 layers, K 3 → 24, Darcy at 85²",
+                      "optimal LR shifts clearly with K", "optimal LR stable across K"),
+    calibrated_exponents={"quick": 0.07},  # 95% CI [−0.02, +0.16]
     presets={
         "smoke": _smoke(),
         # K from 2 (μP needs log K > 0) to 14, the most the 29² grid holds: α's standard error
@@ -222,6 +294,11 @@ register(Experiment(
     name="navier_stokes_lr",
     description="Navier–Stokes 2-D + time (ν = 1e-3), FNO-3D: optimal LR vs K (paper: K 3 → 24)",
     dataset="navier_stokes", dim=3, in_channels=10, out_channels=1, swept="lr",
+    label="Navier–Stokes (FNO-3D)", notebook="lr_drift_navier_stokes",
+    paper=PaperReport("FNO-3D, width 64, 4 layers, K 3 → 24 (1.7M → 906M parameters)",
+                      "1.8e-3 at K=3 → 7.4e-4 at K=24: drift ≈ 0.41 (2.4× down)",
+                      "≈ 4.2e-3 at every K: drift ≈ 1", lr_optima={"sp": (3, 24, 1.8e-3, 7.4e-4)}),
+    calibrated_exponents={"quick": 0.13},  # 95% CI [−0.07, +0.33]
     # The time axis holds t_out = 10 (quick, gpu) or 40 (paper) steps; an rFFT axis of n points
     # keeps at most n//2 + 1 modes, so K on the time axis is capped (the paper's K³ at K = 24 needs
     # >= 46 time points). μP then scales with log(K · K · K_t).
@@ -245,6 +322,30 @@ register(Experiment(
     },
 ))
 
+register(Experiment(
+    name="pino_darcy",
+    description="PINO on Darcy (data + physics loss, PINO's grid): optimal LR vs K (paper: ≈5.6e-3)",
+    dataset="darcy_pino", dim=2, in_channels=1, out_channels=1, swept="lr",
+    label="PINO Darcy (FNO-2D)", notebook="pino_darcy",
+    paper=PaperReport("PINO (data + physics loss) on Darcy, FNO-2D", "not reported",
+                      "best LR stable at ≈ 5.6e-3"),
+    calibrated_exponents={"quick": -0.07},  # 95% CI [−0.24, +0.10]
+    # loss = 5 · data + 1 · PDE (PINO's Darcy config); the prediction is mollified by
+    # sin(πx) sin(πy) (scale 1: targets are normalised point-wise, zero on the boundary).
+    fixed={"data_weight": 5.0, "pde_weight": 1.0, "mollifier_scale": 1.0},
+    presets={
+        "smoke": _smoke(),
+        # K = 2 … 14 of the 31² grid, darcy_lr's K (the widest spread of log log K²); the pilot
+        # (2 seeds, 11 LRs) put every optimum at 10^(-15.8/8) … 10^(-15.0/8): 6 LRs keep the
+        # ±2-point fit inside the grid
+        "quick": Preset(modes=(2, 4, 8, 14), lrs=lr_grid(-18, -13), seeds=SEEDS8,
+                        fixed=DARCY_QUICK_FIXED),
+        "gpu": Preset(modes=(3, 6, 12, 24), lrs=lr_grid(-26, -13), seeds=SEEDS3, fixed=GPU_FIXED),
+        "paper": Preset(modes=(3, 6, 12, 24), lrs=lr_grid(-30, -12), seeds=SEEDS3,
+                        fixed=PAPER_FIXED),
+    },
+))
+
 # The paper reports no Darcy optimum; its gpu/paper batch-size and β2 sweeps hold the LR at the
 # paper's μP optimum for Navier–Stokes (4.22e-3, for every K), a point of the 8-per-decade grid
 _PAPER_NS_MUP_LR = 10 ** (-19 / 8)
@@ -259,6 +360,9 @@ register(Experiment(
     name="darcy_batch_size",
     description="Darcy, FNO-2D: best batch size vs K at a fixed LR and a fixed number of epochs",
     dataset="darcy", dim=2, in_channels=1, out_channels=1, swept="batch_size",
+    label="Darcy (FNO-2D)", notebook="batch_size_darcy",
+    paper=PaperReport("FNO-2D on Darcy", "larger models want larger batches",
+                      "best batch size 20 at every K"),
     presets={
         "smoke": Preset(**_HPARAM_SMOKE, batch_sizes=(4, 8),
                         fixed={**SMOKE_FIXED, "steps": None, "epochs": 1, "batch_size": None}),
@@ -277,6 +381,8 @@ register(Experiment(
     name="darcy_beta2",
     description="Darcy, FNO-2D: best Adam β2 vs K at a fixed LR",
     dataset="darcy", dim=2, in_channels=1, out_channels=1, swept="beta2",
+    label="Darcy (FNO-2D)", notebook="beta2_darcy",
+    paper=PaperReport("FNO-2D on Darcy", "best β2 varies with K", "best β2 = 0.98 at every K"),
     presets={
         "smoke": Preset(**_HPARAM_SMOKE, beta2s=(0.9, 0.999), fixed=SMOKE_FIXED),
         # K = 2 and 14, darcy_lr's range. A pilot (4 seeds, β2 0.5 … 0.999) found the loss flat
@@ -291,41 +397,25 @@ register(Experiment(
     },
 ))
 
-register(Experiment(
-    name="pino_darcy",
-    description="PINO on Darcy (data + physics loss, PINO's grid): optimal LR vs K (paper: ≈5.6e-3)",
-    dataset="darcy_pino", dim=2, in_channels=1, out_channels=1, swept="lr",
-    # loss = 5 · data + 1 · PDE (PINO's Darcy config); the prediction is mollified by
-    # sin(πx) sin(πy) (scale 1: targets are normalised point-wise, zero on the boundary).
-    fixed={"data_weight": 5.0, "pde_weight": 1.0, "mollifier_scale": 1.0},
-    presets={
-        "smoke": _smoke(),
-        # K = 2 … 14 of the 31² grid, darcy_lr's K (the widest spread of log log K²); the pilot
-        # (2 seeds, 11 LRs) put every optimum at 10^(-15.8/8) … 10^(-15.0/8): 6 LRs keep the
-        # ±2-point fit inside the grid
-        "quick": Preset(modes=(2, 4, 8, 14), lrs=lr_grid(-18, -13), seeds=SEEDS8,
-                        fixed=DARCY_QUICK_FIXED),
-        "gpu": Preset(modes=(3, 6, 12, 24), lrs=lr_grid(-26, -13), seeds=SEEDS3, fixed=GPU_FIXED),
-        "paper": Preset(modes=(3, 6, 12, 24), lrs=lr_grid(-30, -12), seeds=SEEDS3,
-                        fixed=PAPER_FIXED),
-    },
-))
 
+# --- the calibrated exponents and the other views of the registry --------------------------------
+# An experiment's calibrated_exponents are β_SP of the coordinate check on its own trials
+# (mufno_core.analysis.calibrate: the RMS update of the output after 10 Adam steps at the middle of
+# the LR grid, 8 seeds, K of the preset; `python -m mufno_core.analysis.calibrate --results
+# results/quick`, AMD EPYC, torch 2.13.0, 2026-12-02), rounded to 2 decimals so that the calibrated
+# trials' ids stay stable; the 95% interval of each is noted at its registration.
 
-CALIBRATED_EXPONENTS: dict[str, dict[str, float]] = {
-    # β_SP of the coordinate check on each experiment's own trial (mufno_core.analysis.calibrate: the RMS
-    # update of the output after 10 Adam steps at the middle of the LR grid, 8 seeds, K of the
-    # preset; `python -m mufno_core.analysis.calibrate --results results/quick`, AMD EPYC, torch 2.13.0,
-    # 2026-12-02), rounded to 2 decimals so that the calibrated trials' ids stay stable.
-    # 95% intervals: Burgers [−0.12, +0.35], Darcy [−0.02, +0.16], Navier–Stokes [−0.07, +0.33],
-    # PINO [−0.24, +0.10]
-    "burgers_lr": {"quick": 0.11},
-    "darcy_lr": {"quick": 0.07},
-    "navier_stokes_lr": {"quick": 0.13},
-    "pino_darcy": {"quick": -0.07},
-}
+CALIBRATED_EXPONENTS: Registered[dict[str, float]] = Registered(
+    lambda exp: exp.calibrated_exponents or None)
 """The exponent β of the calibrated parametrization "cal", c(K) = (log K₀_eff / log K_eff)^β, per
 experiment and preset (``--set cal_exponent=β`` replaces it)."""
+
+REPORTED: Registered[Experiment] = Registered(lambda exp: exp if exp.paper is not None else None)
+"""The experiments of the paper, in registration order (the summary, the lead figure, ``make
+rerun-results`` and ``scripts/gpu_sweeps.sh`` run or read these)."""
+
+LR_TRANSFER: Registered[Experiment] = Registered(lambda exp: exp if exp.is_lr_transfer else None)
+"""The paper's LR-over-K experiments (α fitted, calibrated and summarised for each)."""
 
 
 def grid_ids(configs: list[TrialConfig]) -> set[str]:

@@ -20,6 +20,7 @@ from mufno_core.book.build import (
     toc_notebooks,
 )
 from mufno_core.sweep import run_sweep
+from mufno_core.sweep.experiments import LR_TRANSFER
 
 TOC = """format: jb-book
 root: book/intro
@@ -289,7 +290,7 @@ def test_a_notebook_declares_the_sweeps_its_chapter_runs(name):
 
 def test_the_calibrated_chapter_declares_its_calibrated_grids():
     sweeps = notebook_sweeps(ROOT / "notebooks" / "calibrated_rule.ipynb")
-    assert {s[0] for s in sweeps} == {"burgers_lr", "darcy_lr", "navier_stokes_lr", "pino_darcy"}
+    assert {s[0] for s in sweeps} == set(LR_TRANSFER)
     assert all(list(s[1]["parametrizations"]) == ["cal"] for s in sweeps)
 
 

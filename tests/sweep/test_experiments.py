@@ -4,11 +4,20 @@ to compute them unasked."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from mufno_core.book.build import notebook_sweeps, toc_notebooks
 from mufno_core.sweep import ResultsStore, grid, run_sweep
 from mufno_core.sweep.config import SCHEMA
-from mufno_core.sweep.experiments import EXPERIMENTS, describe_preset
+from mufno_core.sweep.experiments import (
+    CALIBRATED_EXPONENTS,
+    EXPERIMENTS,
+    LR_TRANSFER,
+    REPORTED,
+    describe_preset,
+)
 
 
 @pytest.mark.parametrize("experiment", sorted(EXPERIMENTS))
@@ -64,3 +73,41 @@ def test_a_complete_gpu_store_renders_without_training(tmp_path):
                      "wall_time": 1.0, "steps_done": c.steps, "device": "NVIDIA H100"})
     df = run_sweep("darcy_lr", "gpu", results_dir=str(tmp_path), device="cpu", progress=False)
     assert len(df[~df.get("mirrored", False).fillna(False).astype(bool)]) == len(configs)
+
+
+# --- an experiment is one declaration --------------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def declaration_problems(name: str, root: Path = ROOT) -> list[str]:
+    """What a registered experiment of the paper lacks: a label, a chapter notebook in the table of
+    contents that declares the experiment's sweep (``mufno.sweeps`` in its metadata)."""
+    exp = EXPERIMENTS[name]
+    problems = [] if exp.label else [f"{name}: no label"]
+    if exp.notebook is None:
+        return [*problems, f"{name}: no chapter notebook"]
+    path = root / "notebooks" / f"{exp.notebook}.ipynb"
+    if exp.notebook not in toc_notebooks(root / "_toc.yml") or not path.is_file():
+        return [*problems, f"{name}: notebooks/{exp.notebook}.ipynb is not in the book"]
+    declared = {s if isinstance(s, str) else s[0] for s in notebook_sweeps(path)}
+    return problems + ([] if name in declared else [f"{name}: {exp.notebook} does not declare it"])
+
+
+@pytest.mark.parametrize("name", list(REPORTED))
+def test_every_experiment_of_the_paper_is_declared_whole(name):
+    assert declaration_problems(name) == []
+
+
+def test_the_views_read_the_declarations():
+    assert dict(CALIBRATED_EXPONENTS) == {name: exp.calibrated_exponents
+                                          for name, exp in EXPERIMENTS.items() if exp.calibrated_exponents}
+    assert list(LR_TRANSFER) == ["burgers_lr", "darcy_lr", "navier_stokes_lr", "pino_darcy"]
+    assert list(REPORTED) == [*LR_TRANSFER, "darcy_batch_size", "darcy_beta2"]
+    assert "synthetic_lr" in EXPERIMENTS and "synthetic_lr" not in REPORTED
+    assert EXPERIMENTS["darcy_beta2"].axis.field == "beta2"
+
+
+def test_gpu_sweeps_runs_every_reported_experiment_by_default():
+    """scripts/gpu_sweeps.sh asks the registry for its default list instead of naming experiments."""
+    script = (ROOT / "scripts" / "gpu_sweeps.sh").read_text()
+    assert "import REPORTED" in script and "darcy_lr" not in script
