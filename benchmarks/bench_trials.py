@@ -1,13 +1,14 @@
-"""Per-trial CPU time of quick trials: this tree against a base commit, side by side.
+"""Per-trial CPU time of quick trials: one commit against a base commit, side by side.
 
 The three trials that issue 29 profiled (darcy_lr K 14, navier_stokes_lr K 8, pino_darcy K 14 at
 the quick preset; μP, seed 0, the middle of the LR grid), plus burgers_lr K 64 with ``--burgers``.
-Each measurement is one fresh process that imports ``mufno_core`` from one tree (this one, or a
-``git worktree`` of ``--base`` outside the repository), trains the trial once to warm up and once
+Each measurement is one fresh process that imports ``mufno_core`` from one tree (a ``git
+worktree`` of ``--base`` or of ``--new``, default HEAD, outside the repository: committed code only,
+whatever else the working tree holds), trains the trial once to warm up and once
 timed with one torch thread and the sweep workers' malloc settings, and reports the CPU seconds
 (``time.process_time``) of ``run_trial`` and the record's loss history. The two trees alternate,
 and which goes first alternates with every repeat, so that a change of the machine's load hits
-both sides alike; the table gives medians and the median of the paired ratios base / this tree.
+both sides alike; the table gives medians and the median of the paired ratios base / new.
 
     .venv/bin/python benchmarks/bench_trials.py --base 88dcb11 --repeats 5 --data-dir /tmp/data
 
@@ -56,11 +57,11 @@ print(json.dumps({"cpu": cpu, "status": record["status"], "lr": config.lr, "modu
 """
 
 
-def base_tree(ref: str) -> Path:
+def commit_tree(ref: str) -> Path:
     """A ``git worktree`` of ``ref`` in the system's temporary folder (made once, reused)."""
     sha = subprocess.run(["git", "rev-parse", "--short", ref], cwd=REPO, check=True,
                          capture_output=True, text=True).stdout.strip()
-    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"mufno-bench-base-{sha}"
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"mufno-bench-{sha}"
     if not path.exists():
         subprocess.run(["git", "worktree", "add", "--detach", str(path), sha], cwd=REPO, check=True,
                        capture_output=True)
@@ -70,9 +71,11 @@ def base_tree(ref: str) -> Path:
 def measure(tree: Path, experiment: str, modes: int, data_dir: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree), "GLIBC_TUNABLES": GLIBC_TUNABLES,
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", CHILD, experiment, str(modes), data_dir], cwd=tree,
-                         env=env, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    done = subprocess.run([sys.executable, "-c", CHILD, experiment, str(modes), data_dir], cwd=tree,
+                          env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{experiment} in {tree} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def history_difference(a: dict, b: dict) -> float:
@@ -99,6 +102,7 @@ def train_time_by_experiment(results: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="88dcb11", help="the commit to compare with")
+    parser.add_argument("--new", default="HEAD", help="the commit to measure")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--results", default=str(REPO / "results" / "quick"))
@@ -106,7 +110,8 @@ def main() -> None:
     parser.add_argument("--json", help="write every measurement here")
     args = parser.parse_args()
     trials = {**TRIALS, **({"burgers_lr": 64} if args.burgers else {})}
-    trees = {"base": base_tree(args.base), "new": REPO}
+    trees = {"base": commit_tree(args.base), "new": commit_tree(args.new)}
+    data_dir = str(Path(args.data_dir).resolve())
     print(f"{device_name('cpu').split(',')[0]}, one torch thread per process; load average at the "
           f"start {os.getloadavg()[0]:.1f}", flush=True)
     runs: dict[str, dict[str, list[dict]]] = {t: {"base": [], "new": []} for t in trials}
@@ -114,13 +119,13 @@ def main() -> None:
         for experiment, modes in trials.items():
             order = ("base", "new") if repeat % 2 == 0 else ("new", "base")
             for side in order:
-                runs[experiment][side].append(measure(trees[side], experiment, modes, args.data_dir))
+                runs[experiment][side].append(measure(trees[side], experiment, modes, data_dir))
             b, n = runs[experiment]["base"][-1], runs[experiment]["new"][-1]
-            print(f"repeat {repeat + 1}: {experiment} K {modes}: base {b['cpu']:.2f} s, this tree "
+            print(f"repeat {repeat + 1}: {experiment} K {modes}: base {b['cpu']:.2f} s, new "
                   f"{n['cpu']:.2f} s, ratio {b['cpu'] / n['cpu']:.2f}; load {os.getloadavg()[0]:.1f}",
                   flush=True)
     print(f"\nload average at the end {os.getloadavg()[0]:.1f}\n")
-    print("| trial | base CPU s (median) | this tree CPU s (median) | ratio of medians | median of "
+    print("| trial | base CPU s (median) | new CPU s (median) | ratio of medians | median of "
           "paired ratios | largest history difference |")
     print("|---|---|---|---|---|---|")
     ratios = {}
