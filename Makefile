@@ -57,6 +57,16 @@ book: setup
 	$(MAKE) --no-print-directory notebooks
 	$(MAKE) --no-print-directory site
 
+# ---- the course (book/reproduce.md) ----------------------------------------------------------
+# student-notebooks: the book's notebooks without solutions and outputs, python3 kernel -> BUILD/student.
+# launch-cells: the Colab install cell of _config.yml's repository.url into notebooks/*.ipynb (or out).
+.PHONY: student-notebooks launch-cells
+student-notebooks: setup
+	$(BIN)/python scripts/student_notebooks.py --out $(BUILD)/student
+
+launch-cells: setup
+	$(BIN)/python -m mufno_core.book.launch --write-sources
+
 # ---- the committed store, checked on this machine (book/reproduce.md) --------------------------
 # rerun-results: every notebook from scratch into another store, then both stores' verdicts.
 # check-results: every record against the store's MANIFEST.sha256 (exact), then CHECK_SAMPLE trials

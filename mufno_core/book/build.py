@@ -28,7 +28,14 @@ from pathlib import Path
 import yaml
 
 from mufno_core.book import pages
-from mufno_core.book.launch import Repository, foreign_installs, install_cell, run_note, site_config
+from mufno_core.book.launch import (
+    Repository,
+    current_commit,
+    download_notebook,
+    foreign_installs,
+    run_note,
+    site_config,
+)
 from mufno_core.data import ensure_dataset
 from mufno_core.sweep import forecast
 from mufno_core.sweep.estimate import format_duration
@@ -246,9 +253,6 @@ def stage_notebook(notebook: dict, name: str, repo: Repository) -> dict:
     staged = dict(notebook)
     cells = merge_injected_parameters(list(notebook.get("cells", [])))
     with_ids = (notebook.get("nbformat", 4), notebook.get("nbformat_minor", 0)) >= (4, 5)
-    added = []
-    if repo.configured:
-        added.append(_cell("code", install_cell(repo), "mufno-install", ["hide-input"]))
     params = next((i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", [])),
                   None)
     parameters = ""
@@ -263,7 +267,7 @@ def stage_notebook(notebook: dict, name: str, repo: Repository) -> dict:
     if boxes:
         opening.insert(0, _cell("markdown", "\n".join(b.html for b in boxes), "mufno-verdict", []))
     if not with_ids:
-        for cell in (*added, *opening):
+        for cell in opening:
             cell.pop("id")
     first_md = next((i for i, c in enumerate(cells) if c.get("cell_type") == "markdown"), -1)
     if first_md >= 0:  # the title alone, then the verdict and the run note, then the rest of that cell
@@ -275,10 +279,8 @@ def stage_notebook(notebook: dict, name: str, repo: Repository) -> dict:
                 after.pop("id")
             opening.append(after)
     cells[first_md + 1:first_md + 1] = opening
-    first_code = next((i for i, c in enumerate(cells) if c.get("cell_type") == "code"), len(cells))
-    cells[first_code:first_code] = added
     staged["cells"] = cells
-    return staged
+    return download_notebook(staged, repo)  # the python3 kernel; the install cell first if configured
 
 
 def assemble_source(executed_dir: str | Path, build_dir: str | Path, root: str | Path = ".") -> Path:
@@ -290,8 +292,9 @@ def assemble_source(executed_dir: str | Path, build_dir: str | Path, root: str |
     src.mkdir(parents=True)
     with open(root / "_config.yml", encoding="utf-8") as f:
         config = yaml.safe_load(f) or {}
-    repo = Repository.from_config(config)
-    (src / "_config.yml").write_text(yaml.safe_dump(site_config(config), sort_keys=False,
+    commit = current_commit(root)
+    repo = Repository.from_config(config, commit)
+    (src / "_config.yml").write_text(yaml.safe_dump(site_config(config, commit), sort_keys=False,
                                                     allow_unicode=True), encoding="utf-8")
     for item in BOOK_SOURCES:
         path = root / item

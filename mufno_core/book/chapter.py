@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from mufno_core.analysis.optima import (
     THEORY_ALPHA,
@@ -49,6 +50,21 @@ from mufno_core.sweep.store import finished_trials
 
 GRID_OVERRIDES = ("modes", "lrs", "seeds")
 """Notebook parameters that replace a preset's grid axis; empty means "the preset's"."""
+
+
+def grid_overrides(kwargs: Mapping[str, Any]) -> dict[str, list]:
+    """The non-empty grid axes among ``kwargs``. A value may be a list or, as papermill's ``-p modes
+    "[2, 14]"`` passes it, a string holding one (YAML: "[2, 14]", "2, 14" or "2")."""
+    out = {}
+    for key in GRID_OVERRIDES:
+        value = kwargs.get(key)
+        if isinstance(value, str):
+            value = yaml.safe_load(value if value.strip().startswith("[") else f"[{value}]")
+            if not isinstance(value, list):
+                raise ValueError(f"{key} must be a list such as [2, 14], got {kwargs[key]!r}")
+        if value:
+            out[key] = list(value)
+    return out
 
 
 def with_caption(table: pd.DataFrame, caption: str):
@@ -105,7 +121,7 @@ class SweepChapter:
         """Run (or resume) the sweep with :func:`~mufno_core.sweep.run_sweep` and analyse it.
         Empty overrides (``modes=[]`` from a notebook parameter) mean "the preset's"; an empty
         ``scheduler`` means "start a local cluster"."""
-        overrides = {k: v for k, v in kwargs.items() if k in GRID_OVERRIDES and v}
+        overrides = grid_overrides(kwargs)
         rest = {k: v for k, v in kwargs.items() if k not in GRID_OVERRIDES}
         if "scheduler" in rest:
             rest["scheduler"] = rest["scheduler"] or None

@@ -17,7 +17,7 @@ from mufno_core.analysis.end_to_end import end_to_end, sample_grid
 from mufno_core.analysis.paper import PAPER_END_TO_END, end_to_end_comparison
 from mufno_core.analysis.verdicts import end_to_end_verdict
 from mufno_core.book.answers import Answer, Boxes
-from mufno_core.book.chapter import GRID_OVERRIDES, with_caption
+from mufno_core.book.chapter import GRID_OVERRIDES, grid_overrides, with_caption
 from mufno_core.book.tables import readable
 from mufno_core.provenance import provenance_line
 from mufno_core.sweep import run_sweep
@@ -47,7 +47,7 @@ class EndToEndChapter:
     def run(cls, preset: str, results_dir: str, data_dir: str = "data", **kwargs: Any) -> EndToEndChapter:
         """Run (or resume) both sweeps; empty grid overrides and an empty scheduler mean "the
         preset's" and "a local cluster", as in :meth:`~mufno_core.book.chapter.SweepChapter.run`."""
-        overrides = {k: v for k, v in kwargs.items() if k in GRID_OVERRIDES and v}
+        overrides = grid_overrides(kwargs)
         rest = {k: v for k, v in kwargs.items() if k not in GRID_OVERRIDES}
         if "scheduler" in rest:
             rest["scheduler"] = rest["scheduler"] or None

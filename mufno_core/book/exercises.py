@@ -42,16 +42,18 @@ class Command:
 
 
 def _sweep(experiment: str, modes: str, base: int) -> str:
-    return (f"mufno sweep {experiment} --preset smoke --executor process --workers 2 "
-            f"--results {SCRATCH} --set base_modes={base} --set modes={modes}")
+    return (f"mufno sweep {experiment} --preset smoke --results {SCRATCH} "
+            f"--set base_modes={base} --set modes={modes}")
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("lr_drift_burgers", _sweep("burgers_lr", "4,8,16", 4), 60),
-    Command("lr_drift_darcy", _sweep("darcy_lr", "4,8,14", 4), 60),
-    Command("lr_drift_navier_stokes", _sweep("navier_stokes_lr", "3,5,8", 3), 60),
+    Command("lr_drift_burgers", _sweep("burgers_lr", "8,16", 8), 60),
+    Command("lr_drift_darcy", _sweep("darcy_lr", "4,8", 4), 60),
+    Command("lr_drift_navier_stokes", _sweep("navier_stokes_lr", "3,5", 3), 60),
     Command("batch_size_darcy", _sweep("darcy_batch_size", "4,14", 4), 60),
     Command("beta2_darcy", _sweep("darcy_beta2", "4,14", 4), 60),
+    Command("calibrated_rule",
+            f"python -m mufno_core.analysis.calibrate darcy_lr --preset smoke --results {SCRATCH}", 60),
 )
 
 
@@ -89,7 +91,7 @@ def check_steps_of(steps_of: Callable[[int], int], records: pd.DataFrame) -> str
         assert got == int(done), f"batch size {batch}: you give {got} steps, the trial took {int(done)}"
     epochs, n_train = int(records["epochs"].iloc[0]), int(records["n_train"].iloc[0])
     for batch in range(1, n_train + 1):
-        want = TrainConfig(lr=1.0, epochs=epochs, batch_size=batch).total_steps(n_train)
+        want = TrainConfig(lr=1.0, steps=None, epochs=epochs, batch_size=batch).total_steps(n_train)
         got = steps_of(batch)
         assert got == want, (f"batch size {batch} ({n_train} samples, {epochs} epochs): you give {got} "
                              f"steps, the training loop takes {want}")

@@ -130,10 +130,11 @@ def test_a_configured_repository_pins_its_tag():
     config = site_config({**CONFIG, "repository": {"url": "https://github.com/org/repo/", "tag": "v1.2"}})
     assert config["repository"] == {"url": "https://github.com/org/repo", "branch": "v1.2"}
     assert config["launch_buttons"]["binderhub_url"] == "https://mybinder.org"
-    assert "colab_url" not in config["launch_buttons"]  # Colab would open a notebook without install
+    assert config["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
     assert config["html"]["use_repository_button"] is True
     repo = Repository.from_config({"repository": {"url": "https://github.com/org/repo", "tag": "v1.2"}})
-    assert '"mufno @ git+https://github.com/org/repo@v1.2"' in install_cell(repo)
+    assert '"git", "clone", "--quiet", "https://github.com/org/repo"' in install_cell(repo)
+    assert '"checkout", "--quiet", "v1.2"' in install_cell(repo)
 
 
 @pytest.mark.parametrize("section", [
@@ -174,7 +175,7 @@ def test_staging_adds_the_offline_note_and_the_install_cell_only_when_configured
     assert len(source["cells"]) == 3  # the executed notebook itself is untouched
     staged = stage_notebook(source, "theory", Repository("https://github.com/org/repo", "v1"))
     install = staged["cells"][3]
-    assert install["cell_type"] == "code" and "git+https://github.com/org/repo@v1" in install["source"]
+    assert install["cell_type"] == "code" and '"https://github.com/org/repo"' in install["source"]
     assert "Binder" in staged["cells"][1]["source"]
     assert [c.get("id") for c in staged["cells"]][:4] == ["title", "mufno-run-note", "mufno-lead",
                                                           "mufno-install"]
