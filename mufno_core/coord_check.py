@@ -316,7 +316,9 @@ def update_verdict(exponents: pd.DataFrame) -> str:
             if param not in fits.index:
                 continue
             r = fits.loc[param]
-            interval = f"β = {r.beta:+.2f} [{r.beta_low:+.2f}, {r.beta_high:+.2f}]"
+            interval = (f"β = {r.beta:+.2f} [{r.beta_low:+.2f}, {r.beta_high:+.2f}]"
+                        if np.isfinite([r.beta_low, r.beta_high]).all() else
+                        f"β = {r.beta:+.2f} (no interval: one seed)")
             if r.consistent and (r.excludes_zero if param == "sp" else r.excludes_half):
                 what = "as the theory says" + (" (grows like sqrt(log K))" if param == "sp"
                                               else " (flat in K)")

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mufno_core.analysis.optima import DEFAULT_METRIC, NoEvidence, loss_table
+from mufno_core.axes import display_name
 from mufno_core.sweep.budget import step_flops
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.data import load_trial_data
@@ -101,7 +102,7 @@ def end_to_end(
     if final.empty:
         raise ValueError(f"the sweep has no μP run at K={target_k} with the proxy's LR {lr_proxy:g}")
     table = pd.DataFrame([
-        _outcome(f"direct tuning at K={target_k} ({direct_parametrization.upper()})", lr_direct,
+        _outcome(f"direct tuning at K={target_k} ({display_name(direct_parametrization)})", lr_direct,
                  direct[np.isclose(direct["lr"], lr_direct)], direct, grid),
         _outcome(f"μTransfer from K={proxy_k}", lr_proxy, final, pd.concat([proxy, final]), grid),
     ]).set_index("method")

@@ -37,7 +37,7 @@ from mufno_core.analysis.optima import (
     shift,
 )
 from mufno_core.analysis.paper import hparam_comparison, lr_comparison
-from mufno_core.analysis.verdicts import exponent_verdict, hparam_verdict
+from mufno_core.analysis.verdicts import alpha_side, drift_side, exponent_verdict, hparam_verdict
 from mufno_core.axes import PARAMETRIZATIONS, display_name, hparam_axis
 from mufno_core.book.answers import Answer, lr_answer, shift_answer
 from mufno_core.book.plots import plot_hparam_curves, plot_lr_curves
@@ -47,6 +47,10 @@ from mufno_core.sweep import run_sweep
 from mufno_core.sweep.errors import error_line
 from mufno_core.sweep.experiments import describe_preset, get_experiment
 from mufno_core.sweep.store import finished_trials
+
+SIDE_WORDS = {"below": "below", "above": "above", "holds": "holds it",
+              "borderline": "borderline (within round-off)"}
+"""An interval against a threshold (:func:`~mufno_core.stats.compare`), in a table's words."""
 
 GRID_OVERRIDES = ("modes", "lrs", "seeds")
 """Notebook parameters that replace a preset's grid axis; empty means "the preset's"."""
@@ -68,7 +72,9 @@ def grid_overrides(kwargs: Mapping[str, Any]) -> dict[str, list]:
 
 
 def with_caption(table: pd.DataFrame, caption: str):
-    """A Styler of ``table`` without its index, captioned (the provenance line)."""
+    """A Styler of ``table`` without its index, captioned (the provenance line, a code id with
+    uncommitted changes said in words)."""
+    caption = caption.replace("+dirty", " (with uncommitted changes)")
     return table.style.hide(axis="index").set_caption(caption)
 
 
@@ -173,15 +179,22 @@ class LRChapter(SweepChapter):
         return with_caption(readable(self.optima, columns), self.source)
 
     def drift_table(self):
-        columns = ["parametrization", "k_min", "k_max", "drift_interval", "moves", "theory_sp",
-                   "edge"]
-        return with_caption(readable(self.drift, columns), self.source)
+        """The drift K_min → K_max with its interval, read against 1 as the verdict reads it (with
+        the round-off tolerance: "borderline" where an end lies within it)."""
+        drift = self.drift.assign(against=[SIDE_WORDS[drift_side(r).side] for r in self.drift.itertuples()])
+        columns = ["parametrization", "k_min", "k_max", "drift_interval", "against", "theory_sp", "edge"]
+        return with_caption(readable(drift, columns, names={"against": "against 1 (no drift)"}),
+                            self.source)
 
     def exponent_table(self):
-        columns = ["parametrization", "ks", "alpha_interval", "half_width", "theory",
-                   "excludes_zero", "excludes_half"]
-        names = {"excludes_zero": "excludes 0 (no drift)", "excludes_half": "excludes −½ (√log law)"}
-        return with_caption(readable(self.exponent, columns, names=names), self.source)
+        """α with its interval, read against 0 and −½ as the verdict reads it (round-off tolerance)."""
+        rows = list(self.exponent.itertuples())
+        table = self.exponent.assign(
+            zero=[SIDE_WORDS[alpha_side(r).side] for r in rows],
+            half=[SIDE_WORDS[alpha_side(r, -0.5).side] for r in rows])
+        columns = ["parametrization", "ks", "alpha_interval", "half_width", "theory", "zero", "half"]
+        names = {"zero": "against 0 (no drift)", "half": "against −½ (√log law)"}
+        return with_caption(readable(table, columns, names=names), self.source)
 
     def comparison(self):
         return with_caption(lr_comparison(self.experiment, self.drift, self.exponent)
@@ -251,6 +264,8 @@ class HparamChapter(SweepChapter):
     def comparison(self):
         """Our best values and located optima beside the paper's."""
         table = hparam_comparison(self.experiment, self.grid_optima, self.hparam, self.shift)
+        swept = {display_name(p) for p in self.measured["parametrization"].unique()}
+        table = table[[c for c in table.columns if c in swept]].fillna("—")  # no column of nan
         return with_caption(table.reset_index().rename(columns={"modes": "K"}), self.source)
 
     # --- figures -----------------------------------------------------------------------------

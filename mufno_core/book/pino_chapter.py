@@ -32,6 +32,12 @@ def pde_floor(config: TrialConfig, data_dir: str = "data") -> pd.Series:
     }, name="test set")
 
 
+def floor_table(floor: pd.Series) -> pd.DataFrame:
+    """:func:`pde_floor` as a two-column table (quantity, value)."""
+    return pd.DataFrame({"on the test set": list(floor.index),
+                         "value": [f"{int(v)}" if float(v).is_integer() else f"{v:.3g}" for v in floor]})
+
+
 def floor_sentence(floor: pd.Series) -> str:
     """What :func:`pde_floor` means for the two terms of the loss, in one sentence."""
     return (f"On this grid the exact solution leaves a PDE loss of {floor.iloc[1]:.2g}, while the "

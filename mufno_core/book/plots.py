@@ -128,7 +128,10 @@ def plot_lr_curves(
         axis.set_xlabel("base learning rate η")
         if ylim:
             axis.set_ylim(*ylim)
-    return _finish(fig, panels, metric, title)
+    fig = _finish(fig, panels, metric, title)
+    if metric == "final_train_loss" and (df.get("pde_weight", pd.Series(dtype=float)).fillna(0) > 0).any():
+        panels[0][0].set_ylabel("PINO training loss (weighted data + PDE losses)")
+    return fig
 
 
 def plot_hparam_curves(

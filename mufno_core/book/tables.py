@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -65,7 +66,11 @@ def sig(x: float, digits: int = 2) -> str:
 
 
 def interval(value: float, low: float, high: float, digits: int = 2, signed: bool = False) -> str:
-    """``value [low, high]`` with :func:`sig` (``signed``: always a sign, for exponents)."""
+    """``value [low, high]`` with :func:`sig` (``signed``: always a sign, for exponents); without
+    an interval (one seed: its ends are nan) ``value (no interval: one seed)``."""
+    if math.isnan(low) or math.isnan(high):
+        head = f"{value:+.{digits}f}" if signed else sig(value, digits)
+        return f"{head} (no interval: one seed)"
     if signed:
         return f"{value:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
     return f"{sig(value, digits)} [{sig(low, digits)}, {sig(high, digits)}]"
@@ -110,3 +115,16 @@ def readable(df: pd.DataFrame, columns: Sequence[str] | None = None, digits: int
 def show(df: pd.DataFrame):
     """A Styler without the index, for a notebook cell's last line."""
     return df.style.hide(axis="index")
+
+
+def settings_table(settings: Mapping[str, Any]) -> pd.DataFrame:
+    """A preset's settings (a mapping, values may be lists or mappings) as a two-column table."""
+    def words(value: Any) -> str:
+        if isinstance(value, Mapping):
+            return "; ".join(f"{k}: {words(v)}" for k, v in value.items())
+        if isinstance(value, (list, tuple)):
+            return ", ".join(words(v) for v in value)
+        return str(value)
+
+    return pd.DataFrame({"setting": [str(k) for k in settings],
+                         "value": [words(v) for v in settings.values()]})

@@ -58,6 +58,7 @@ def test_hparam_tables_fit_the_column(batch):
     assert len(optima) == 4 and optima["bootstrap picks it"].str.endswith("%").all()
     comparison = batch.comparison().data
     assert comparison.columns[0] == "K" and "SP" in comparison.columns
+    assert "calibrated" not in " ".join(comparison.columns) and not comparison.isna().any().any()
     assert batch.optima_table().caption == batch.source
 
 
@@ -91,7 +92,11 @@ def test_lr_chapter_tables_and_exponent():
     assert alpha.loc["sp", "alpha_low"] < -0.5 < alpha.loc["sp", "alpha_high"]
     assert alpha.loc["mup", "alpha_low"] < 0 < alpha.loc["mup", "alpha_high"]
     assert list(ch.optima_table().data["K"]) == ["3", "8", "24"] * 2
-    assert "exponent α [95% CI]" in ch.exponent_table().data.columns
+    exponents = ch.exponent_table().data
+    assert "exponent α [95% CI]" in exponents.columns
+    assert set(exponents["against 0 (no drift)"]) <= set(chapter.SIDE_WORDS.values())
+    drift = ch.drift_table().data
+    assert set(drift["against 1 (no drift)"]) <= set(chapter.SIDE_WORDS.values())
     assert len(ch.exponent_figure().axes) == 1
     fig = ch.curves()
     fig.canvas.draw()

@@ -25,3 +25,12 @@ def test_mup_spread_over_k():
     assert line.startswith("μP optimum: 2.0e-03 … 4.0e-03 over K [2, 4] (spread 2.00×); the paper: ")
     with pytest.raises(KeyError):
         pino_chapter.mup_spread(optima, "no_such_experiment")
+
+
+def test_the_pde_floor_shows_as_a_table():
+    import pandas as pd
+
+    from mufno_core.book.pino_chapter import floor_table
+
+    table = floor_table(pd.Series({"grid (nodes per side)": 29.0, "rel. L2 between the two": 0.0169445}))
+    assert table["value"].tolist() == ["29", "0.0169"]

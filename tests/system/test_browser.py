@@ -34,7 +34,8 @@ PLACEHOLDER = re.compile(r"github\.com/mufno|example\.(?:com|org)/|your[-_ ]?(?:
 NO_TRIAL_RECORDS = {"notebooks/theory.html", "notebooks/coord_check.html"}
 """Chapters whose figures are not read from trial records (theory curves, the coord check's own
 measurement): the provenance test does not ask them for a "Source:" line."""
-BUILD = ROOT / "_build" / "smoke"
+BUILD = Path(os.environ.get("MUFNO_SMOKE_BUILD", ROOT / "_build" / "smoke"))
+"""Where the smoke book is built (MUFNO_SMOKE_BUILD: another folder, e.g. with MUFNO_REUSE_SITE=1)."""
 HTML = BUILD / "html"
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -208,8 +209,24 @@ def rendered(site, browser) -> dict[str, dict]:
                        "widths": tools.evaluate(OUTPUT_WIDTHS),
                        "sources": tools.evaluate(SOURCE_LINES),
                        "scales": tools.evaluate(FIGURE_SCALES),
-                       "lead": tools.evaluate(LEAD_FIGURE)}
+                       "lead": tools.evaluate(LEAD_FIGURE),
+                       "outputs": tools.evaluate(OUTPUT_TEXTS)}
     return pages
+
+
+@pytest.fixture(scope="module")
+def narrow(site, browser, rendered) -> dict[str, dict]:
+    """Every page loaded again on a 390 px phone screen: how wide the page is, and every display
+    equation that sticks out of the viewport or is cut instead of scrolling."""
+    tools, origin = browser
+    tools.page("Emulation.setDeviceMetricsOverride", width=PHONE, height=844, deviceScaleFactor=2,
+               mobile=True)
+    try:
+        return {page: {"state": load(tools, f"{origin}/{page}"), "width": tools.evaluate(PAGE_WIDTH)}
+                for page in book_pages(site)}
+    finally:
+        tools.page("Emulation.setDeviceMetricsOverride", width=1280, height=1400, deviceScaleFactor=1,
+                   mobile=False)
 
 
 def test_site_has_the_toc_pages(site):
@@ -453,3 +470,87 @@ def test_figures_are_readable_at_page_width(site, rendered):
         shrunk += [f"{page}: {f['src']} shown at {f['scale']:.0%}" for f in rendered[page]["scales"]
                    if f["scale"] < 0.7]
     assert not shrunk, "figures shrunk below 70% of their size:\n" + "\n".join(shrunk)
+
+
+PHONE = 390
+PAGE_WIDTH = """(() => {
+  const doc = document.documentElement;
+  const screen = 390;  // a mobile viewport widens to its content: compare with the screen
+  const describe = el => el.tagName.toLowerCase() + '.' + (el.className || '').toString().split(' ')[0]
+                         + ' "' + (el.innerText || '').trim().slice(0, 60) + '"';
+  const equations = [];
+  for (const el of document.querySelectorAll('mjx-container[display="true"]')) {
+    const r = el.getBoundingClientRect();
+    const box = el.closest('div.math') || el;
+    const scrolls = ['auto', 'scroll'].includes(getComputedStyle(box).overflowX)
+                    || ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+    if (r.right > screen + 1 || (el.scrollWidth > el.clientWidth + 1 && !scrolls))
+      equations.push(describe(el));
+  }
+  const wide = [];
+  if (Math.max(doc.scrollWidth, window.innerWidth) > screen + 1)
+    for (const el of document.querySelectorAll('article *'))
+      if (el.getBoundingClientRect().right > screen + 1 && el.children.length === 0 && el.offsetParent
+          && !el.closest('pre, .table-wrapper, .cell_output .output'))
+        wide.push(describe(el));
+  return {page: Math.max(doc.scrollWidth, window.innerWidth), viewport: screen, equations,
+          wide: wide.slice(0, 3)};
+})()"""
+
+
+def test_no_page_scrolls_sideways_on_a_phone(narrow):
+    """At 390 px no page is wider than the screen (a long inline code span wraps), and every display
+    equation fits or scrolls inside its own box."""
+    problems = []
+    for page, seen in narrow.items():
+        width = seen["width"]
+        if width["page"] > width["viewport"] + 1:
+            problems.append(f"{page}: {width['page']} px wide on a {width['viewport']} px screen: "
+                            f"{width['wide']}")
+        problems += [f"{page}: equation cut or outside the screen: {e}" for e in width["equations"]]
+    assert not problems, "\n".join(problems)
+
+
+OUTPUT_TEXTS = """Array.from(document.querySelectorAll('article.bd-article .cell_output'))
+  .filter(o => o.offsetParent).map(o => o.innerText)"""
+RAW_OUTPUT = {
+    "a raw nan": re.compile(r"(?<![\w.])[+-]?nan\b", re.IGNORECASE),
+    "a pandas dtype line": re.compile(r"dtype: \w+"),
+    "a printed dict": re.compile(r"\{'[^']*': "),
+    "an enum-style name": re.compile(r"\((?:MUP|SP|CAL)\)"),
+    "a float printed with 6 decimals": re.compile(r"\b\d+\.\d{6}\b"),
+    "a dirty code id": re.compile(r"\+dirty"),
+    "a printed verdict": re.compile(r"^Verdict:", re.MULTILINE),
+}
+
+
+def test_no_raw_output_in_the_book(rendered):
+    """What a notebook prints reaches the reader as words and tables: no nan, dict, dtype line,
+    '(MUP)', 0.783000 or +dirty, and no verdict as print output (a verdict is a box)."""
+    problems = []
+    for page, seen in rendered.items():
+        for text in seen["outputs"] or []:
+            for what, pattern in RAW_OUTPUT.items():
+                match = pattern.search(text)
+                if match:
+                    start = max(match.start() - 40, 0)
+                    problems.append(f"{page}: {what}: ...{text[start:match.end() + 40]!r}")
+    assert not problems, "\n".join(problems[:40])
+
+
+def test_every_page_and_the_readme_agree(site):
+    """One truth: one verdict per experiment on every page (chapter boxes, intro, Guide), no sentence
+    that says μP over- or under-corrects where the verdict says otherwise, the README's table (checked
+    against a site of its preset), and the README's computation from the same store as the site."""
+    from mufno_core.book.answers import store_answers
+    from mufno_core.book.pages import disagreements, page_verdicts
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert not disagreements(site, readme), "\n".join(disagreements(site, readme))
+    found = page_verdicts(site)
+    intro = found.get("book/intro.html", {})
+    chapters = {e: labels for page, by in found.items() if page.startswith("notebooks/")
+                for e, labels in by.items()}
+    assert len(intro) >= 6 and set(intro) <= set(chapters), (sorted(intro), sorted(chapters))
+    computed = {a.key: a.label for a in store_answers(str(ROOT / "results" / "smoke"), "smoke")}
+    assert computed and all(chapters[k] == {label} for k, label in computed.items()), (computed, chapters)
