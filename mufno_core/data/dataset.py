@@ -8,7 +8,8 @@ Layouts returned (r = ``subsample``, s' = stored s / r):
   time axis of length t_out, y (B, 1, s', s', t_out); the model appends the grid itself.
 
 Normalisation (:class:`UnitGaussianNormalizer`, per-point mean/std fitted on the training split)
-follows the original FNO scripts, except that Burgers normalises its targets (see NORMALIZE);
+follows the original FNO scripts, except that Burgers normalises its targets (its
+:attr:`~mufno_core.data.pdes.PDESpec.normalize`);
 Darcy and Navier–Stokes both inputs and targets,
 with predictions and targets decoded before the loss (:attr:`Splits.decode`).
 """
@@ -26,12 +27,7 @@ import numpy as np
 import torch
 
 from mufno_core.data.integrity import generate_command, inspect_file
-
-INPUT_NDIM = {"burgers": 2, "darcy": 3, "navier_stokes": 4}  # stored, samples first
-NORMALIZE = {"burgers": (False, True), "darcy": (True, True), "navier_stokes": (True, True)}
-"""(normalise inputs, normalise targets) per PDE. As in the FNO scripts, except Burgers' targets:
-u(·,1) at ν = 0.1 is ~50× smaller than u(·,0), and at the short budgets of the sweeps an FNO would
-spend them learning that scale (the measurement: ``benchmarks/README.md``)."""
+from mufno_core.data.pdes import pde_spec
 
 
 def check_file(path: str | Path) -> dict[str, Any]:
@@ -47,29 +43,26 @@ def check_file(path: str | Path) -> dict[str, Any]:
 def _check_subsample(pde: str, n: int, r: int, path: Path) -> None:
     if not isinstance(r, int) or r < 1:
         raise ValueError(f"subsample must be a positive int, got {r!r}")
-    closed = pde == "darcy"
-    if (n - 1 if closed else n) % r:
-        rule = f"(s − 1) = {n - 1}" if closed else f"s = {n}"
-        raise ValueError(f"{path}: subsample {r} does not divide {rule}; the coarse grid would "
-                         "not cover the domain")
+    spec = pde_spec(pde)
+    if spec.fine_and_coarse(n, 1)[0] % r:
+        raise ValueError(f"{path}: subsample {r} does not divide {spec.subsample_rule(n)}; the "
+                         "coarse grid would not cover the domain")
 
 
 def to_channel_first(pde: str, x: np.ndarray, y: np.ndarray,
                      subsample: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """Stored sample-first arrays -> the channel-first float32 tensors described above."""
-    r = subsample
-    if pde == "burgers":
-        return (torch.from_numpy(np.ascontiguousarray(x[:, None, ::r], dtype=np.float32)),
-                torch.from_numpy(np.ascontiguousarray(y[:, None, ::r], dtype=np.float32)))
-    if pde == "darcy":
-        return (torch.from_numpy(np.ascontiguousarray(x[:, None, ::r, ::r], dtype=np.float32)),
-                torch.from_numpy(np.ascontiguousarray(y[:, None, ::r, ::r], dtype=np.float32)))
-    t_out = y.shape[-1]
-    xt = torch.from_numpy(np.ascontiguousarray(np.moveaxis(x[:, ::r, ::r], -1, 1),
+    spec = pde_spec(pde)
+    spatial = (slice(None, None, subsample),) * spec.dim
+    yt = torch.from_numpy(np.ascontiguousarray(y[(slice(None), None, *spatial)], dtype=np.float32))
+    if not spec.time_steps:
+        xt = torch.from_numpy(np.ascontiguousarray(x[(slice(None), None, *spatial)],
+                                                   dtype=np.float32))
+        return xt, yt
+    # the t_in snapshots become channels, repeated along the t_out target records
+    xt = torch.from_numpy(np.ascontiguousarray(np.moveaxis(x[(slice(None), *spatial)], -1, 1),
                                                dtype=np.float32))
-    xt = xt[..., None].expand(*xt.shape, t_out).contiguous()
-    yt = torch.from_numpy(np.ascontiguousarray(y[:, None, ::r, ::r], dtype=np.float32))
-    return xt, yt
+    return xt[..., None].expand(*xt.shape, y.shape[-1]).contiguous(), yt
 
 
 class H5Dataset(torch.utils.data.Dataset):
@@ -227,7 +220,7 @@ def load_splits(path: str | Path, n_train: int | None = None, n_test: int | None
             raise ValueError(f"{path}: the {name} contain {bad} NaN/inf values; regenerate the "
                              f"file with `{generate_command(path)} --force`")
     pde = str(check_file(path)["pde"])
-    default_x, default_y = NORMALIZE[pde]
+    default_x, default_y = pde_spec(pde).normalize
     x_norm = y_norm = None
     if default_x if normalize_input is None else normalize_input:
         x_norm = UnitGaussianNormalizer.fit(x_train)

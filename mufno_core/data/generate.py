@@ -41,10 +41,10 @@ from tqdm import tqdm
 
 from mufno_core import __version__
 from mufno_core.data.dataset import check_file
+from mufno_core.data.pdes import PDE_SPECS
 from mufno_core.data.presets import DatasetSpec, dataset_spec
 
 GENERATOR = "mufno_core.data.generate"
-CHUNK = {"burgers": 64, "darcy": 8, "navier_stokes": 64}  # samples per task
 
 
 def _burgers_chunk(spec: DatasetSpec, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,20 +87,16 @@ CHUNK_FUNCTIONS: dict[str, Callable[[DatasetSpec, int, int], tuple[np.ndarray, n
 
 
 def _grid(spec: DatasetSpec) -> np.ndarray:
-    n = spec.resolution
-    if spec.pde == "burgers":
-        return (np.arange(n) / n)[:, None]
-    x = np.linspace(0.0, 1.0, n) if spec.pde == "darcy" else np.arange(n) / n
-    return np.stack(np.meshgrid(x, x, indexing="ij"), axis=-1)
+    """The coordinates of the stored grid, (s, …, s, d)."""
+    pde = PDE_SPECS[spec.pde]
+    axes = [pde.points(spec.resolution)] * pde.dim
+    return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
 
 
 def _shapes(spec: DatasetSpec) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    n, s = spec.n_samples, spec.resolution
-    if spec.pde == "burgers":
-        return (n, s), (n, s)
-    if spec.pde == "darcy":
-        return (n, s, s), (n, s, s)
-    return (n, s, s, int(spec.constants["t_in"])), (n, s, s, spec.t_out)
+    shapes = PDE_SPECS[spec.pde].shapes(spec.n_samples, spec.resolution,
+                                        int(spec.constants.get("t_in", 0)), spec.t_out)
+    return shapes["input"], shapes["target"]
 
 
 def _attributes(spec: DatasetSpec, command: str) -> dict[str, object]:
@@ -246,7 +242,7 @@ def generate_dataset(spec: DatasetSpec, out: str | Path | None = None, workers: 
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out)
     tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
-    chunk = CHUNK[spec.pde]
+    chunk = PDE_SPECS[spec.pde].chunk
     bounds = [(i, min(i + chunk, spec.n_samples)) for i in range(0, spec.n_samples, chunk)]
     in_shape, out_shape = _shapes(spec)
     work = CHUNK_FUNCTIONS[spec.pde]
@@ -257,7 +253,7 @@ def generate_dataset(spec: DatasetSpec, out: str | Path | None = None, workers: 
             inputs = h5.create_dataset("input", in_shape, dtype="f4")
             targets = h5.create_dataset("target", out_shape, dtype="f4")
             h5.create_dataset("grid", data=_grid(spec).astype("f4"))
-            if spec.pde == "navier_stokes":
+            if PDE_SPECS[spec.pde].time_steps:
                 t_in, dt_rec = int(spec.constants["t_in"]), spec.constants["record_every"]
                 h5.create_dataset("t_input", data=dt_rec * np.arange(1, t_in + 1))
                 h5.create_dataset("t_target",

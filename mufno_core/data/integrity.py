@@ -24,7 +24,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from mufno_core.data.presets import PDES, TABLE, dataset_spec
+from mufno_core.data.pdes import PDE_SPECS, pde_spec
+from mufno_core.data.presets import TABLE, dataset_spec
 
 DATASETS = ("input", "target", "grid")
 """Datasets every data file holds."""
@@ -61,7 +62,7 @@ class DataFileFacts:
     @property
     def in_channels(self) -> int:
         """Input channels a model sees: Navier–Stokes' t_in snapshots, else 1."""
-        return self.input_shape[-1] if self.pde == "navier_stokes" else 1
+        return self.input_shape[-1] if pde_spec(self.pde).time_steps else 1
 
     @property
     def out_channels(self) -> int:
@@ -83,13 +84,7 @@ def generate_command(path: str | Path) -> str:
 def expected_shapes(pde: str, n: int, resolution: int, t_in: int = 0,
                     t_out: int = 0) -> dict[str, tuple[int, ...]]:
     """Shape of each dataset of a file with these attributes (see the module docstring)."""
-    s = resolution
-    if pde == "burgers":
-        return {"input": (n, s), "target": (n, s), "grid": (s, 1)}
-    if pde == "darcy":
-        return {"input": (n, s, s), "target": (n, s, s), "grid": (s, s, 2)}
-    return {"input": (n, s, s, t_in), "target": (n, s, s, t_out), "grid": (s, s, 2),
-            "t_input": (t_in,), "t_target": (t_out,)}
+    return pde_spec(pde).shapes(n, resolution, t_in, t_out)
 
 
 def _integer(value: Any) -> bool:
@@ -111,9 +106,10 @@ def _attribute_problems(path: Path, attrs: dict[str, Any]) -> list[str]:
         elif value < least:
             problems.append(f"{path}: attribute {key!r} must be >= {least}, got {int(value)}")
     pde = _text(attrs["pde"])
-    if not isinstance(pde, str) or pde not in PDES:
-        problems.append(f"{path}: attribute 'pde' is {pde!r}, not one of {PDES} (unknown pde)")
-    elif pde == "navier_stokes":
+    if not isinstance(pde, str) or pde not in PDE_SPECS:
+        problems.append(f"{path}: attribute 'pde' is {pde!r}, not one of {tuple(PDE_SPECS)} "
+                        "(unknown pde)")
+    elif PDE_SPECS[pde].time_steps:
         problems += [f"{path}: not a mufno data file, missing attribute {key!r} "
                      "(Navier–Stokes' time steps)" for key in TIME_ATTRIBUTES if key not in attrs]
     return problems
@@ -124,7 +120,7 @@ def _dataset_problems(path: Path, h5: h5py.File, pde: str, attrs: dict[str, Any]
     n = int(attrs["n_train"]) + int(attrs["n_test"])
     t_in, t_out = (int(attrs.get(key, 0)) for key in TIME_ATTRIBUTES)
     says = (f"n_train + n_test = {n}, resolution = {int(attrs['resolution'])}"
-            + (f", const_t_in = {t_in}, const_t_out = {t_out}" if pde == "navier_stokes" else ""))
+            + (f", const_t_in = {t_in}, const_t_out = {t_out}" if pde_spec(pde).time_steps else ""))
     problems = []
     for name, shape in expected_shapes(pde, n, int(attrs["resolution"]), t_in, t_out).items():
         if name not in h5 or not isinstance(h5[name], h5py.Dataset):

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PDES = ("burgers", "darcy", "navier_stokes")
+from mufno_core.data.pdes import PDE_SPECS
+
+PDES = tuple(PDE_SPECS)
 PRESETS = ("smoke", "quick", "gpu", "paper")
 
 BURGERS = {"nu": 0.1, "t_end": 1.0, "dt": 5e-3, "amplitude": 25.0, "tau2": 25.0}
@@ -60,9 +62,8 @@ class DatasetSpec:
     @property
     def subsample(self) -> int:
         """r: the stored grid keeps every r-th point of the solver's grid."""
-        closed = self.pde == "darcy"
-        fine, coarse = ((self.solve_resolution - 1, self.resolution - 1) if closed
-                        else (self.solve_resolution, self.resolution))
+        closed = PDE_SPECS[self.pde].closed_grid
+        fine, coarse = PDE_SPECS[self.pde].fine_and_coarse(self.solve_resolution, self.resolution)
         if coarse < 1 or fine % coarse:
             rule = "solve_resolution − 1 = r·(resolution − 1)" if closed else \
                 "solve_resolution = r·resolution"
@@ -106,8 +107,7 @@ class DatasetSpec:
         if resolution is not None and resolution != self.resolution:
             r = self.subsample
             changes["resolution"] = resolution
-            changes["solve_resolution"] = ((resolution - 1) * r + 1 if self.pde == "darcy"
-                                           else resolution * r)
+            changes["solve_resolution"] = PDE_SPECS[self.pde].solve_resolution(resolution, r)
             suffix += f"_res{resolution}"
         if seed is not None and seed != self.seed:
             changes["seed"], suffix = seed, suffix + f"_seed{seed}"
@@ -167,7 +167,7 @@ def list_presets() -> str:
     for name in TABLE:
         for preset in PRESETS:
             spec = dataset_spec(name, preset)
-            keys = ("nu", "t_end", "t_out") if spec.pde != "darcy" else ("a_high", "a_low")
+            keys = PDE_SPECS[spec.pde].listed_constants
             consts = ", ".join(f"{k}={spec.constants[k]:g}" for k in keys if k in spec.constants)
             lines.append(f"{name:<14} {preset:<6} {spec.n_train:>6} {spec.n_test:>5} "
                          f"{spec.resolution:>8} {spec.solve_resolution:>7}  {consts}  "

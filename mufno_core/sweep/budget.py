@@ -19,6 +19,7 @@ from dataclasses import MISSING, dataclass, fields, replace
 import torch
 
 from mufno_core.cost import training_step_flops, training_step_memory
+from mufno_core.data.pdes import PDE_SPECS
 from mufno_core.data.presets import dataset_spec
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.data import SYNTHETIC_RESOLUTION
@@ -31,8 +32,8 @@ def trial_grid(config: TrialConfig) -> tuple[int, ...]:
         return (SYNTHETIC_RESOLUTION[config.dim],) * config.dim
     spec = dataset_spec(config.dataset, config.preset)
     n = len(range(0, spec.resolution, config.subsample))
-    if spec.pde == "navier_stokes":
-        return (n, n, int(spec.constants["t_out"]))
+    if PDE_SPECS[spec.pde].time_steps:  # x, y and the t_out target records
+        return (n,) * (config.dim - 1) + (spec.t_out,)
     return (n,) * config.dim
 
 

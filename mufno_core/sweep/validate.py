@@ -24,6 +24,7 @@ import torch
 
 from mufno_core.data.dataset import _check_subsample
 from mufno_core.data.integrity import DataFileError, DataFileFacts, generate_command, inspect_file
+from mufno_core.data.pdes import PDE_SPECS
 from mufno_core.data.presets import dataset_spec
 from mufno_core.spectral import as_modes, check_grid
 from mufno_core.sweep.budget import trial_memory
@@ -157,9 +158,9 @@ def _file_facts(dataset: str, preset: str, data_dir: str | Path) -> dict[str, An
 def _model_grid(facts: DataFileFacts, subsample: int) -> tuple[int, ...]:
     """Points per axis of the model's input (the stored grid, subsampled; time axis kept)."""
     shape = facts.target_shape[1:]
-    spatial = shape if facts.pde != "navier_stokes" else shape[:-1]
-    grid = tuple(math.ceil(n / subsample) for n in spatial)
-    return grid + (shape[-1],) if facts.pde == "navier_stokes" else grid
+    timed = PDE_SPECS[facts.pde].time_steps
+    grid = tuple(math.ceil(n / subsample) for n in (shape[:-1] if timed else shape))
+    return grid + (shape[-1],) if timed else grid
 
 
 def _trial_against_file(config: TrialConfig, facts: DataFileFacts) -> list[str]:
