@@ -46,12 +46,12 @@ def model_factory(dim: int, dtype: torch.dtype):
                        dtype=dtype)
 
 
-def member_configs(lrs=(1e-2, 3e-3, 2e-2, 5e-3), **shared) -> list[TrainConfig]:
+def member_configs(lrs=(1e-2, 3e-3, 2e-2), **shared) -> list[TrainConfig]:
     """Members that differ in lr, seed, β1, β2, eps and weight decay (each coupling of
     :data:`~mufno_core.mup.WEIGHT_DECAY_MODES`); a step schedule for all."""
     shared = {"steps": 6, "batch_size": 4, "eval_every": 2, "lr_decay_every": 4, **shared}
-    members = [(0, 0.9, 0.999, 1e-8, 0.0, "l2"), (1, 0.8, 0.99, 1e-6, 1e-3, "l2"),
-               (2, 0.9, 0.95, 1e-8, 0.5, "adamw"), (3, 0.85, 0.999, 1e-7, 0.05, "independent")]
+    members = [(0, 0.9, 0.999, 1e-8, 0.05, "independent"), (1, 0.8, 0.99, 1e-6, 1e-3, "l2"),
+               (2, 0.9, 0.95, 1e-8, 0.5, "adamw"), (3, 0.85, 0.999, 1e-7, 0.0, "l2")]
     return [TrainConfig(lr=lr, seed=s, beta1=b1, beta2=b2, eps=eps, weight_decay=wd,
                         weight_decay_mode=mode, **shared)
             for lr, (s, b1, b2, eps, wd, mode) in zip(lrs, members)]
