@@ -57,7 +57,7 @@ book: setup
 	$(MAKE) --no-print-directory notebooks
 	$(MAKE) --no-print-directory site
 
-# ---- the course (book/reproduce.md) ----------------------------------------------------------
+# ---- the course (scripts/student_notebooks.py, mufno_core/book/launch.py) ---------------------
 # student-notebooks: the book's notebooks without solutions and outputs, python3 kernel -> BUILD/student.
 # launch-cells: the Colab install cell of _config.yml's repository.url into notebooks/*.ipynb (or out).
 .PHONY: student-notebooks launch-cells
