@@ -24,6 +24,7 @@ from mufno_core.analysis import horizons
 from mufno_core.analysis.optima import DEFAULT_METRIC
 from mufno_core.analysis.paper import EXPERIMENT_LABELS
 from mufno_core.axes import PARAMETRIZATIONS
+from mufno_core.book.answers import minus
 from mufno_core.book.chapter import add_provenance, with_caption
 from mufno_core.book.plots import plot_lr_curves
 from mufno_core.provenance import provenance_line
@@ -228,7 +229,7 @@ class HorizonsChapter:
                 r = table.loc[h]
                 lines.append(f"* **{h} steps.** {r['headline']} {r['details']} {r['weight_decay']}"
                              .strip())
-        return "\n".join(lines)
+        return minus("\n".join(lines))
 
     def trend_table(self):
         """Per experiment and curve: α at the last verdict horizon minus α at the first, paired."""
@@ -291,7 +292,7 @@ class HorizonsChapter:
             labels = [horizons.sp_mup_verdict(part, h).label for h in hs]
             name = EXPERIMENT_LABELS.get(experiment, experiment)
             lines.append(f"* {name}: " + "; ".join(f"{h} steps {label}" for h, label in zip(hs, labels))
-                         + ".")
+                         + f". At {hs[-1]} steps: " + horizons.sp_mup_verdict(part, hs[-1]).headline)
             trend = horizons.horizon_trend(part, hs[0], hs[-1]).set_index("label")
             for label in ("SP", "μP"):
                 if label in trend.index:
@@ -302,7 +303,7 @@ class HorizonsChapter:
                                  f" ({_TREND_WORDS.get(t['side'], t['side'])}).")
             for sentence in horizons.weight_decay_sentence(part, hs[-1]):
                 lines.append(f"* {name} at {hs[-1]} steps: {sentence}.")
-        return "\n".join(line.replace(" -", " −").replace("[-", "[−") for line in lines)
+        return minus("\n".join(lines))
 
 
 _TREND_WORDS = {"below": "α falls resolvably with training length",
