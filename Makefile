@@ -43,17 +43,20 @@ clean:
 EXECUTED ?= book/executed/$(PRESET)
 DATA ?= data
 
+# an unknown PRESET stops make in one line, before anything runs
+KNOWN_PRESET = $(if $(filter $(PRESET),smoke quick gpu paper),,$(error unknown PRESET=$(PRESET): one of smoke, quick, gpu, paper))
+
 data: setup
-	$(BIN)/python scripts/ensure_data.py --preset $(PRESET) --data-dir $(DATA)
+	$(KNOWN_PRESET)$(BIN)/python scripts/ensure_data.py --preset $(PRESET) --data-dir $(DATA)
 
 notebooks: setup
-	$(BIN)/python scripts/run_notebooks.py --preset $(PRESET) --results $(RESULTS) --out $(EXECUTED)
+	$(KNOWN_PRESET)$(BIN)/python scripts/run_notebooks.py --preset $(PRESET) --results $(RESULTS) --out $(EXECUTED)
 
 site: setup
 	$(BIN)/python scripts/build_site.py --executed $(EXECUTED) --build $(BUILD)
 
 book: setup
-	$(MAKE) --no-print-directory data
+	$(KNOWN_PRESET)$(MAKE) --no-print-directory data
 	$(MAKE) --no-print-directory notebooks
 	$(MAKE) --no-print-directory site
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator
@@ -169,11 +170,19 @@ def execute_notebook(
     declared = declared_parameters(source)
     parameters = {key: value for key, value in offered.items() if key in declared}
     start = time.perf_counter()
+    partial = partial_path(target)  # papermill writes as it goes: the target appears only whole
+    target.unlink(missing_ok=True)  # a failed run leaves no older copy for the site to publish
     papermill.execute_notebook(
-        str(source), str(target), parameters=parameters, kernel_name=kernel,
+        str(source), str(partial), parameters=parameters, kernel_name=kernel,
         cwd=str(Path(root).resolve()), progress_bar=False,
     )
+    os.replace(partial, target)
     return time.perf_counter() - start
+
+
+def partial_path(target: Path) -> Path:
+    """Where papermill writes ``target`` while it runs (kept after a failure, for reading)."""
+    return target.with_name(f".{target.stem}.partial.ipynb")
 
 
 def execute_all(

@@ -347,3 +347,54 @@ def load_results(path: str | Path, experiment: str | None = None, mirror: bool =
         raise FileNotFoundError(f"no results at {path}")
     records = list(iter_records(path))
     return records_to_frame(mirror_base_trials(records) if mirror else records)
+
+
+TABLE_RTOL = 1e-4
+"""Relative change below which a measured table's numbers count as round-off. A chapter's tables
+(the theory chapter's operator norms, the coordinate check) moved by at most 2.3e-6 when computed
+with PyTorch's DEFAULT kernels instead of AVX-512 (measured on the smoke tables); a real change of
+what they measure moves them by per cents."""
+
+
+def same_table(old: pd.DataFrame, new: pd.DataFrame, rtol: float = TABLE_RTOL) -> bool:
+    """Whether two tables have the same columns, rows and text, and numbers equal within ``rtol``."""
+    import numpy as np
+    import pandas as pd  # not at the top: a pool worker never reads a store
+
+    if list(old.columns) != list(new.columns) or old.shape != new.shape:
+        return False
+    for column in old.columns:
+        a, b = old[column], new[column]
+        if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
+            if not np.allclose(a.to_numpy(float), b.to_numpy(float), rtol=rtol, atol=0.0, equal_nan=True):
+                return False
+        elif not a.astype(str).equals(b.astype(str)):
+            return False
+    return True
+
+
+def write_table(df: pd.DataFrame, path: str | Path, index: bool = False,
+                rtol: float = TABLE_RTOL) -> bool:
+    """Write ``df`` as CSV to ``path`` unless the file there holds the same table up to round-off
+    (:func:`same_table`): a build on another CPU leaves a committed table as it is. Returns
+    whether the file was written."""
+    import io
+
+    import pandas as pd  # not at the top: a pool worker never reads a store
+
+    path = Path(path)
+    text = df.to_csv(index=index)
+    if path.is_file():
+        try:
+            old = pd.read_csv(path, index_col=0 if index else None)
+            new = pd.read_csv(io.StringIO(text), index_col=0 if index else None)
+        except (ValueError, OSError):
+            old = new = None
+        if old is not None and (path.read_text() == text or same_table(old, new, rtol)):
+            return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return True
+
