@@ -196,3 +196,20 @@ def test_an_exercise_command_runs_as_written(command, tmp_path, monkeypatch):
     if full:
         stated = command.seconds
         assert seconds < stated, f"{command.text}: {seconds:.0f} s, the book states under {stated} s"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_results_store_follows_the_preset(name):
+    """``-p preset smoke`` reads results/smoke: an empty results_dir means results/PRESET."""
+    from mufno_core.book.build import declared_parameters
+
+    cells = notebook(name)["cells"]
+    params = next(i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", []))
+    if "results_dir" not in declared_parameters(ROOT / "notebooks" / f"{name}.ipynb"):
+        return
+    assert 'results_dir: str = ""' in source(cells[params])
+    preset, results_dir = "smoke", ""
+    namespace = {"preset": preset, "results_dir": results_dir}
+    line = next(line for line in source(cells[params + 1]).splitlines() if 'f"results/{preset}"' in line)
+    exec(line.split("  #")[0].replace("time.perf_counter()", "0"), {}, namespace)
+    assert namespace["results_dir"] == "results/smoke"
