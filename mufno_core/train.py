@@ -160,7 +160,7 @@ def clipped_parameters(model: nn.Module, which: Literal["all", "spectral"]) -> l
     return [p for layer in spectral_layers(model) for p in layer.parameters()]
 
 
-@torch.no_grad()
+@torch.inference_mode()  # no autograd bookkeeping at all; caches are built outside it (spectral.py)
 def evaluate(
     model: nn.Module,
     x: torch.Tensor,

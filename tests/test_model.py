@@ -112,3 +112,34 @@ def test_fno_equals_the_previous_fno_to_float64_round_off(d, modes, grid, parame
         results.append((out, *torch.autograd.grad((out * probe).sum(), list(model.parameters()))))
     for ours, previous in zip(*results, strict=True):
         torch.testing.assert_close(ours, previous, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("chunk", [5, 1024])
+@pytest.mark.parametrize("out_channels", [1, 3])
+def test_projection_head_equals_the_unfused_layers(monkeypatch, chunk, out_channels):
+    """Chunk by chunk (the last one short) or in one: the same output and gradients (float64)."""
+    import mufno_core.model as model_module
+
+    monkeypatch.setattr(model_module, "POINTS_PER_CHUNK", chunk)
+    torch.manual_seed(1)
+    hidden, out = Pointwise(6, 9, dtype=torch.float64), Pointwise(9, out_channels, dtype=torch.float64)
+    v = torch.randn(7, 3, 2, 6, dtype=torch.float64, requires_grad=True)
+    probe = torch.randn(7, 3, 2, out_channels, dtype=torch.float64)
+    inputs = (v, hidden.weight, hidden.bias, out.weight, out.bias)
+    fused = model_module.ProjectionHead.apply(*inputs)
+    unfused = out(F.gelu(hidden(v)))
+    for a, b in zip((fused, *torch.autograd.grad((fused * probe).sum(), inputs)),
+                    (unfused, *torch.autograd.grad((unfused * probe).sum(), inputs)), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_fno_under_vmap_equals_one_by_one():
+    """The stacked members run the FNO under torch.vmap (the unfused head there)."""
+    from torch.func import functional_call, stack_module_state
+
+    torch.manual_seed(2)
+    models = [FNO(2, 1, 1, modes=3, width=4, depth=2, dtype=torch.float64) for _ in range(2)]
+    params, buffers = stack_module_state(models)
+    x = torch.randn(3, 1, 9, 8, dtype=torch.float64)
+    stacked = torch.vmap(lambda p, b: functional_call(models[0], (p, b), (x,)))(params, buffers)
+    torch.testing.assert_close(stacked, torch.stack([m(x) for m in models]))
