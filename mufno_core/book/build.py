@@ -346,8 +346,9 @@ def write_generated(src: Path, executed_dir: Path, names: list[str]) -> None:
             block = pages.answers_markdown(boxes, preset, results)
             svg = src / "book" / "_generated" / "exponents.svg"
             caption = pages.exponent_figure(svg, results, preset)
-            if caption:
-                block += "\n\n" + pages.figure_markdown("_generated/exponents.svg", caption)
+            block += "\n\n" + (pages.figure_markdown("_generated/exponents.svg", caption) if caption else
+                                "No learning-rate exponent is located at this preset (every one rests on "
+                                "an optimum at the edge of its grid), so there is no exponent figure.")
             text = text.replace(pages.ANSWERS_MARKER, block)
         if pages.TABLE_MARKER in text:
             text = text.replace(pages.TABLE_MARKER, pages.verdict_table(boxes))

@@ -113,6 +113,8 @@ def exponent_figure(out: Path, results: str, preset: str) -> str | None:
     import matplotlib.pyplot as plt
 
     exponents = exponents_of_store(results, preset)
+    if "edge" in exponents:  # an exponent on an optimum at the grid's edge is not located: not drawn
+        exponents = exponents[~exponents["edge"].astype(bool)]
     n = exponents["experiment"].nunique()
     if not n:
         return None

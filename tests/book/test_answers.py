@@ -103,3 +103,10 @@ def test_a_figure_caption_is_readable_text():
 
     text = caption_html("Source: 12 trials, code abc123+dirty; Source: 3 checks")
     assert text.startswith('<p class="mufno-caption">') and "<br>" in text and "+dirty" not in text
+
+
+def test_the_exponent_figure_draws_only_located_exponents(tmp_path):
+    svg = tmp_path / "exponents.svg"
+    assert pages.exponent_figure(svg, str(ROOT / "results" / "smoke"), "smoke") is None  # all on the edge
+    caption = pages.exponent_figure(svg, str(ROOT / "results" / "quick"), "quick")
+    assert caption.startswith("The exponent α") and svg.read_text().lstrip().startswith("<?xml")
