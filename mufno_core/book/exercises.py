@@ -52,6 +52,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("lr_drift_navier_stokes", _sweep("navier_stokes_lr", "3,5", 3), 60),
     Command("batch_size_darcy", _sweep("darcy_batch_size", "4,14", 4), 60),
     Command("beta2_darcy", _sweep("darcy_beta2", "4,14", 4), 60),
+    Command("mup_in_ten_minutes", f"papermill notebooks/mup_in_ten_minutes.ipynb {SCRATCH}/ten.ipynb "
+            "-k mufno -p input_decay 2", 60),
     Command("calibrated_rule",
             f"python -m mufno_core.analysis.calibrate darcy_lr --preset smoke --results {SCRATCH}", 60),
 )
