@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from mufno_core.axes import HPARAM_AXES
+from mufno_core.axes import HPARAM_AXES, HparamAxis
 from mufno_core.data.presets import PRESETS  # noqa: F401  (re-exported: every experiment has these)
 from mufno_core.sweep.config import TrialConfig
 
@@ -105,7 +105,7 @@ class Experiment:
     calibrated_exponents: dict[str, float] = field(default_factory=dict)
 
     @property
-    def axis(self):
+    def axis(self) -> HparamAxis:
         """The swept hyperparameter's :class:`~mufno_core.axes.HparamAxis`."""
         return HPARAM_AXES[self.swept]
 
