@@ -112,6 +112,37 @@ def check_weight_seen(weight_seen: Callable[[float, int], float], beta2s: Sequen
     return f"check passed for every β2 of the sweep and t = 1 … {steps}"
 
 
+def _made_up_curves(hparam: str) -> list[tuple[pd.DataFrame, float]]:
+    """Two curves (two values of ``hparam`` × two seeds) and their best value under the book's rule:
+    one where the mean of the raw loss picks the other value, one where dropping a diverged run (or
+    counting it as the worst finished loss) does."""
+    def curve(losses: dict[float, list[float]]) -> pd.DataFrame:
+        rows = [{hparam: value, "seed": seed, "final_train_loss": loss, "diverged": math.isnan(loss)}
+                for value, pair in losses.items() for seed, loss in enumerate(pair)]
+        return pd.DataFrame(rows)
+
+    return [(curve({2.0: [1e-3, 1.0], 4.0: [0.1, 0.1]}), 2.0),
+            (curve({2.0: [1e-4, math.nan], 4.0: [1e-3, 1e-3]}), 4.0)]
+
+
+def check_best_value(best_value: Callable[[pd.DataFrame, str], float], measured: pd.DataFrame,
+                     grid_optima: pd.DataFrame, hparam: str) -> str:
+    """A reader's ``best_value(curve, hparam)`` on every curve of ``measured`` against the chapter's
+    table of grid optima, and on two made-up curves that the mean of the raw loss, or a diverged
+    run dropped or counted as the worst finished loss, get wrong."""
+    expected = {(r.parametrization, int(r.modes)): float(getattr(r, f"{hparam}_opt"))
+                for r in grid_optima.itertuples()}
+    for (param, modes), curve in measured.groupby(["parametrization", "modes"]):
+        got, want = float(best_value(curve, hparam)), expected[(param, int(modes))]
+        assert math.isclose(got, want), f"{param} K={modes}: you find {got:g}, the chapter {want:g}"
+    for i, (curve, want) in enumerate(_made_up_curves(hparam), start=1):
+        got = float(best_value(curve, hparam))
+        assert math.isclose(got, want), (
+            f"made-up curve {i}:\n{curve.to_string(index=False)}\nyou find {got:g}, the rule gives "
+            f"{want:g}: average log10 of the loss over seeds, a diverged run at max(1, worst finished)")
+    return f"check passed: all {len(expected)} curves of the chapter and two made-up ones"
+
+
 # --- the student copy ------------------------------------------------------------------------------
 def _tags(cell: Mapping[str, Any]) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))

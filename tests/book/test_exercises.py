@@ -8,11 +8,13 @@ import json
 import math
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mufno_core.book.build import toc_notebooks
@@ -23,6 +25,7 @@ from mufno_core.book.exercises import (
     SCRATCH,
     SOLUTION_TAG,
     check_base_factor,
+    check_best_value,
     check_steps_of,
     check_transfer_lr,
     check_weight_seen,
@@ -87,6 +90,33 @@ def test_adam_memory():
     for wrong in (lambda b2, t: b2 ** t, lambda b2, t: 1 - b2 * t, lambda b2, t: (1 - b2) * t):
         with pytest.raises(AssertionError, match="the average holds"):
             check_weight_seen(wrong, [0.9, 0.999], 50)
+
+
+def best_value_by(log: bool = True, drop: bool = False, worst: bool = False):
+    """The rule of the best-value exercise (defaults), or one of its usual slips."""
+    def best(curve, hparam):
+        loss = curve["final_train_loss"].astype(float)
+        failed = curve["diverged"].astype(bool) | ~np.isfinite(loss)
+        if drop:
+            curve, loss, failed = curve[~failed], loss[~failed], failed[~failed]
+        value = loss.where(~failed, loss[~failed].max() if worst else max(1.0, loss[~failed].max()))
+        value = np.log10(value) if log else value
+        return value.groupby([curve[hparam], curve["seed"]]).mean().groupby(level=0).mean().idxmin()
+    return best
+
+
+@pytest.mark.parametrize("experiment,hparam", [("darcy_batch_size", "batch_size"), ("darcy_beta2", "beta2")])
+def test_the_best_value_check_rejects_the_usual_slips_at_smoke(experiment, hparam, tmp_path):
+    """At smoke the chapter's curves alone accept every slip (one clear optimum); the made-up curves
+    do not."""
+    from mufno_core.book.chapter import HparamChapter
+
+    shutil.copytree(ROOT / "results" / "smoke" / experiment, tmp_path / experiment)
+    ch = HparamChapter.run(experiment, "smoke", str(tmp_path), executor="inline")
+    assert "check passed" in check_best_value(best_value_by(), ch.measured, ch.grid_optima, hparam)
+    for slip in (dict(log=False), dict(drop=True), dict(worst=True)):
+        with pytest.raises(AssertionError, match="made-up curve"):
+            check_best_value(best_value_by(**slip), ch.measured, ch.grid_optima, hparam)
 
 
 def test_a_list_parameter_may_come_as_papermill_passes_it():
