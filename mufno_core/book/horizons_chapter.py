@@ -141,8 +141,8 @@ class HorizonsChapter:
                 "LRs": len({c.lr for c in configs}), "seeds": len({c.seed for c in configs}),
                 "steps (logged every)": f"{first.steps} ({first.eval_every or '1/10 of the run'})",
                 "trials stored / planned": f"{s.expected - s.missing} / {s.expected}",
-                "training CPU min": round(sum(r.get("wall_time") or 0 for r in s.records
-                                              if not r.get("mirrored")) / 60, 1),
+                "training CPU min": "{:.1f}".format(sum(r.get("wall_time") or 0 for r in s.records
+                                                        if not r.get("mirrored")) / 60),
                 "command (resumes)": study_command(s.study)})
         return with_caption(pd.DataFrame(rows), "Source: the study stores; CPU minutes are the "
                             "trials' own wall times (one thread each)")
@@ -198,6 +198,8 @@ class HorizonsChapter:
                               "0 (μP's theory), dashed: −½ (SP's). " + self.source())
 
     def _cell(self, row) -> str:
+        if not math.isfinite(row.alpha) and not (row.edge or row.no_evidence):
+            return "not measured (trials missing)"
         interval = f"{row.alpha:+.2f} [{row.alpha_low:+.2f}, {row.alpha_high:+.2f}]".replace("-", "−")
         if row.edge or row.no_evidence:
             ks = ", ".join(str(k) for k in (row.edge_ks or row.no_evidence))
@@ -241,8 +243,8 @@ class HorizonsChapter:
             for r in trend.itertuples():
                 rows.append({"experiment": EXPERIMENT_LABELS.get(experiment, experiment),
                              "curve": r.label, f"α change {hs[0]} → {hs[-1]} steps [95% CI]":
-                             f"{r.change:+.2f} [{r.change_low:+.2f}, {r.change_high:+.2f}]"
-                             .replace("-", "−") if r.side != "not located" else "not located",
+                             minus(f"{r.change:+.2f} [{r.change_low:+.2f}, {r.change_high:+.2f}]")
+                             if r.side not in ("not located", "unknown") else "—",
                              "decision": _TREND_WORDS.get(r.side, r.side)})
         return with_caption(pd.DataFrame(rows), "The same seeds and bootstrap draws at both horizons: "
                             "the interval is that of the paired differences")
@@ -270,6 +272,17 @@ class HorizonsChapter:
         return with_caption(table, "lr*: the located optimum (parabola vertex over the grid "
                             "minimum ± 2 points); loss: its seed-mean training loss")
 
+    def optimum_losses(self, experiment: str, horizon: int) -> pd.DataFrame:
+        """Every curve's located optimum at ``horizon``: ``curve``, ``K``, ``lr`` (NaN on the
+        grid's edge), ``loss`` (the seed-mean loss there), ``edge``."""
+        frame = self.frames[experiment]
+        located = horizons.locate_horizons(frame[frame["horizon"] == horizon], self.metric,
+                                           n_boot=300)
+        return pd.DataFrame([{"curve": horizons.variant_label(r), "K": int(r["modes"]),
+                              "lr": math.nan if r["edge"] else 10 ** r["x_opt"],
+                              "loss": r["loss_opt"], "edge": bool(r["edge"])}
+                             for r in located.to_dict("records")])
+
     def lr_figure(self, experiment: str, horizon: int | None = None):
         """Loss against LR at ``horizon`` (default: the longest verdict horizon), SP beside μP
         without weight decay, one curve per K with each located optimum."""
@@ -295,7 +308,7 @@ class HorizonsChapter:
                          + f". At {hs[-1]} steps: " + horizons.sp_mup_verdict(part, hs[-1]).headline)
             trend = horizons.horizon_trend(part, hs[0], hs[-1]).set_index("label")
             for label in ("SP", "μP"):
-                if label in trend.index:
+                if label in trend.index and math.isfinite(trend.loc[label, "change"]):
                     t = trend.loc[label]
                     lines.append(f"* {name}, {label}'s α from {hs[0]} to {hs[-1]} steps: "
                                  f"{t['alpha_first']:+.2f} → {t['alpha_last']:+.2f}, change "
@@ -303,13 +316,21 @@ class HorizonsChapter:
                                  f" ({_TREND_WORDS.get(t['side'], t['side'])}).")
             for sentence in horizons.weight_decay_sentence(part, hs[-1]):
                 lines.append(f"* {name} at {hs[-1]} steps: {sentence}.")
+            losses = self.optimum_losses(experiment, hs[-1])
+            if len(losses) > 1:
+                k = int(losses["K"].max())
+                at = losses[losses["K"] == k]
+                lines.append(f"* {name} at {hs[-1]} steps, K = {k}: the training loss at the "
+                             "located optimum (seed mean) is " + ", ".join(
+                                 f"{r.loss:.4f} for {r.curve}" for r in at.itertuples()) + ".")
         return minus("\n".join(lines))
 
 
 _TREND_WORDS = {"below": "α falls resolvably with training length",
                 "above": "α rises resolvably with training length",
                 "holds": "no resolvable change", "borderline": "borderline (within round-off)",
-                "not located": "not located (an optimum on the LR grid's edge)"}
+                "not located": "not located (an optimum on the LR grid's edge)",
+                "unknown": "not measured (trials missing)"}
 
 
 def _label_order(values: pd.Series) -> pd.Series:
