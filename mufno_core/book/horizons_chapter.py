@@ -253,19 +253,15 @@ class HorizonsChapter:
         """At each experiment's longest verdict horizon: every curve's optimum per K, the loss
         there, and α — does weight decay keep the optimum in place, and at what loss?"""
         rows = []
-        for experiment, frame in self.frames.items():
+        for experiment in self.frames:
             h = self.verdict_horizons(experiment)[-1]
-            located = horizons.locate_horizons(frame[frame["horizon"] == h], self.metric,
-                                               n_boot=300)
             alphas = self.exponents[(self.exponents["experiment"] == experiment)
                                     & (self.exponents["horizon"] == h)].set_index("label")
-            for r in located.itertuples():
-                label = horizons.variant_label(r._asdict())
+            for r in self.optimum_losses(experiment, h).itertuples():
                 rows.append({"experiment": EXPERIMENT_LABELS.get(experiment, experiment),
-                             "horizon": h, "curve": label, "K": r.modes,
-                             "lr*": "edge" if r.edge else f"{10 ** r.x_opt:.2g}",
-                             "loss at lr*": f"{r.loss_opt:.4f}",
-                             "α [95% CI]": self._cell(alphas.loc[label])})
+                             "horizon": h, "curve": r.curve, "K": r.K,
+                             "lr*": "edge" if r.edge else f"{r.lr:.2g}", "loss at lr*": f"{r.loss:.4f}",
+                             "α [95% CI]": self._cell(alphas.loc[r.curve])})
         table = pd.DataFrame(rows)
         if not table.empty:
             table = table.sort_values(["experiment", "curve", "K"], key=_label_order, kind="stable")
@@ -319,7 +315,7 @@ class HorizonsChapter:
             losses = self.optimum_losses(experiment, hs[-1])
             if len(losses) > 1:
                 k = int(losses["K"].max())
-                at = losses[losses["K"] == k]
+                at = losses[losses["K"] == k].sort_values("curve", key=_label_order)
                 lines.append(f"* {name} at {hs[-1]} steps, K = {k}: the training loss at the "
                              "located optimum (seed mean) is " + ", ".join(
                                  f"{r.loss:.4f} for {r.curve}" for r in at.itertuples()) + ".")
