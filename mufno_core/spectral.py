@@ -293,16 +293,22 @@ def prime_factors(n: int) -> list[int]:
     return factors + ([n] if n > 1 else [])
 
 
+FFT_COST_FACTOR = 10
+"""How many GEMM multiply-adds per point one FFT butterfly stage costs here (see below)."""
+
+
 def last_axis_by_matmul(k: int, n: int) -> bool:
     """Whether the truncated rDFT (n × 2K multiply-adds a line, as a GEMM) beats the rFFT.
 
     A mixed-radix FFT of n points costs about n · Σ p over the prime factors p of n (2 log₂ n for a
     power of two; a prime n, such as the 29 or 31 points of the Darcy grids, costs ~n²). The GEMM
-    costs n · 2K, and wins while 2K <= 2 Σ p: for n = 2^m that is 2K <= 4 log₂ n (K = 16 of 1024
-    points); beyond, e.g. K = 512 of 1024 points, the FFT does far less work.
+    costs n · 2K. Points first, the FFT runs along a strided axis and its half spectrum must be
+    sliced and laid out as (re, im) planes, while the GEMM reads and writes in place, so the GEMM
+    wins while 2K <= :data:`FFT_COST_FACTOR` · Σ p: for n = 2^m, K <= 10 log₂ n (K = 64 of 128
+    points; K = 100 of 1024); beyond, e.g. K = 512 of 1024 points, the FFT does far less work.
     ``benchmarks/bench_last_axis.py`` measures both sides.
     """
-    return 2 * k <= 2 * sum(prime_factors(n))
+    return 2 * k <= FFT_COST_FACTOR * sum(prime_factors(n))
 
 
 def truncated_dfts(modes: tuple[int, ...], grid: tuple[int, ...]) -> dict[str, list[torch.Tensor]]:
