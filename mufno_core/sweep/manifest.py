@@ -80,10 +80,19 @@ def _locked(root: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def manifest_home(root: str | Path) -> Path:
+    """The folder whose manifest lists the records of the store at ``root``: the nearest folder at
+    or above it that has one (a store nested in a committed store, such as ``results/study/horizons``,
+    is listed in ``results/study/MANIFEST.sha256``), else ``root`` itself."""
+    root = Path(root).resolve()
+    return next((folder for folder in (root, *root.parents) if (folder / MANIFEST).is_file()), root)
+
+
 def add(root: str | Path, record: Path) -> None:
-    """Set the manifest line of ``record`` (a file under ``root``) to its current digest."""
-    root = Path(root)
-    name = Path(record).resolve().relative_to(root.resolve()).as_posix()
+    """Set the manifest line of ``record`` (a file under ``root``) to its current digest, in the
+    manifest of :func:`manifest_home`."""
+    root = manifest_home(root)
+    name = Path(record).resolve().relative_to(root).as_posix()
     value = digest(Path(record))
     with _locked(root):
         entries = read_manifest(root)

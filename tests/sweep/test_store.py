@@ -269,3 +269,16 @@ def test_every_record_written_is_in_the_manifest(tmp_path):
     record.unlink()
     assert manifest.check(tmp_path).missing == [f"synthetic_lr/{record.name}"]
     assert manifest.write(tmp_path) == 2 and manifest.check(tmp_path).ok
+
+
+def test_a_store_nested_in_a_committed_store_is_listed_in_its_manifest(tmp_path):
+    """A study's sub-store (results/study/horizons) writes its lines into results/study's manifest,
+    which the check of results/study reads."""
+    from mufno_core.sweep import manifest
+
+    (tmp_path / manifest.MANIFEST).write_text("")
+    nested = ResultsStore(tmp_path / "horizons", "synthetic_lr")
+    run_sweep_trials(grid("synthetic_lr", "smoke")[:1], nested, progress=False)
+    assert not (tmp_path / "horizons" / manifest.MANIFEST).exists()
+    found = manifest.check(tmp_path)
+    assert found.ok and found.matching == 1
