@@ -939,6 +939,7 @@ def test_ctrl_c_during_the_notebooks_leaves_no_half_executed_notebook(tmp_path, 
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert err.strip().splitlines() == ["notebooks: interrupted while running slow; its executed copy "
-                                        "was not written (the same command runs it again)"], err
+    ours = [line for line in err.strip().splitlines() if line and not line.startswith("[IPKernelApp]")]
+    assert ours == ["notebooks: interrupted while running slow; its executed copy was not written "
+                    "(the same command runs it again)"], err  # the kernel's own warnings aside
     assert not (out / "slow.ipynb").exists()
