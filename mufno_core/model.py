@@ -6,10 +6,6 @@
 ``K`` is the spectral convolution (:class:`~mufno_core.spectral.SpectralConv`) with ``modes`` = K
 kept per axis, ``W`` a pointwise (1×1) linear skip, σ = GELU. Only the spectral weights follow the
 parametrization (SP or μP over K); everything else keeps PyTorch's default init.
-
-Inside, hidden functions are laid out points first, (n_1, …, n_d, batch, m): the 1×1 layers are
-then one GEMM over all points and the Fourier layers' transforms GEMMs on the tensors as they lie
-(:mod:`mufno_core.spectral`); the input and the output are channel-first as everywhere else.
 """
 
 from __future__ import annotations
@@ -40,7 +36,7 @@ def _check_modes(modes, dim: int) -> None:
 
 
 class Pointwise(nn.Module):
-    """A 1×1 convolution on channels-last tensors (…, C_in) -> (…, C_out): one GEMM over all points."""
+    """A 1×1 convolution on channel-first tensors (B, C_in, n_1, …, n_d) -> (B, C_out, …)."""
 
     def __init__(self, in_channels: int, out_channels: int, device=None, dtype=None) -> None:
         super().__init__()
@@ -55,81 +51,10 @@ class Pointwise(nn.Module):
         nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return PointwiseFunction.apply(x, self.weight, self.bias)
-
-
-class PointwiseFunction(torch.autograd.Function):
-    """``F.linear`` over channels-last points, with the backward's weight gradient taken as
-    (xᵀ g)ᵀ instead of autograd's gᵀ x: the same numbers up to rounding, but for the FNO's few
-    input channels (width 8 or 16 against up to 10⁴ points) MKL's GEMM is several times faster
-    this way round (``benchmarks/README.md``)."""
-
-    generate_vmap_rule = True  # stacked members (mufno_core.stacked) run under torch.vmap
-
-    @staticmethod
-    def forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, weight, bias)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output) -> None:
-        x, weight, _ = inputs
-        ctx.save_for_backward(x, weight)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        x, weight = ctx.saved_tensors
-        points = grad.reshape(-1, grad.shape[-1])
-        grad_x = grad_weight = grad_bias = None
-        if ctx.needs_input_grad[0]:
-            grad_x = (points @ weight).view(x.shape)
-        if ctx.needs_input_grad[1]:
-            grad_weight = (x.reshape(-1, x.shape[-1]).T @ points).T
-        if ctx.needs_input_grad[2]:
-            grad_bias = points.sum(0)
-        return grad_x, grad_weight, grad_bias
-
-
-POINTS_PER_CHUNK = 1024
-"""Points per chunk of :class:`ProjectionHead`: its (chunk, 128) hidden activations stay in cache."""
-
-
-class ProjectionHead(torch.autograd.Function):
-    """The projection ``v ↦ W₂ σ(W₁ v + b₁) + b₂`` over channels-last points, chunk by chunk.
-
-    Its hidden layer (128 channels against the FNO's 8–16) is the largest activation of the
-    network; autograd would write it, its GELU and their gradients to memory at full size. Here
-    each chunk of :data:`POINTS_PER_CHUNK` points is computed in cache, forward and again in the
-    backward (recomputing W₁ v + b₁ costs a GEMM with K = width), and only v is saved. The same
-    numbers as the unfused layers up to rounding (the weight gradients sum chunk by chunk).
-    """
-
-    @staticmethod
-    def forward(ctx, v, w1, b1, w2, b2):
-        points = v.reshape(-1, v.shape[-1])
-        out = points.new_empty(points.shape[0], w2.shape[0])
-        for start in range(0, points.shape[0], POINTS_PER_CHUNK):
-            chunk = slice(start, start + POINTS_PER_CHUNK)
-            torch.addmm(b2, F.gelu(torch.addmm(b1, points[chunk], w1.T)), w2.T, out=out[chunk])
-        ctx.save_for_backward(v, w1, b1, w2)
-        return out.view(*v.shape[:-1], w2.shape[0])
-
-    @staticmethod
-    def backward(ctx, grad):
-        v, w1, b1, w2 = ctx.saved_tensors
-        points, grad = v.reshape(-1, v.shape[-1]), grad.reshape(-1, grad.shape[-1])
-        grad_v = torch.empty_like(points)
-        # weight gradients transposed, (xᵀ g) rather than gᵀ x: see PointwiseFunction
-        grad_w1, grad_w2 = w1.new_zeros(w1.shape[::-1]), w2.new_zeros(w2.shape[::-1])
-        grad_b1 = b1.new_zeros(b1.shape)
-        for start in range(0, points.shape[0], POINTS_PER_CHUNK):
-            chunk = slice(start, start + POINTS_PER_CHUNK)
-            hidden = torch.addmm(b1, points[chunk], w1.T)
-            grad_w2.addmm_(F.gelu(hidden).T, grad[chunk])
-            grad_hidden = torch.ops.aten.gelu_backward(grad[chunk] @ w2, hidden)
-            grad_w1.addmm_(points[chunk].T, grad_hidden)
-            grad_b1 += grad_hidden.sum(0)
-            torch.mm(grad_hidden, w1, out=grad_v[chunk])
-        return grad_v.view(v.shape), grad_w1.T, grad_b1, grad_w2.T, grad.sum(0)
+        flat = x.flatten(2)  # (B, C_in, N)
+        out = torch.baddbmm(self.bias[:, None].expand(-1, flat.shape[-1]), self.weight.expand(
+            flat.shape[0], -1, -1), flat)
+        return out.view(x.shape[0], -1, *x.shape[2:])
 
 
 def grid_coordinates(shape: Sequence[int], device=None, dtype=None) -> torch.Tensor:
@@ -199,7 +124,7 @@ class FNO(nn.Module):
             SpectralConv(dim, width, width, self.modes, init_std=init_std,
                          multiplier=parametrization.multiplier(self.modes, dim),
                          lr_factor=self.lr_factor,
-                         device=device, dtype=complex_dtype, points_first=True)
+                         device=device, dtype=complex_dtype)
             for _ in range(depth)
         )
         self.skip = nn.ModuleList(Pointwise(width, width, **factory) for _ in range(depth))
@@ -208,39 +133,29 @@ class FNO(nn.Module):
         self._grid_cache: dict[tuple, torch.Tensor] = {}
 
     def grid(self, shape: Sequence[int], device, dtype) -> torch.Tensor:
-        """:func:`grid_coordinates` points first, (n_1, …, n_d, d), built once per (shape, device,
-        dtype) for the last few grids."""
+        """:func:`grid_coordinates`, built once per (shape, device, dtype) for the last few grids."""
         return cached_per_grid(self._grid_cache, (tuple(shape), torch.device(device), dtype),
-                               lambda: grid_coordinates(shape, device=device, dtype=dtype).movedim(
-                                   0, -1).contiguous())
+                               lambda: grid_coordinates(shape, device=device, dtype=dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # x: (B, in_channels, n_1, …, n_d) -> (B, out_channels, n_1, …, n_d); inside, points
-        # first: v is (n_1, …, n_d, B, width)
-        d = self.dim
-        if x.dim() != d + 2:
+        # x: (B, in_channels, n_1, …, n_d) -> (B, out_channels, n_1, …, n_d)
+        if x.dim() != self.dim + 2:
             raise ValueError(
-                f"FNO-{d}D expects input (batch, channels, {', '.join(['n'] * d)}), "
+                f"FNO-{self.dim}D expects input (batch, channels, {', '.join(['n'] * self.dim)}), "
                 f"got shape {tuple(x.shape)}"
             )
         if x.shape[1] != self.in_channels:
             raise ValueError(f"this FNO takes {self.in_channels} input channel(s), got "
                              f"{x.shape[1]} (input shape {tuple(x.shape)}, channels first)")
-        x = x.permute(*range(2, d + 2), 0, 1)
         if self.append_grid:
-            grid = self.grid(x.shape[:d], x.device, x.dtype)
-            x = torch.cat([x, grid.unsqueeze(d).expand(*x.shape[:-1], d)], dim=-1)
+            grid = self.grid(x.shape[2:], x.device, x.dtype)
+            x = torch.cat([x, grid.expand(x.shape[0], *grid.shape)], dim=1)
         v = self.lift(x)
         for i, (spectral, skip) in enumerate(zip(self.spectral, self.skip)):
             v = spectral(v) + skip(v)
             if i < self.depth - 1:
                 v = F.gelu(v)
-        if torch._C._functorch.is_functorch_wrapped_tensor(v):  # torch.vmap (stacked members)
-            out = self.project_out(F.gelu(self.project_hidden(v)))
-        else:
-            out = ProjectionHead.apply(v, self.project_hidden.weight, self.project_hidden.bias,
-                                       self.project_out.weight, self.project_out.bias)
-        return out.permute(d, d + 1, *range(d)).contiguous()
+        return self.project_out(F.gelu(self.project_hidden(v)))
 
     def spectral_parameter_count(self) -> int:
         """Complex entries in all spectral weights: depth · 2^(d-1) · K^d · m²."""

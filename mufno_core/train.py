@@ -160,7 +160,7 @@ def clipped_parameters(model: nn.Module, which: Literal["all", "spectral"]) -> l
     return [p for layer in spectral_layers(model) for p in layer.parameters()]
 
 
-@torch.inference_mode()  # no autograd bookkeeping at all; caches are built outside it (spectral.py)
+@torch.no_grad()
 def evaluate(
     model: nn.Module,
     x: torch.Tensor,

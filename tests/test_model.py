@@ -5,11 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from mufno_core.model import FNO, Pointwise, grid_coordinates
 from mufno_core.spectral import SpectralConv
-from tests.test_spectral import previous_spectral_conv
 
 
 @pytest.mark.parametrize("d", [1, 2, 3])
@@ -51,7 +49,7 @@ def test_pointwise_equals_a_1x1_convolution():
         conv.weight.copy_(layer.weight[:, :, None, None])
         conv.bias.copy_(layer.bias)
     x = torch.randn(3, 5, 6, 4, dtype=torch.float64)
-    torch.testing.assert_close(layer(x.movedim(1, -1)).movedim(-1, 1), conv(x))  # channels last
+    torch.testing.assert_close(layer(x), conv(x))
 
 
 def test_grid_coordinates():
@@ -76,70 +74,3 @@ def test_evaluation_under_inference_mode_then_training():
     out = model(x)
     out.square().mean().backward()
     torch.testing.assert_close(out.detach(), expected)
-
-
-def previous_fno(model: FNO, x: torch.Tensor) -> torch.Tensor:
-    """The FNO's forward before issue 29, channel-first throughout (1×1 layers as ``baddbmm``)."""
-    def pointwise(layer: Pointwise, v: torch.Tensor) -> torch.Tensor:
-        flat = v.flatten(2)
-        out = torch.baddbmm(layer.bias[:, None].expand(-1, flat.shape[-1]),
-                            layer.weight.expand(flat.shape[0], -1, -1), flat)
-        return out.view(v.shape[0], -1, *v.shape[2:])
-
-    grid = grid_coordinates(x.shape[2:], dtype=x.dtype)
-    v = pointwise(model.lift, torch.cat([x, grid.expand(x.shape[0], *grid.shape)], dim=1))
-    for i, (spectral, skip) in enumerate(zip(model.spectral, model.skip)):
-        v = previous_spectral_conv(spectral, v) + pointwise(skip, v)
-        if i < model.depth - 1:
-            v = F.gelu(v)
-    return pointwise(model.project_out, F.gelu(pointwise(model.project_hidden, v)))
-
-
-@pytest.mark.parametrize("d,modes,grid", [(1, 5, (16,)), (1, 100, (256,)), (2, (3, 4), (9, 11)),
-                                          (3, (2, 3, 2), (5, 7, 6))])
-@pytest.mark.parametrize("parametrization", ["sp", "mup"])
-def test_fno_equals_the_previous_fno_to_float64_round_off(d, modes, grid, parametrization):
-    """Output and every parameter's gradient equal the channel-first FNO of before issue 29."""
-    torch.manual_seed(0)
-    model = FNO(d, in_channels=2, out_channels=3, modes=modes, width=6, depth=3,
-                parametrization=parametrization, base_modes=2 if parametrization == "mup" else None,
-                projection_width=10, dtype=torch.float64)
-    x = torch.randn(4, 2, *grid, dtype=torch.float64)
-    probe = torch.randn(4, 3, *grid, dtype=torch.float64)
-    results = []
-    for forward in (model, lambda v: previous_fno(model, v)):
-        out = forward(x)
-        results.append((out, *torch.autograd.grad((out * probe).sum(), list(model.parameters()))))
-    for ours, previous in zip(*results, strict=True):
-        torch.testing.assert_close(ours, previous, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("chunk", [5, 1024])
-@pytest.mark.parametrize("out_channels", [1, 3])
-def test_projection_head_equals_the_unfused_layers(monkeypatch, chunk, out_channels):
-    """Chunk by chunk (the last one short) or in one: the same output and gradients (float64)."""
-    import mufno_core.model as model_module
-
-    monkeypatch.setattr(model_module, "POINTS_PER_CHUNK", chunk)
-    torch.manual_seed(1)
-    hidden, out = Pointwise(6, 9, dtype=torch.float64), Pointwise(9, out_channels, dtype=torch.float64)
-    v = torch.randn(7, 3, 2, 6, dtype=torch.float64, requires_grad=True)
-    probe = torch.randn(7, 3, 2, out_channels, dtype=torch.float64)
-    inputs = (v, hidden.weight, hidden.bias, out.weight, out.bias)
-    fused = model_module.ProjectionHead.apply(*inputs)
-    unfused = out(F.gelu(hidden(v)))
-    for a, b in zip((fused, *torch.autograd.grad((fused * probe).sum(), inputs)),
-                    (unfused, *torch.autograd.grad((unfused * probe).sum(), inputs)), strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
-
-
-def test_fno_under_vmap_equals_one_by_one():
-    """The stacked members run the FNO under torch.vmap (the unfused head there)."""
-    from torch.func import functional_call, stack_module_state
-
-    torch.manual_seed(2)
-    models = [FNO(2, 1, 1, modes=3, width=4, depth=2, dtype=torch.float64) for _ in range(2)]
-    params, buffers = stack_module_state(models)
-    x = torch.randn(3, 1, 9, 8, dtype=torch.float64)
-    stacked = torch.vmap(lambda p, b: functional_call(models[0], (p, b), (x,)))(params, buffers)
-    torch.testing.assert_close(stacked, torch.stack([m(x) for m in models]))

@@ -161,7 +161,7 @@ def test_combined_loss_and_a_finer_pde_grid() -> None:
     a = torch.from_numpy(piecewise_coefficient(2, 9)).float()[:, None]
     u = torch.from_numpy(scipy_darcy_solve(a[:, 0].double().numpy())).float()[:, None]
     seen: list[tuple[int, ...]] = []
-    model.model.register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape[-2:])))
+    model.model.lift.register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape[-2:])))
     fine = make_pino_loss(data_weight=5.0, pde_weight=1.0, pde_resolution=17)(model, a, u)
     assert seen == [(9, 9), (17, 17)]
     fine.backward()

@@ -14,13 +14,7 @@ import math
 import pytest
 import torch
 
-from mufno_core.spectral import (
-    SpectralConv,
-    last_axis_by_matmul,
-    points_first_dfts,
-    prime_factors,
-    truncated_dfts,
-)
+from mufno_core.spectral import SpectralConv, last_axis_by_matmul, prime_factors
 
 EINSUM = {1: "bix,iox->box", 2: "bixy,ioxy->boxy", 3: "bixyz,ioxyz->boxyz"}
 
@@ -54,32 +48,6 @@ def reference_spectral_conv(layer: SpectralConv, x: torch.Tensor) -> torch.Tenso
     return torch.fft.irfftn(out_ft, s=grid, dim=tuple(range(-d, 0)))
 
 
-def previous_spectral_conv(layer: SpectralConv, x: torch.Tensor) -> torch.Tensor:
-    """The layer before issue 29, channel-first: truncated DFTs applied with ``einsum`` (which
-    permutes into and out of the modes-first batched matmul), kept as the reference the
-    points-first layer must equal to round-off."""
-    dft = truncated_dfts(layer.modes, tuple(x.shape[2:]))
-    complex_dtype = torch.complex128 if x.dtype == torch.float64 else torch.complex64
-    dft = {name: [m.to(x.dtype if m.dtype == torch.float64 else complex_dtype) for m in ms]
-           for name, ms in dft.items()}
-    d, grid = layer.dim, x.shape[2:]
-    spatial, kept = "xyz"[: d - 1], "pqr"[: d - 1]
-    if dft["rfft_last"]:
-        x_ft = torch.view_as_complex((x @ dft["rfft_last"][0]).unflatten(-1, (layer.modes[-1], 2)))
-    else:
-        x_ft = torch.fft.rfft(x, dim=-1)[..., : layer.modes[-1]]
-    if d > 1:
-        x_ft = torch.einsum(f"bi{spatial}w,{','.join(a + k for a, k in zip(spatial, kept))}"
-                            f"->bi{kept}w", x_ft, *dft["forward"])
-    out_ft = torch.einsum(f"bi{kept}w,{kept}wio->bo{kept}w", x_ft, layer.weight) * layer.multiplier
-    if d > 1:
-        out_ft = torch.einsum(f"bo{kept}w,{','.join(k + a for a, k in zip(spatial, kept))}"
-                              f"->bo{spatial}w", out_ft, *dft["inverse"])
-    if dft["irfft_last"]:
-        return torch.view_as_real(out_ft).flatten(-2) @ dft["irfft_last"][0]
-    return torch.fft.irfft(out_ft, n=grid[-1], dim=-1)
-
-
 # (d, modes, grid): odd sizes, non-square modes, the smallest grids check_grid allows
 CASES = [
     (1, (5,), (16,)),
@@ -91,9 +59,9 @@ CASES = [
     (3, (2, 3, 2), (5, 7, 6)),
     (3, (2, 2, 3), (4, 6, 5)),
     # K large for the last axis: it goes through the rFFT instead of the truncated DFT
-    (1, (100,), (256,)),
-    (2, (3, 90), (7, 256)),
-    (3, (2, 2, 90), (5, 4, 256)),
+    (1, (12,), (32,)),
+    (2, (3, 17), (7, 33)),
+    (3, (2, 2, 12), (5, 4, 32)),
 ]
 
 
@@ -118,57 +86,6 @@ def test_matches_reference_forward_and_backward(d, modes, grid, dtype):
     torch.testing.assert_close(ours, ref, **tol)
     torch.testing.assert_close(grads[0], x.grad, **tol)
     torch.testing.assert_close(grads[1], layer.weight_as_real.grad, **tol)
-
-
-@pytest.mark.parametrize("d,modes,grid", CASES)
-def test_equals_the_previous_layer_to_float64_round_off(d, modes, grid):
-    """Forward and both gradients equal the einsum layer of before issue 29 (float64)."""
-    torch.manual_seed(3)
-    layer = SpectralConv(d, 3, 4, modes, multiplier=1.3, dtype=torch.cdouble)
-    x = torch.randn(2, 3, *grid, dtype=torch.float64, requires_grad=True)
-    probe = torch.randn(2, 4, *grid, dtype=torch.float64)
-    results = []
-    for forward in (layer, lambda v: previous_spectral_conv(layer, v)):
-        out = forward(x)
-        grads = torch.autograd.grad((out * probe).sum(), (x, layer.weight_as_real))
-        results.append((out, *grads))
-    for ours, previous in zip(*results):
-        torch.testing.assert_close(ours, previous, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("d,modes,grid", CASES)
-def test_points_first_layout_is_the_same_layer(d, modes, grid):
-    torch.manual_seed(4)
-    layer = SpectralConv(d, 3, 4, modes, dtype=torch.cdouble)
-    inner = SpectralConv(d, 3, 4, modes, dtype=torch.cdouble, points_first=True)
-    inner.load_state_dict(layer.state_dict())
-    x = torch.randn(2, 3, *grid, dtype=torch.float64)
-    points_first = inner(x.permute(*range(2, d + 2), 0, 1))
-    torch.testing.assert_close(points_first.permute(d, d + 1, *range(d)), layer(x), rtol=0, atol=0)
-
-
-@pytest.mark.parametrize("d,modes,grid", CASES)
-def test_points_first_dfts_are_the_truncated_dfts(d, modes, grid):
-    """Each real block matrix acts on (re, im) pairs as its complex DFT does."""
-    torch.manual_seed(5)
-    dfts, blocks = truncated_dfts(modes, grid), points_first_dfts(modes, grid)
-    for axis, (forward, inverse) in enumerate(zip(blocks["forward"], blocks["inverse"])):
-        x = torch.randn(grid[axis], dtype=torch.complex128)
-        y = forward @ torch.view_as_real(x).flatten()  # columns (j, re/im) -> rows (re/im, f)
-        torch.testing.assert_close(torch.complex(*y.view(2, -1)), x @ dfts["forward"][axis])
-        f = torch.randn(2 * modes[axis], dtype=torch.complex128)
-        x_back = inverse @ torch.cat([f.real, f.imag])  # columns (re/im, f) -> rows (j, re/im)
-        torch.testing.assert_close(torch.view_as_complex(x_back.view(-1, 2)), f @ dfts["inverse"][axis])
-    if dfts["rfft_last"]:
-        n, k = grid[-1], modes[-1]
-        x = torch.randn(n, dtype=torch.float64)
-        torch.testing.assert_close(blocks["forward_last"][0] @ x,
-                                   torch.view_as_real(torch.fft.rfft(x)[:k]).T.flatten())
-        f = torch.view_as_real(torch.randn(k, dtype=torch.complex128)).T.flatten()  # (re, im) × k
-        torch.testing.assert_close(blocks["inverse_last"][0] @ f,
-                                   dfts["irfft_last"][0].T @ f.view(2, k).T.flatten())
-    else:
-        assert blocks["forward_last"] == blocks["inverse_last"] == []
 
 
 def test_cases_cover_both_last_axis_transforms():
@@ -275,5 +192,5 @@ def test_last_axis_rule_equals_the_power_of_two_rule_and_prefers_gemm_on_prime_g
     for m in range(3, 12):
         n = 2**m
         for k in range(1, n // 2 + 1):
-            assert last_axis_by_matmul(k, n) == (k <= 10 * math.log2(n))
+            assert last_axis_by_matmul(k, n) == (2 * k <= 4 * math.log2(n))
     assert last_axis_by_matmul(12, 29) and last_axis_by_matmul(14, 31)
