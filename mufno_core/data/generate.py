@@ -31,7 +31,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -160,9 +160,12 @@ def start_pool(workers: int, tmp: Path) -> ProcessPoolExecutor:
                                initargs=(os.getpid(), str(tmp)))
 
 
-def stop_pool(pool: ProcessPoolExecutor, grace: float = 2.0) -> None:
-    """Cancel the queued chunks and end every worker now (terminate, then kill)."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
+def stop_pool(pool: ProcessPoolExecutor, grace: float = 2.0, also: Iterable = ()) -> None:
+    """Cancel the queued work and end every worker now (terminate, then kill after ``grace``
+    seconds), and the processes ``also`` lists that the pool does not know yet (still starting).
+    The sweep's pool (:mod:`mufno_core.sweep.executors`) is stopped the same way."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # before shutdown
+    processes += [p for p in also if p not in processes and p.exitcode is None]
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():

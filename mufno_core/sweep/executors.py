@@ -39,6 +39,7 @@ import torch
 from tqdm import tqdm
 
 from mufno_core import phases
+from mufno_core.data.generate import stop_pool
 from mufno_core.sweep.budget import sweep_flops
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.data import prepare_datasets
@@ -297,20 +298,8 @@ def _run_pool_once(units, collect, workers, data_dir, device, stack, work):
 
 
 def _stop_pool(pool: ProcessPoolExecutor, grace: float = 5.0) -> None:
-    """Cancel what is queued and end every worker process (terminate, then kill)."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())  # before shutdown
-    processes += [p for p in list(_WorkerProcess.started)  # started, not yet in the pool's list
-                  if p not in processes and p.exitcode is None]
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    deadline = time.monotonic() + grace
-    for process in processes:
-        process.join(max(0.0, deadline - time.monotonic()))
-        if process.is_alive():
-            process.kill()
-            process.join(1.0)
+    """Cancel what is queued and end every worker process, those still starting included."""
+    stop_pool(pool, grace, also=list(_WorkerProcess.started))
 
 
 DASK_CONNECT_TIMEOUT = 45.0
