@@ -125,13 +125,26 @@ def summarize_results(
         except NoEvidence as err:
             words, verdict_text = str(err), f"No verdict: {err}."
         rows.append({"experiment": experiment, "trials": int((~df["mirrored"]).sum()),
+                     "training steps": training_steps(df),
                      "we measured": words, "verdict": verdict_text,
                      "the paper reports": f"SP: {PAPER[experiment]['sp']}; μP: {PAPER[experiment]['mup']}"})
     if not rows:
         raise NoEvidence(f"{results_dir} holds no measured trials of preset {preset!r} for any "
                          f"experiment the paper reports ({', '.join(PAPER)})")
-    return pd.DataFrame(rows, columns=["experiment", "trials", "we measured", "verdict",
-                                       "the paper reports"])
+    return pd.DataFrame(rows, columns=["experiment", "trials", "training steps", "we measured",
+                                       "verdict", "the paper reports"])
+
+
+def training_steps(df: pd.DataFrame) -> str:
+    """The horizon a verdict was measured at: the Adam steps of the grid's trials ("300", or
+    "100–300" when they differ), or its epochs where a budget is set in epochs (batch size), so
+    that no verdict is read without its training length."""
+    for column, unit in (("steps", ""), ("epochs", " epochs")):
+        values = sorted({int(v) for v in df.get(column, pd.Series(dtype=float)).dropna()})
+        if values:
+            span = str(values[0]) if len(values) == 1 else f"{values[0]}–{values[-1]}"
+            return span + unit
+    return "not recorded"
 
 
 EXPONENT_COLUMNS = ["experiment", "parametrization", "alpha", "alpha_low", "alpha_high", "alpha_se",

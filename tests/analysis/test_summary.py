@@ -17,6 +17,7 @@ from mufno_core.analysis.summary import (
     plot_exponent_summary,
     summarize_results,
     summary_table,
+    training_steps,
 )
 from mufno_core.analysis.verdicts import drift_sentence
 
@@ -160,3 +161,10 @@ def test_the_summary_reads_the_calibrated_rule_where_an_exponent_was_measured():
     assert default_overrides("burgers_lr", "quick") == {"parametrizations": ("sp", "mup", "cal")}
     assert default_overrides("burgers_lr", "smoke") == {}
     assert default_overrides("darcy_batch_size", "quick") == {}
+
+
+def test_a_summary_row_names_the_training_length_of_its_verdict():
+    frame = pd.DataFrame({"steps": [300, 300, 100]})
+    assert training_steps(frame) == "100–300"
+    assert training_steps(frame[frame["steps"] == 300]) == "300"
+    assert training_steps(pd.DataFrame({"steps": [None], "epochs": [8]})) == "8 epochs"
