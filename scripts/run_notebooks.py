@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", default=None, help="results store (default: results/PRESET)")
     parser.add_argument("--out", default=None, help="executed notebooks (default: book/executed/PRESET)")
     parser.add_argument("--only", nargs="+", default=None, metavar="NAME", help="run only these notebooks")
+    parser.add_argument("--fresh-kernels", action="store_true",
+                        help="a kernel of its own for each notebook (default: one kernel, reset "
+                             "before each notebook to what a fresh one offers)")
     args = parser.parse_args(argv)
     if args.preset not in PRESETS:
         print(f"notebooks: error: unknown preset {args.preset!r}; one of {', '.join(PRESETS)}",
@@ -64,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         try:
-            timings = execute_all(args.preset, results, out, names=args.only)
+            timings = execute_all(args.preset, results, out, names=args.only,
+                                  fresh_kernels=args.fresh_kernels)
         except Exception as err:  # Ctrl-C reached the kernel first: its cell ended in the interrupt
             if getattr(err, "ename", None) == "KeyboardInterrupt":
                 raise KeyboardInterrupt from err

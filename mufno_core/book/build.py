@@ -24,11 +24,13 @@ import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from mufno_core.book import pages
+from mufno_core.book import pages, shared_kernel
 from mufno_core.book.launch import (
     Repository,
     current_commit,
@@ -153,11 +155,14 @@ def execute_notebook(
     executed_dir: str | Path,
     root: str | Path = ".",
     kernel: str = KERNEL,
+    manager: Any = None,
 ) -> float:
     """Run ``notebooks/<name>.ipynb`` with papermill into ``<executed_dir>/<name>.ipynb``; seconds taken.
 
     The kernel's working directory is ``root`` (the repository), so relative paths such as
-    ``results_dir`` mean the same inside the notebook as on the command line.
+    ``results_dir`` mean the same inside the notebook as on the command line. With ``manager``
+    (:func:`mufno_core.book.shared_kernel.shared_kernel`) the notebook runs in that kernel, reset
+    first to what a fresh one offers; without, in a kernel of its own.
     """
     import papermill
 
@@ -172,10 +177,17 @@ def execute_notebook(
     start = time.perf_counter()
     partial = partial_path(target)  # papermill writes as it goes: the target appears only whole
     target.unlink(missing_ok=True)  # a failed run leaves no older copy for the site to publish
-    papermill.execute_notebook(
+    if manager is not None:
+        shared_kernel.reset(manager)
+    executed = papermill.execute_notebook(
         str(source), str(partial), parameters=parameters, kernel_name=kernel,
         cwd=str(Path(root).resolve()), progress_bar=False,
+        **({} if manager is None else {"km": manager}),
     )
+    if manager is not None:
+        import nbformat
+
+        nbformat.write(shared_kernel.renumber_executions(executed), str(partial))
     os.replace(partial, target)
     return time.perf_counter() - start
 
@@ -192,18 +204,23 @@ def execute_all(
     root: str | Path = ".",
     names: Iterable[str] | None = None,
     estimate: bool = True,
+    fresh_kernels: bool = False,
 ) -> dict[str, float]:
     """Execute the notebooks of the table of contents (or ``names``) in order; seconds per notebook.
-    First (``estimate``) print the time the sweeps still to train are expected to take here."""
+    First (``estimate``) print the time the sweeps still to train are expected to take here.
+    They share one kernel, reset before each (:mod:`mufno_core.book.shared_kernel`), unless
+    ``fresh_kernels``."""
     names = toc_notebooks(Path(root) / "_toc.yml") if names is None else list(names)
     keep_freed_memory()  # the kernels, and the sweep workers they start, inherit the setting
     if estimate:
         print(forecast_notebooks(names, preset, results_dir, root), flush=True)
     timings = {}
-    for name in names:
-        print(f"notebooks: running {name} (preset={preset}) ...", flush=True)
-        timings[name] = execute_notebook(name, preset, results_dir, executed_dir, root)
-        print(f"notebooks: {name} done in {timings[name]:.1f} s", flush=True)
+    with (nullcontext() if fresh_kernels else shared_kernel.shared_kernel(KERNEL, root)) as manager:
+        for name in names:
+            print(f"notebooks: running {name} (preset={preset}) ...", flush=True)
+            timings[name] = execute_notebook(name, preset, results_dir, executed_dir, root,
+                                             manager=manager)
+            print(f"notebooks: {name} done in {timings[name]:.1f} s", flush=True)
     timings_file = Path(executed_dir) / "timings.json"
     timings_file.parent.mkdir(parents=True, exist_ok=True)
     timings_file.write_text(json.dumps({"preset": preset, "seconds": timings}, indent=1) + "\n")
