@@ -103,6 +103,9 @@ class Experiment:
     notebook: str | None = None
     paper: PaperReport | None = None
     calibrated_exponents: dict[str, float] = field(default_factory=dict)
+    same_trials_as: str | None = None
+    """An experiment whose trial of equal settings is the same computation as this one's
+    (:mod:`mufno_core.sweep.twins`): a stored one is copied, not trained again."""
 
     @property
     def axis(self) -> HparamAxis:
@@ -383,6 +386,7 @@ register(Experiment(
     dataset="darcy", dim=2, in_channels=1, out_channels=1, swept="beta2",
     label="Darcy (FNO-2D)", notebook="beta2_darcy",
     paper=PaperReport("FNO-2D on Darcy", "best β2 varies with K", "best β2 = 0.98 at every K"),
+    same_trials_as="darcy_lr",  # β2 0.999 (Adam's default) at LR 1e-2 is a darcy_lr trial
     presets={
         "smoke": Preset(**_HPARAM_SMOKE, beta2s=(0.9, 0.999), fixed=SMOKE_FIXED),
         # K = 2 and 14, darcy_lr's range. A pilot (4 seeds, β2 0.5 … 0.999) found the loss flat
