@@ -179,6 +179,9 @@ def weight_decay_sentence(exponents: pd.DataFrame, horizon: int,
     for i, r in part.iterrows():
         if r["parametrization"] != "mup" or not has_weight_decay(r):
             continue
+        if not math.isfinite(r["alpha"]):
+            out.append(f"{r['label']}: no α (its trials are not all stored)")
+            continue
         alpha = exponent_sentence(r).replace("μP", r["label"], 1)
         if not mup:
             out.append(alpha)
@@ -194,6 +197,32 @@ def weight_decay_sentence(exponents: pd.DataFrame, horizon: int,
             change["side"], "resolvably towards 0" if towards else "resolvably away from 0")
         out.append(f"{alpha}; {shift}: {words}")
     return out
+
+
+def weight_decay_optimum_sentence(losses: pd.DataFrame) -> str:
+    """Weight decay's own optimum on its grid: per K, the λ of μP whose located LR optimum has the
+    lowest seed-mean loss (``losses``: ``curve``, ``K``, ``loss`` per curve, as the chapter's
+    optimum table gives them; μP without decay is λ = 0). λ cannot go below 0, so a best λ of 0
+    is located on the grid's natural end; the largest λ tried is its edge."""
+    mup = losses[losses["curve"].str.startswith("μP")].copy()
+    if mup.empty:
+        return "no μP curve stored"
+    mup["lambda"] = [float(c.rsplit(" ", 1)[1]) if "WD" in c else 0.0 for c in mup["curve"]]
+    grid = sorted(mup["lambda"].unique())
+    best = {int(k): float(part.loc[part["loss"].idxmin(), "lambda"])
+            for k, part in mup.dropna(subset=["loss"]).groupby("K")}
+    tried = ", ".join(f"{lam:g}" for lam in grid)
+    if len(grid) < 2:
+        return f"weight decay not swept (λ ∈ {{{tried}}})"
+    if len(set(best.values())) == 1:
+        lam = next(iter(best.values()))
+        where = ("λ = 0 (no decay) at every K" if lam == 0 else
+                 f"λ = {lam:g}, the grid's largest: not located" if lam == grid[-1] else
+                 f"λ = {lam:g}, inside the grid")
+        return f"weight decay's optimum over λ ∈ {{{tried}}} (lowest seed-mean loss at the LR " \
+               f"optimum) is {where}"
+    return "weight decay's optimum over λ ∈ {" + tried + "} differs with K: " + ", ".join(
+        f"λ = {lam:g} at K = {k}" for k, lam in sorted(best.items()))
 
 
 def horizon_verdicts(exponents: pd.DataFrame, experiment: str | None = None) -> pd.DataFrame:

@@ -319,7 +319,18 @@ class HorizonsChapter:
                 lines.append(f"* {name} at {hs[-1]} steps, K = {k}: the training loss at the "
                              "located optimum (seed mean) is " + ", ".join(
                                  f"{r.loss:.4f} for {r.curve}" for r in at.itertuples()) + ".")
+                lines.append(f"* {name} at {hs[-1]} steps: "
+                             + horizons.weight_decay_optimum_sentence(losses) + ".")
         return minus("\n".join(lines))
+
+
+def readme_findings(study_dir: str = "results/study", preset: str = "quick") -> str:
+    """The README's lines on training length and weight decay, computed from the committed study
+    records (each is a line of :meth:`HorizonsChapter.conclusion`): per experiment, how SP's and
+    μP's α change from the first to the last horizon, and weight decay's own optimum."""
+    conclusion = HorizonsChapter.run(preset, study_dir=study_dir, compute=False).conclusion()
+    keep = ("'s α from ", "weight decay's optimum", "Δα against μP")
+    return "\n".join(line for line in conclusion.splitlines() if any(k in line for k in keep))
 
 
 _TREND_WORDS = {"below": "α falls resolvably with training length",

@@ -21,6 +21,7 @@ from mufno_core.analysis.horizons import (
     read_records,
     record_at_horizon,
     variant_label,
+    weight_decay_optimum_sentence,
 )
 from mufno_core.analysis.optima import log_k_eff
 from mufno_core.sweep.config import TrialConfig
@@ -167,3 +168,24 @@ def test_the_committed_study_reproduces_the_quick_store_at_100_steps():
                                                                    q["final_test_loss"])
         compared += 1
     assert compared >= 8
+
+
+def _losses(by_lambda: dict[float, tuple[float, float]]):
+    import pandas as pd
+
+    rows = []
+    for lam, (at_2, at_8) in by_lambda.items():
+        curve = "μP" if lam == 0 else f"μP + independent WD {lam:g}"
+        rows += [{"curve": curve, "K": 2, "loss": at_2}, {"curve": curve, "K": 8, "loss": at_8}]
+    return pd.DataFrame([*rows, {"curve": "SP", "K": 8, "loss": 0.001}])  # SP is not a λ
+
+
+@pytest.mark.parametrize("by_lambda, says", [
+    ({0: (1.0, 0.5), 1e-3: (1.2, 0.6), 3e-2: (2.0, 1.1)}, "is λ = 0 (no decay) at every K"),
+    ({0: (1.0, 0.5), 1e-3: (0.9, 0.4), 3e-2: (2.0, 1.1)}, "is λ = 0.001, inside the grid"),
+    ({0: (1.0, 0.5), 1e-3: (0.9, 0.4), 3e-2: (0.8, 0.3)}, "the grid's largest: not located"),
+    ({0: (1.0, 0.5), 1e-3: (0.9, 0.6)}, "differs with K: λ = 0.001 at K = 2, λ = 0 at K = 8"),
+    ({0: (1.0, 0.5)}, "not swept"),
+])
+def test_weight_decays_own_optimum_is_the_lambda_of_the_lowest_loss(by_lambda, says):
+    assert says in weight_decay_optimum_sentence(_losses(by_lambda))

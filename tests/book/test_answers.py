@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mufno_core.analysis.verdicts import Verdict
-from mufno_core.book import answers, pages
+from mufno_core.book import answers, pages, readme
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,15 +18,27 @@ def test_the_readme_table_is_the_one_computed_from_the_committed_store():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     fresh = answers.replace_between(text, answers.readme_table(str(ROOT / "results" / "quick"), "quick"))
     assert fresh == text, ("README's results table is stale: "
-                           "python -m mufno_core.book.answers --write README.md")
+                           "python -m mufno_core.book.readme --write README.md")
+
+
+def test_the_readme_training_length_findings_are_computed_from_the_study_store():
+    from mufno_core.book.horizons_chapter import readme_findings
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    findings = readme_findings(str(ROOT / "results" / "study"))
+    assert "weight decay's optimum" in findings and "nan" not in findings
+    fresh = answers.replace_between(text, findings, readme.HORIZONS_START, readme.HORIZONS_END)
+    assert fresh == text, ("README's training-length findings are stale: "
+                           "python -m mufno_core.book.readme --write README.md")
 
 
 def test_a_stale_readme_table_is_found(tmp_path):
-    readme = tmp_path / "README.md"
+    readme_file = tmp_path / "README.md"
     table = ("| experiment | SP | μP | cal | verdict |\n|---|---|---|---|---|\n"
              "| x | 1 | 2 | — | **Reproduced**: typed |")
-    readme.write_text(f"top\n{answers.README_START}\n{table}\n{answers.README_END}\nend\n", encoding="utf-8")
-    assert answers.main(["--results", str(ROOT / "results" / "quick"), "--check", str(readme)]) == 1
+    readme_file.write_text(f"top\n{answers.README_START}\n{table}\n{answers.README_END}\nend\n",
+                           encoding="utf-8")
+    assert readme.main(["--results", str(ROOT / "results" / "quick"), "--check", str(readme_file)]) == 1
 
 
 def _exponent(alpha, low, high, edge=False):
