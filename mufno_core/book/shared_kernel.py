@@ -3,8 +3,9 @@
 A kernel's start and its first imports (IPython, torch, pandas, SciPy, matplotlib) cost about 3.5 s
 of CPU, most of what a notebook of the smoke preset takes; the 14 notebooks of the book ran in
 93 s with a kernel each and in 38 s in one (``make book PRESET=smoke``, measured 2026-12-04). So
-:func:`shared_kernel` starts one kernel and, before each notebook, :data:`RESET` clears the user
-namespace (``%reset -f``) and calls :func:`restore_fresh_state`, which puts back what a notebook
+:func:`shared_kernel` starts one kernel and, before each notebook, :data:`RESET` calls
+:func:`restore_fresh_state`, which clears the user namespace (``%reset -f``, keeping
+``__main__``'s module attributes) and puts back what a notebook
 could read from the process: the warnings already shown (each is shown again), matplotlib's
 settings and open figures, the global random generators (torch's, NumPy's and Python's seeded
 from fresh entropy, as a new process seeds them), torch's threads and default dtype,
@@ -22,25 +23,31 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-RESET = ("%reset -f\n"
-         "from mufno_core.book.shared_kernel import restore_fresh_state as _restore\n"
-         "_restore()\n"
-         "del _restore\n")
+RESET = ("from mufno_core.book.shared_kernel import restore_fresh_state as _restore\n"
+         "_restore(get_ipython())\n")
 """What the kernel runs before each notebook (not part of any notebook's cells)."""
 
 _FRESH: dict[str, Any] = {}
 """The state found at the first call, in the kernel before any notebook ran."""
 
 
-def restore_fresh_state() -> None:
+def restore_fresh_state(shell: Any = None) -> None:
     """Put back the process state a notebook could read (see the module docstring); the first call
-    records it."""
+    records it. With IPython's ``shell``, first clear its user namespace (``%reset -f``) and put
+    back the module attributes a fresh kernel's ``__main__`` has (``__spec__``, ``__builtins__``
+    …: a spawned process pool reads ``__main__.__spec__``)."""
     import matplotlib
     import matplotlib.pyplot as plt
     import numpy as np
     import torch
 
-    if not _FRESH:
+    if shell is not None:
+        module_names = _FRESH.setdefault("module_names", {
+            k: v for k, v in shell.user_ns.items() if k.startswith("__") and k.endswith("__")})
+        shell.run_line_magic("reset", "-f")
+        for name, value in module_names.items():
+            shell.user_ns.setdefault(name, value)
+    if "filters" not in _FRESH:
         _FRESH.update(filters=list(warnings.filters), rc=matplotlib.rcParams.copy(),
                       threads=torch.get_num_threads(),
                       dtype=torch.get_default_dtype(), cwd=os.getcwd())

@@ -34,8 +34,9 @@ import matplotlib
 import torch
 import warner
 warner.warn()
+import sys
 print({"left_behind": "left_behind" in dir(), "linewidth": matplotlib.rcParams["lines.linewidth"],
-       "draw": torch.rand(3).tolist()})
+       "draw": torch.rand(3).tolist(), "spec": hasattr(sys.modules["__main__"], "__spec__")})
 """
 
 def _notebook(*sources: str) -> dict:
@@ -64,7 +65,7 @@ def test_a_notebook_in_the_shared_kernel_finds_a_fresh_kernels_state(tmp_path):
     seen = eval(_stream(second_path, "stdout"))  # noqa: S307 (our own print)
     left_seeded = torch.Generator().manual_seed(123)
     assert seen.pop("draw") != torch.rand(3, generator=left_seeded).tolist()  # reseeded afresh
-    assert seen == {"left_behind": False, "linewidth": 1.5}
+    assert seen == {"left_behind": False, "linewidth": 1.5, "spec": True}  # spawn reads __spec__
     assert "shown once per place" in _stream(second_path, "stderr")
     second = json.loads(second_path.read_text())
     assert second["cells"][0]["execution_count"] == 1
