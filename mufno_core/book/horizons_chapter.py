@@ -24,9 +24,9 @@ from mufno_core.analysis import horizons
 from mufno_core.analysis.optima import DEFAULT_METRIC
 from mufno_core.analysis.paper import EXPERIMENT_LABELS
 from mufno_core.axes import PARAMETRIZATIONS
-from mufno_core.book.answers import minus
 from mufno_core.book.chapter import add_provenance, with_caption
 from mufno_core.book.plots import plot_lr_curves
+from mufno_core.book.tables import minus
 from mufno_core.provenance import provenance_line
 from mufno_core.sweep.experiments import grid, grid_ids
 from mufno_core.sweep.studies import STUDIES, Study, run_study

@@ -8,6 +8,7 @@ where the magnitude calls for it, intervals as ``a [lo, hi]``), renames columns 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -46,6 +47,11 @@ COLUMN_NAMES: dict[str, str] = {
     "seed_sd": "seed spread (log10)",
 }
 
+def minus(text: str) -> str:
+    """ASCII hyphen-minus before a digit as the typographic minus (−0.51, not -0.51)."""
+    return re.sub(r"(?<![\w-])-(?=\d)", "−", text)
+
+
 def sig(x: float, digits: int = 2) -> str:
     """``x`` to ``digits`` significant digits: fixed point for 1e-3 <= |x| < 1e4, else scientific."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -60,19 +66,19 @@ def sig(x: float, digits: int = 2) -> str:
     if -3 <= magnitude < 4:
         decimals = digits - 1 - magnitude
         if decimals < 0:  # 1234.5 -> 1200
-            return f"{round(x, decimals):.0f}"
-        return f"{x:.{decimals}f}"
-    return f"{x:.{digits - 1}e}"
+            return minus(f"{round(x, decimals):.0f}")
+        return minus(f"{x:.{decimals}f}")
+    return minus(f"{x:.{digits - 1}e}")
 
 
 def interval(value: float, low: float, high: float, digits: int = 2, signed: bool = False) -> str:
     """``value [low, high]`` with :func:`sig` (``signed``: always a sign, for exponents); without
     an interval (one seed: its ends are nan) ``value (no interval: one seed)``."""
     if math.isnan(low) or math.isnan(high):
-        head = f"{value:+.{digits}f}" if signed else sig(value, digits)
+        head = minus(f"{value:+.{digits}f}") if signed else sig(value, digits)
         return f"{head} (no interval: one seed)"
     if signed:
-        return f"{value:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
+        return minus(f"{value:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]")
     return f"{sig(value, digits)} [{sig(low, digits)}, {sig(high, digits)}]"
 
 

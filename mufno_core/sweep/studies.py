@@ -45,6 +45,10 @@ NS_HORIZON_LRS = lr_grid(-25, -10, step=3)
 two points from the top, and a probe (μP, K 2 and 8) saw them fall by half from 100 to 200 steps,
 so the grid reaches a decade further down."""
 
+NS_WD_HIGH_LRS = lr_grid(-25, -4, step=3)
+"""The Navier–Stokes grid two points higher (to 0.32) for λ = 0.03: on the base grid its optimum at
+K = 2 sat past the top (5.6e-2), not located."""
+
 DARCY_HORIZON_LRS = lr_grid(-23, -11, step=3)
 """1.3e-3 … 4.2e-2: the quick optima at 150 steps (6.8e-3 … 1.4e-2) one point below the top."""
 
@@ -99,13 +103,15 @@ DARCY_HORIZONS = Study(
 
 
 def with_weight_decay(base: Study, weight_decays: tuple[float, ...] = HORIZON_WEIGHT_DECAYS,
-                      mode: str = "independent") -> list[Study]:
+                      mode: str = "independent",
+                      wider_lrs: dict[float, tuple[float, ...]] | None = None) -> list[Study]:
     """μP with weight decay λ in coupling ``mode`` on the grid of ``base``, one study per λ
     (``{base}_wd{λ}``, in the same store); μP at the base K is trained too (there it is SP with the
-    same weight decay)."""
+    same weight decay). ``wider_lrs``: the LR grid of a λ whose optimum lies beyond the base grid."""
     def decayed(overrides: dict[str, Any], wd: float) -> dict[str, Any]:
+        lrs = (wider_lrs or {}).get(wd)
         return {**overrides, "parametrizations": ("mup",), "weight_decay": wd,
-                "weight_decay_mode": mode}
+                "weight_decay_mode": mode, **({"lrs": lrs} if lrs and "lrs" in overrides else {})}
 
     return [Study(f"{base.name}_wd{wd:g}", base.experiment,
                   f"Does {mode} weight decay λ = {wd:g} keep μP's optimal LR in place over K at every "
@@ -133,7 +139,7 @@ STUDIES: dict[str, Study] = {s.name: s for s in (
           "Navier–Stokes at twice the quick width (8 → 16), a setting it never saw?",
           {"width": 16, "seeds": SEEDS8, "parametrizations": ("sp", "mup")},
           {"width": 6, "parametrizations": ("sp", "mup")}),
-    NS_HORIZONS, *with_weight_decay(NS_HORIZONS),
+    NS_HORIZONS, *with_weight_decay(NS_HORIZONS, wider_lrs={3e-2: NS_WD_HIGH_LRS}),
     DARCY_HORIZONS, *with_weight_decay(DARCY_HORIZONS, HORIZON_WEIGHT_DECAYS[:2]),
 )}
 

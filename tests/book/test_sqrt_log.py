@@ -117,7 +117,7 @@ def test_the_chapter_tables_name_their_columns():
     lrs = pd.DataFrame({"experiment": ["darcy_lr"], "parametrization": ["sp"], "ks": [(2, 14)],
                         "alpha": [-0.5], "alpha_low": [-0.7], "alpha_high": [-0.3], "theory": [-0.5],
                         "n_seeds": [8]})
-    row = ["Darcy (FNO-2D)", "SP", "2, 14", "-0.50 [-0.70, -0.30]"]
+    row = ["Darcy (FNO-2D)", "SP", "2, 14", "−0.50 [−0.70, −0.30]"]
     assert list(sqrt_log.lr_table(lrs).iloc[0])[:4] == row
     scale = sqrt_log.scale_effect(sp_fit(-0.1, 0), {"steeper": sp_fit(-0.5, 1)})
     table = sqrt_log.scale_table(scale)

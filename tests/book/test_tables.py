@@ -17,7 +17,7 @@ def test_readable_joins_intervals_and_names_columns():
                        "alpha_high": [0.05], "edge": [False], "ks": [(3, 8)]})
     out = readable(df, ["parametrization", "alpha_interval", "edge", "ks"])
     assert list(out.columns) == ["parametrization", "exponent α [95% CI]", "on grid edge", "K values"]
-    assert out.iloc[0].tolist() == ["SP", "-0.12 [-0.30, +0.05]", "no", "3, 8"]
+    assert out.iloc[0].tolist() == ["SP", "−0.12 [−0.30, +0.05]", "no", "3, 8"]  # typographic minus
 
 
 def test_settings_show_as_words_not_a_dict():

@@ -1,0 +1,35 @@
+"""The studies beyond the presets: their grids extend the committed ones without renaming a trial."""
+
+from __future__ import annotations
+
+from mufno_core.sweep import grid
+from mufno_core.sweep.experiments import get_experiment
+from mufno_core.sweep.studies import (
+    BURGERS_STUDY_LRS,
+    NS_HORIZON_LRS,
+    NS_WD_HIGH_LRS,
+    STUDIES,
+    with_weight_decay,
+)
+
+
+def _ids(name: str, **changes) -> set[str]:
+    study = STUDIES[name]
+    return {c.trial_id() for c in grid(study.experiment, "quick", **{**study.overrides, **changes})}
+
+
+def test_a_wider_lr_grid_keeps_every_trial_of_the_narrower_one():
+    assert set(NS_HORIZON_LRS) < set(NS_WD_HIGH_LRS) and max(NS_WD_HIGH_LRS) > max(NS_HORIZON_LRS)
+    assert _ids("navier_stokes_horizons_wd0.03", lrs=NS_HORIZON_LRS) < _ids("navier_stokes_horizons_wd0.03")
+    quick_lrs = get_experiment("burgers_lr").presets["quick"].lrs
+    assert set(quick_lrs) < set(BURGERS_STUDY_LRS) and min(BURGERS_STUDY_LRS) < min(quick_lrs)
+    for name in ("burgers_width32", "burgers_steps1000"):
+        assert _ids(name, lrs=quick_lrs) < _ids(name)
+
+
+def test_only_the_named_weight_decay_gets_the_wider_grid():
+    studies = {s.name: s for s in with_weight_decay(STUDIES["navier_stokes_horizons"], (3e-3, 3e-2),
+                                                    wider_lrs={3e-2: NS_WD_HIGH_LRS})}
+    assert studies["navier_stokes_horizons_wd0.03"].overrides["lrs"] == NS_WD_HIGH_LRS
+    assert studies["navier_stokes_horizons_wd0.003"].overrides["lrs"] == NS_HORIZON_LRS
+    assert studies["navier_stokes_horizons_wd0.03"].smoke_overrides.get("lrs") is None
