@@ -50,6 +50,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("lr_drift_burgers", _sweep("burgers_lr", "8,16", 8), 60),
     Command("lr_drift_darcy", _sweep("darcy_lr", "4,8", 4), 60),
     Command("lr_drift_navier_stokes", _sweep("navier_stokes_lr", "3,5", 3), 60),
+    *(Command(f"lr_drift_{pde}", f"mufno sweep {pde}_lr --preset smoke --results {SCRATCH} "
+              "--set width=32", 60) for pde in ("burgers", "darcy", "navier_stokes")),
     Command("batch_size_darcy", _sweep("darcy_batch_size", "4,14", 4), 60),
     Command("beta2_darcy", _sweep("darcy_beta2", "4,14", 4), 60),
     Command("mup_in_ten_minutes", f"papermill notebooks/mup_in_ten_minutes.ipynb {SCRATCH}/ten.ipynb "
