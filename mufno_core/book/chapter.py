@@ -71,17 +71,20 @@ def grid_overrides(kwargs: Mapping[str, Any]) -> dict[str, list]:
     return out
 
 
+def in_words(provenance: str) -> str:
+    """A provenance line as a reader sees it: a code id with uncommitted changes said in words."""
+    return provenance.replace("+dirty", " (with uncommitted changes)")
+
+
 def with_caption(table: pd.DataFrame, caption: str):
-    """A Styler of ``table`` without its index, captioned (the provenance line, a code id with
-    uncommitted changes said in words)."""
-    caption = caption.replace("+dirty", " (with uncommitted changes)")
-    return table.style.hide(axis="index").set_caption(caption)
+    """A Styler of ``table`` without its index, captioned (:func:`in_words` of the provenance)."""
+    return table.style.hide(axis="index").set_caption(in_words(caption))
 
 
 def caption_html(text: str) -> str:
-    """A figure's caption as readable HTML: one line per source ("; " separates them), a code id
-    with uncommitted changes said in words. The book's style sheet numbers the captions."""
-    text = text.replace("+dirty", " (with uncommitted changes)")
+    """A figure's caption as readable HTML: one line per source ("; " separates them), in words
+    (:func:`in_words`). The book's style sheet numbers the captions."""
+    text = in_words(text)
     lines = [html.escape(part.strip()) for part in text.split("; ") if part.strip()]
     return f'<p class="mufno-caption">{"<br>".join(lines)}</p>'
 
