@@ -201,15 +201,15 @@ def weight_decay_sentence(exponents: pd.DataFrame, horizon: int,
 
 def weight_decay_optimum_sentence(losses: pd.DataFrame) -> str:
     """Weight decay's own optimum on its grid: per K, the λ of μP whose located LR optimum has the
-    lowest seed-mean loss (``losses``: ``curve``, ``K``, ``loss`` per curve, as the chapter's
-    optimum table gives them; μP without decay is λ = 0). λ cannot go below 0, so a best λ of 0
-    is located on the grid's natural end; the largest λ tried is its edge."""
-    mup = losses[losses["curve"].str.startswith("μP")].copy()
+    lowest seed-mean loss (``losses``: ``parametrization``, ``weight_decay``, ``K``, ``loss`` per
+    curve, as the chapter's optimum table gives them; μP without decay is λ = 0). λ cannot go
+    below 0, so a best λ of 0 is located on the grid's natural end; the largest λ tried is its
+    edge."""
+    mup = losses[losses["parametrization"] == "mup"]
     if mup.empty:
         return "no μP curve stored"
-    mup["lambda"] = [float(c.rsplit(" ", 1)[1]) if "WD" in c else 0.0 for c in mup["curve"]]
-    grid = sorted(mup["lambda"].unique())
-    best = {int(k): float(part.loc[part["loss"].idxmin(), "lambda"])
+    grid = sorted(mup["weight_decay"].unique())
+    best = {int(k): float(part.loc[part["loss"].idxmin(), "weight_decay"])
             for k, part in mup.dropna(subset=["loss"]).groupby("K")}
     tried = ", ".join(f"{lam:g}" for lam in grid)
     if len(grid) < 2:

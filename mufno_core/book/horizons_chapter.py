@@ -269,12 +269,17 @@ class HorizonsChapter:
                             "minimum ± 2 points); loss: its seed-mean training loss")
 
     def optimum_losses(self, experiment: str, horizon: int) -> pd.DataFrame:
-        """Every curve's located optimum at ``horizon``: ``curve``, ``K``, ``lr`` (NaN on the
-        grid's edge), ``loss`` (the seed-mean loss there), ``edge``."""
+        """Every curve's located optimum at ``horizon``: ``curve``, its ``parametrization`` and
+        ``weight_decay`` (λ, 0 without), ``K``, ``lr`` (NaN on the grid's edge), ``loss`` (the
+        seed-mean loss there), ``edge``."""
         frame = self.frames[experiment]
         located = horizons.locate_horizons(frame[frame["horizon"] == horizon], self.metric,
                                            n_boot=300)
-        return pd.DataFrame([{"curve": horizons.variant_label(r), "K": int(r["modes"]),
+        return pd.DataFrame([{"curve": horizons.variant_label(r),
+                              "parametrization": r["parametrization"],
+                              "weight_decay": (float(r["weight_decay"])
+                                               if horizons.has_weight_decay(r) else 0.0),
+                              "K": int(r["modes"]),
                               "lr": math.nan if r["edge"] else 10 ** r["x_opt"],
                               "loss": r["loss_opt"], "edge": bool(r["edge"])}
                              for r in located.to_dict("records")])
@@ -294,43 +299,50 @@ class HorizonsChapter:
         the training length, and weight decay's change of μP's α at the longest horizon."""
         if self.exponents.empty:
             return "No verdict: no horizon study is stored yet."
+        return minus("\n".join(line for _, line in self.findings()))
+
+    def findings(self) -> list[tuple[str, str]]:
+        """The conclusion's lines, each with its kind: "verdict", "trend" (α's change with the
+        training length), "weight decay" (its change of μP's α), "loss" (the loss at the optimum
+        per curve) and "decay optimum" (weight decay's own optimum)."""
         lines = []
         for experiment in self.frames:
             hs = self.verdict_horizons(experiment)
             part = self.exponents[self.exponents["experiment"] == experiment].reset_index(drop=True)
             labels = [horizons.sp_mup_verdict(part, h).label for h in hs]
             name = EXPERIMENT_LABELS.get(experiment, experiment)
-            lines.append(f"* {name}: " + "; ".join(f"{h} steps {label}" for h, label in zip(hs, labels))
-                         + f". At {hs[-1]} steps: " + horizons.sp_mup_verdict(part, hs[-1]).headline)
+            lines.append(("verdict", f"* {name}: " + "; ".join(
+                f"{h} steps {label}" for h, label in zip(hs, labels))
+                + f". At {hs[-1]} steps: " + horizons.sp_mup_verdict(part, hs[-1]).headline))
             trend = horizons.horizon_trend(part, hs[0], hs[-1]).set_index("label")
             for label in ("SP", "μP"):
                 if label in trend.index and math.isfinite(trend.loc[label, "change"]):
                     t = trend.loc[label]
-                    lines.append(f"* {name}, {label}'s α from {hs[0]} to {hs[-1]} steps: "
-                                 f"{t['alpha_first']:+.2f} → {t['alpha_last']:+.2f}, change "
-                                 f"{t['change']:+.2f} [{t['change_low']:+.2f}, {t['change_high']:+.2f}]"
-                                 f" ({_TREND_WORDS.get(t['side'], t['side'])}).")
+                    lines.append(("trend", f"* {name}, {label}'s α from {hs[0]} to {hs[-1]} steps: "
+                                  f"{t['alpha_first']:+.2f} → {t['alpha_last']:+.2f}, change "
+                                  f"{t['change']:+.2f} [{t['change_low']:+.2f}, "
+                                  f"{t['change_high']:+.2f}] ({_TREND_WORDS.get(t['side'], t['side'])})."))
             for sentence in horizons.weight_decay_sentence(part, hs[-1]):
-                lines.append(f"* {name} at {hs[-1]} steps: {sentence}.")
+                lines.append(("weight decay", f"* {name} at {hs[-1]} steps: {sentence}."))
             losses = self.optimum_losses(experiment, hs[-1])
             if len(losses) > 1:
                 k = int(losses["K"].max())
                 at = losses[losses["K"] == k].sort_values("curve", key=_label_order)
-                lines.append(f"* {name} at {hs[-1]} steps, K = {k}: the training loss at the "
-                             "located optimum (seed mean) is " + ", ".join(
-                                 f"{r.loss:.4f} for {r.curve}" for r in at.itertuples()) + ".")
-                lines.append(f"* {name} at {hs[-1]} steps: "
-                             + horizons.weight_decay_optimum_sentence(losses) + ".")
-        return minus("\n".join(lines))
+                lines.append(("loss", f"* {name} at {hs[-1]} steps, K = {k}: the training loss at "
+                              "the located optimum (seed mean) is " + ", ".join(
+                                  f"{r.loss:.4f} for {r.curve}" for r in at.itertuples()) + "."))
+                lines.append(("decay optimum", f"* {name} at {hs[-1]} steps: "
+                              + horizons.weight_decay_optimum_sentence(losses) + "."))
+        return lines
 
 
 def readme_findings(study_dir: str = "results/study", preset: str = "quick") -> str:
     """The README's lines on training length and weight decay, computed from the committed study
-    records (each is a line of :meth:`HorizonsChapter.conclusion`): per experiment, how SP's and
+    records (lines of :meth:`HorizonsChapter.findings`): per experiment, how SP's and
     μP's α change from the first to the last horizon, and weight decay's own optimum."""
-    conclusion = HorizonsChapter.run(preset, study_dir=study_dir, compute=False).conclusion()
-    keep = ("'s α from ", "weight decay's optimum", "Δα against μP")
-    return "\n".join(line for line in conclusion.splitlines() if any(k in line for k in keep))
+    chapter = HorizonsChapter.run(preset, study_dir=study_dir, compute=False)
+    kinds = ("trend", "weight decay", "decay optimum")
+    return minus("\n".join(line for kind, line in chapter.findings() if kind in kinds))
 
 
 _TREND_WORDS = {"below": "α falls resolvably with training length",

@@ -42,10 +42,11 @@ def restore_fresh_state(shell: Any = None) -> None:
     import torch
 
     if shell is not None:
-        module_names = _FRESH.setdefault("module_names", {
-            k: v for k, v in shell.user_ns.items() if k.startswith("__") and k.endswith("__")})
+        if "module_names" not in _FRESH:
+            _FRESH["module_names"] = {k: v for k, v in shell.user_ns.items()
+                                      if k.startswith("__") and k.endswith("__")}
         shell.run_line_magic("reset", "-f")
-        for name, value in module_names.items():
+        for name, value in _FRESH["module_names"].items():
             shell.user_ns.setdefault(name, value)
     if "filters" not in _FRESH:
         _FRESH.update(filters=list(warnings.filters), rc=matplotlib.rcParams.copy(),

@@ -47,6 +47,7 @@ COLUMN_NAMES: dict[str, str] = {
     "seed_sd": "seed spread (log10)",
 }
 
+
 def minus(text: str) -> str:
     """ASCII hyphen-minus before a digit as the typographic minus (−0.51, not -0.51)."""
     return re.sub(r"(?<![\w-])-(?=\d)", "−", text)

@@ -26,7 +26,7 @@ from mufno_core.sweep.experiments import EXPERIMENTS, get_experiment, grid, grid
 from mufno_core.sweep.fingerprint import data_path
 from mufno_core.sweep.store import ResultsStore, load_results
 from mufno_core.sweep.trial import resolve_device, run_trial
-from mufno_core.sweep.twins import twin_records
+from mufno_core.sweep.twins import without_twins
 
 __all__ = [
     "EXPERIMENTS", "ResultsStore", "SweepOutcome", "TrialConfig", "get_experiment", "grid", "grid_ids",
@@ -111,9 +111,7 @@ def forecast(sweeps: list[str | tuple[str, dict[str, Any]]], preset: str, result
             estimates.append(SweepEstimate(len(configs), 0, 1, math.nan, 0.0, f"no data file {path}"))
             continue
         store = ResultsStore(results_dir, experiment)
-        todo, _ = pending_trials(configs, store, data_dir)
-        twins = twin_records(todo, store, data_dir)  # copied, not trained
-        todo = [c for c in todo if c.trial_id() not in twins]
+        todo, _ = without_twins(pending_trials(configs, store, data_dir)[0], store, data_dir)
         stack = get_experiment(experiment).presets[preset].stack
         units = group_trials(todo) if stack else [[c] for c in todo]
         estimates.append(estimate_sweep(units, data_dir, device,

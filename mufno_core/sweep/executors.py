@@ -48,7 +48,7 @@ from mufno_core.sweep.fingerprint import data_fingerprint
 from mufno_core.sweep.malloc import keep_freed_memory
 from mufno_core.sweep.store import ResultsStore
 from mufno_core.sweep.trial import error_record, run_unit
-from mufno_core.sweep.twins import copy_of, twin_records
+from mufno_core.sweep.twins import copy_of, without_twins
 from mufno_core.sweep.validate import check_device, validate_trials
 
 ExecutorName = Literal["inline", "process", "dask"]
@@ -187,7 +187,7 @@ def copy_twins(todo: list[TrialConfig], store: ResultsStore,
                data_dir: str = "data") -> tuple[list[TrialConfig], int]:
     """Store the trials of ``todo`` that have a stored twin (:mod:`mufno_core.sweep.twins`) as
     copies of it; the trials still to train and how many were copied (one line on stderr)."""
-    twins = twin_records(todo, store, data_dir)
+    rest, twins = without_twins(todo, store, data_dir)
     for config in todo:
         if config.trial_id() in twins:
             store.write(copy_of(config, twins[config.trial_id()]))
@@ -195,7 +195,7 @@ def copy_twins(todo: list[TrialConfig], store: ResultsStore,
         print(f"sweep {store.experiment}: {len(twins)} trial(s) copied from a stored twin that "
               "computes the same (SP at the base K, or another experiment's equal trial)",
               file=sys.stderr, flush=True)
-    return [c for c in todo if c.trial_id() not in twins], len(twins)
+    return rest, len(twins)
 
 
 def run_sweep_trials(

@@ -61,6 +61,14 @@ def twin_records(configs: Iterable[TrialConfig], store: ResultsStore,
     return found
 
 
+def without_twins(todo: list[TrialConfig], store: ResultsStore, data_dir: str = "data"
+                  ) -> tuple[list[TrialConfig], dict[str, dict[str, Any]]]:
+    """The trials of ``todo`` still to train, and the twin records of the others
+    (:func:`twin_records`)."""
+    twins = twin_records(todo, store, data_dir)
+    return [c for c in todo if c.trial_id() not in twins], twins
+
+
 def copy_of(config: TrialConfig, twin: dict[str, Any]) -> dict[str, Any]:
     """The record of ``config`` made from its twin's record (``twin_of``: ``experiment/trial_id``)."""
     return {**twin, "config": config.to_dict(), "trial_id": config.trial_id(),

@@ -175,9 +175,10 @@ def _losses(by_lambda: dict[float, tuple[float, float]]):
 
     rows = []
     for lam, (at_2, at_8) in by_lambda.items():
-        curve = "μP" if lam == 0 else f"μP + independent WD {lam:g}"
-        rows += [{"curve": curve, "K": 2, "loss": at_2}, {"curve": curve, "K": 8, "loss": at_8}]
-    return pd.DataFrame([*rows, {"curve": "SP", "K": 8, "loss": 0.001}])  # SP is not a λ
+        curve = {"parametrization": "mup", "weight_decay": float(lam)}
+        rows += [{**curve, "K": 2, "loss": at_2}, {**curve, "K": 8, "loss": at_8}]
+    sp = {"parametrization": "sp", "weight_decay": 0.0, "K": 8, "loss": 0.001}  # SP is not a λ
+    return pd.DataFrame([*rows, sp])
 
 
 @pytest.mark.parametrize("by_lambda, says", [
