@@ -58,7 +58,10 @@ class Pointwise(nn.Module):
 
 
 def grid_coordinates(shape: Sequence[int], device=None, dtype=None) -> torch.Tensor:
-    """Coordinates in [0, 1] of a uniform grid, shape (d, n_1, …, n_d)."""
+    """Coordinates in [0, 1] of a uniform grid, shape (d, n_1, …, n_d) (on the meta device, which
+    holds no values, only the shape: meta's linspace imports sympy, 0.6 s)."""
+    if torch.device(device or "cpu").type == "meta":
+        return torch.empty(len(shape), *shape, device=device, dtype=dtype)
     axes = [torch.linspace(0.0, 1.0, n, device=device, dtype=dtype) for n in shape]
     return torch.stack(torch.meshgrid(*axes, indexing="ij"))
 

@@ -30,6 +30,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from mufno_core.eager import Adam
 from mufno_core.spectral import SpectralConv
 
 ParametrizationName = Literal["sp", "mup", "cal"]
@@ -217,7 +218,7 @@ def make_adam(
                           other_lr)
     if fused is None:
         fused = fused_adam_applies(model.parameters())
-    return torch.optim.Adam(groups, lr=lr, betas=betas, eps=eps, fused=fused)
+    return Adam(groups, lr=lr, betas=betas, eps=eps, fused=fused)
 
 
 def fused_adam_applies(params: Iterable[torch.Tensor]) -> bool:

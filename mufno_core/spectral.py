@@ -123,7 +123,10 @@ class SpectralConv(nn.Module):
         return torch.view_as_complex(self.weight_as_real)
 
     def reset_parameters(self) -> None:
-        """r ~ CN(0, b²): real and imaginary parts i.i.d. N(0, b²/2), so E|r|² = b²."""
+        """r ~ CN(0, b²): real and imaginary parts i.i.d. N(0, b²/2), so E|r|² = b² (nothing on the
+        meta device, which holds no values: its sampler would import torch._dynamo)."""
+        if self.weight_as_real.is_meta:
+            return
         with torch.no_grad():
             self.weight_as_real.normal_(0.0, self.init_std / math.sqrt(2.0))
 

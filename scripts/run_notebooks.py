@@ -12,6 +12,7 @@ cannot be written, a notebook that fails and Ctrl-C each end in one line (exit 2
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -32,6 +33,16 @@ def interrupted_notebook(out: str | Path) -> str | None:
     """The notebook that was running: the newest half-executed copy papermill left in ``out``."""
     partials = sorted(Path(out).glob(".*.partial.ipynb"), key=lambda p: p.stat().st_mtime)
     return partials[-1].name[1:-len(".partial.ipynb")] if partials else None
+
+
+def silence_shutdown() -> None:
+    """Send what the interpreter prints while it shuts down after Ctrl-C to /dev/null: destructors of
+    the interrupted kernel client ("coroutine ... was never awaited", a half-built event loop), so
+    that the one line before stays the only one. Exit handlers still run."""
+    sys.stderr.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stderr.fileno())
+    os.close(devnull)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,4 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    if code == 130:
+        silence_shutdown()
+    sys.exit(code)

@@ -21,6 +21,7 @@ import torch
 from mufno_core.cost import training_step_flops, training_step_memory
 from mufno_core.data.pdes import PDE_SPECS
 from mufno_core.data.presets import dataset_spec
+from mufno_core.eager import skip_dynamo_import
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.data import SYNTHETIC_RESOLUTION
 
@@ -48,6 +49,7 @@ def trial_steps(config: TrialConfig) -> int:
 @functools.lru_cache(maxsize=4096)
 def _counts_at_depth(config: TrialConfig, grid: tuple[int, ...]) -> tuple[int, int, int]:
     """(FLOPs, parameter bytes, activation bytes) of one training step, counted on meta."""
+    skip_dynamo_import()  # the meta device runs torch's reference implementations
     model = config.build_model("meta")
     x = torch.empty(config.batch_size, config.in_channels, *grid, device="meta")
     y = torch.empty(config.batch_size, config.out_channels, *grid, device="meta")
