@@ -38,6 +38,7 @@ from mufno_core.axes import PARAMETRIZATIONS, display_name
 from mufno_core.sweep import grid, load_results
 from mufno_core.sweep.experiments import CALIBRATED_EXPONENTS, get_experiment, in_grid
 from mufno_core.sweep.store import finished_trials
+from mufno_core.sweep.studies import calibrated_store
 
 
 def summary_table(df: pd.DataFrame, metric: str = DEFAULT_METRIC) -> pd.DataFrame:
@@ -63,7 +64,9 @@ def grid_results(results_dir: str, experiment: str, preset: str,
     or if they span fewer than two K).
 
     Only the trials of the grid count (``overrides`` as passed to :func:`mufno_core.sweep.grid`,
-    by default :func:`default_overrides`); a warning says how many were left out. Only
+    by default :func:`default_overrides`); a warning says how many were left out. The calibrated
+    rule's trials are read where they live (:func:`~mufno_core.sweep.studies.calibrated_store`:
+    at the quick preset a committed study). Only
     measurements count (status "ok" or "diverged").
     """
     folder = Path(results_dir) / experiment
@@ -71,9 +74,14 @@ def grid_results(results_dir: str, experiment: str, preset: str,
         return None
     if overrides is None:
         overrides = default_overrides(experiment, preset)
-    df = load_results(folder)
-    if df.empty:
+    folders = [folder]
+    calibrated = calibrated_store(results_dir, experiment, preset) / experiment
+    if "cal" in (overrides or {}).get("parametrizations", ()) and calibrated != folder:
+        folders.append(calibrated)
+    frames = [df for f in folders if f.is_dir() and not (df := load_results(f)).empty]
+    if not frames:
         return None
+    df = pd.concat(frames, ignore_index=True)
     df = finished_trials(df[df["preset"] == preset])
     inside = in_grid(df, grid(experiment, preset, **(overrides or {})))
     outside = int((~inside).sum())

@@ -5,7 +5,8 @@
     ch.lr_figures(); ch.flatness_table(); ch.held_out_table(); ch.conclusion()
 
 The check (:mod:`mufno_core.analysis.calibrate`) is read from ``RESULTS/calibration/`` or run; the sweeps
-of SP, μP and the calibrated rule resume from the results store; the held-out studies (Burgers
+of SP and μP resume from the results store, the calibrated rule's from where its trials live (at the
+quick preset the committed study ``results/study/calibrated_rule``); the held-out studies (Burgers
 at width 32 and for 1000 steps, Navier–Stokes at width 16) are read from ``results/study`` (their
 check is run or read beside them).
 """
@@ -27,8 +28,9 @@ from mufno_core.axes import PARAMETRIZATIONS, display_name
 from mufno_core.book.chapter import LRChapter, add_provenance, with_caption
 from mufno_core.book.tables import readable
 from mufno_core.provenance import provenance_line
+from mufno_core.sweep import run_sweep
 from mufno_core.sweep.experiments import CALIBRATED_EXPONENTS
-from mufno_core.sweep.studies import STUDIES, run_study
+from mufno_core.sweep.studies import STUDIES, calibrated_store, run_study
 
 LABELS = ChainMap({"burgers_width32": "Burgers, width 32", "burgers_steps1000": "Burgers, 1000 steps",
                    "navier_stokes_width16": "Navier–Stokes, width 16"}, EXPERIMENT_LABELS)
@@ -59,6 +61,19 @@ def _study_check(name: str, preset: str, store: str, data_dir: str) -> pd.DataFr
     df = calibrate.stored_check(study.experiment, preset, store, data_dir, seeds=seeds, name=name,
                                 **kept)
     return df.assign(experiment=name)
+
+
+def three_rules(experiment: str, preset: str, results_dir: str, beta: float,
+                **sweep: Any) -> LRChapter:
+    """The sweep of ``experiment`` under SP and μP (run or resumed in ``results_dir``) and under
+    the calibrated rule with exponent ``beta`` (run or resumed where its trials live,
+    :func:`~mufno_core.sweep.studies.calibrated_store`: at the quick preset the committed study),
+    analysed as one chapter."""
+    main = run_sweep(experiment, preset, results_dir, progress=False,
+                     parametrizations=("sp", "mup"), **sweep)
+    cal = run_sweep(experiment, preset, str(calibrated_store(results_dir, experiment, preset)),
+                    progress=False, parametrizations=("cal",), cal_exponent=beta, **sweep)
+    return LRChapter(experiment, preset, pd.concat([main, cal], ignore_index=True))
 
 
 @dataclass
@@ -94,9 +109,8 @@ class CalibratedChapter:
         checks = pd.concat([calibrate.stored_check(e, preset, results_dir, data_dir, seeds=seeds)
                             for e in experiments], ignore_index=True)
         betas = calibrate.update_exponents(checks)
-        chapters = {e: LRChapter.run(e, preset, results_dir, data_dir=data_dir,
-                                     parametrizations=("sp", "mup", "cal"),
-                                     cal_exponent=sweep_exponent(e, preset, betas), **sweep)
+        chapters = {e: three_rules(e, preset, results_dir, sweep_exponent(e, preset, betas),
+                                   data_dir=data_dir, **sweep)
                     for e in experiments}
         study_store = study_dir if preset != "smoke" else results_dir
         studies = {name: run_study(name, study_store, preset="smoke" if preset == "smoke" else "quick",

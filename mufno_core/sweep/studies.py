@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from mufno_core.sweep import run_sweep
-from mufno_core.sweep.experiments import SEEDS8, lr_grid
+from mufno_core.sweep.experiments import CALIBRATED_EXPONENTS, SEEDS8, lr_grid
 
 STUDY_RESULTS = "results/study"
 """Where the committed study records live (relative to the repository root)."""
@@ -102,6 +102,35 @@ DARCY_HORIZONS = Study(
     store="horizons", horizons=(100, 150, 300), smoke_horizons=(3, 5, 10))
 
 
+CALIBRATED_STORE = "calibrated_rule"
+"""The subfolder of the studies' store with the calibrated rule's sweeps (parametrization "cal"
+only, at the frozen β of :data:`~mufno_core.sweep.experiments.CALIBRATED_EXPONENTS`): 928 trials
+and 235 of the quick store's 463 CPU-min when they lived in it, now a committed study that the quick
+book reads instead of training them again."""
+
+
+def calibrated_studies() -> list[Study]:
+    """One study per experiment with a frozen calibrated exponent at the quick preset: its quick
+    grid under the calibrated rule alone (``{experiment}_calibrated``)."""
+    return [Study(f"{experiment}_calibrated", experiment,
+                  "Where does the optimal LR go over K under the calibrated rule c(K) = "
+                  f"(log K₀_eff / log K_eff)^β, β = {exponents['quick']:g}?",
+                  {"parametrizations": ("cal",)},
+                  {"parametrizations": ("cal",), "cal_exponent": exponents["quick"]},
+                  store=CALIBRATED_STORE)
+            for experiment, exponents in CALIBRATED_EXPONENTS.items() if "quick" in exponents]
+
+
+def calibrated_store(results_dir: str | Path, experiment: str, preset: str) -> Path:
+    """Where the calibrated rule's trials of ``experiment`` at ``preset`` live: where the
+    experiment has a frozen exponent at that preset (quick), the committed study in the studies'
+    store beside ``results_dir`` (``results/study/calibrated_rule`` for ``results/quick``); at any
+    other preset (smoke, where the chapter measures β itself) the store itself."""
+    if preset in CALIBRATED_EXPONENTS.get(experiment, {}):
+        return Path(results_dir).parent / Path(STUDY_RESULTS).name / CALIBRATED_STORE
+    return Path(results_dir)
+
+
 def with_weight_decay(base: Study, weight_decays: tuple[float, ...] = HORIZON_WEIGHT_DECAYS,
                       mode: str = "independent",
                       wider_lrs: dict[float, tuple[float, ...]] | None = None) -> list[Study]:
@@ -141,6 +170,7 @@ STUDIES: dict[str, Study] = {s.name: s for s in (
           {"width": 6, "parametrizations": ("sp", "mup")}),
     NS_HORIZONS, *with_weight_decay(NS_HORIZONS, wider_lrs={3e-2: NS_WD_HIGH_LRS}),
     DARCY_HORIZONS, *with_weight_decay(DARCY_HORIZONS, HORIZON_WEIGHT_DECAYS[:2]),
+    *calibrated_studies(),
 )}
 
 

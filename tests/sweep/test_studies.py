@@ -33,3 +33,35 @@ def test_only_the_named_weight_decay_gets_the_wider_grid():
     assert studies["navier_stokes_horizons_wd0.03"].overrides["lrs"] == NS_WD_HIGH_LRS
     assert studies["navier_stokes_horizons_wd0.003"].overrides["lrs"] == NS_HORIZON_LRS
     assert studies["navier_stokes_horizons_wd0.03"].smoke_overrides.get("lrs") is None
+
+
+def test_the_calibrated_rules_quick_sweeps_are_a_committed_study():
+    """Every calibrated trial of an LR experiment's quick grid is committed in its study, and the
+    quick store holds none: the quick book reads them instead of training them again."""
+    from pathlib import Path
+
+    from mufno_core.sweep.experiments import CALIBRATED_EXPONENTS
+    from mufno_core.sweep.store import ResultsStore, load_results
+    from mufno_core.sweep.studies import calibrated_store
+
+    root = Path(__file__).resolve().parents[2]
+    quick = root / "results" / "quick"
+    names = [n for n, s in STUDIES.items() if n.endswith("_calibrated")]
+    assert sorted(names) == sorted(f"{e}_calibrated" for e in CALIBRATED_EXPONENTS)
+    for name in names:
+        study = STUDIES[name]
+        store = ResultsStore(calibrated_store(quick, study.experiment, "quick"), study.experiment)
+        assert store.root == root / "results" / "study" / study.store
+        missing = [c.trial_id() for c in grid(study.experiment, "quick", **study.overrides)
+                   if not store.path(c.trial_id()).is_file()]
+        assert missing == []
+        assert "cal" not in set(load_results(quick / study.experiment, mirror=False)["parametrization"])
+
+
+def test_the_calibrated_rule_stays_in_the_store_at_smoke(tmp_path):
+    from mufno_core.sweep.studies import calibrated_store
+
+    assert calibrated_store(tmp_path / "smoke", "burgers_lr", "smoke") == tmp_path / "smoke"
+    assert calibrated_store(tmp_path / "quick", "burgers_lr", "quick") == (
+        tmp_path / "study" / "calibrated_rule")
+    assert calibrated_store(tmp_path / "quick", "darcy_beta2", "quick") == tmp_path / "quick"

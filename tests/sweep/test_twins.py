@@ -8,6 +8,7 @@ import pytest
 
 from mufno_core.sweep import grid, run_sweep
 from mufno_core.sweep.store import ResultsStore, load_results, read_record
+from mufno_core.sweep.studies import calibrated_store
 from mufno_core.sweep.trial import run_trial
 from mufno_core.sweep.twins import copy_of, twin_configs, twin_records
 
@@ -76,18 +77,22 @@ def test_a_sweep_copies_a_stored_twin_and_trains_the_rest(tmp_path, capsys):
 
 
 def test_every_twin_in_the_committed_quick_store_equals_its_copy():
-    """The committed store trained the twins too: they agree bit for bit with their twins, so
-    copying them changes no number of the book."""
+    """The committed stores trained the twins too: they agree bit for bit with their twins, so
+    copying them changes no number of the book. The calibrated rule's twins live in its committed
+    study (``results/study/calibrated_rule``), their SP twins in the quick store."""
     from mufno_core.analysis.summary import default_overrides
 
     copies = 0
+    quick = ROOT / "results" / "quick"
     for experiment in ("burgers_lr", "darcy_lr", "navier_stokes_lr", "pino_darcy", "darcy_beta2"):
-        store = ResultsStore(ROOT / "results" / "quick", experiment)
+        store = ResultsStore(quick, experiment)
+        calibrated = ResultsStore(calibrated_store(quick, experiment, "quick"), experiment)
         configs = [c for c in grid(experiment, "quick", **default_overrides(experiment, "quick"))
                    if twin_configs(c)]
         for trial_id, twin in twin_records(configs, store).items():
-            stored = read_record(store.path(trial_id))
             config = next(c for c in configs if c.trial_id() == trial_id)
+            home = calibrated if config.parametrization == "cal" else store
+            stored = read_record(home.path(trial_id))
             assert {k: stored[k] for k in TRAINED} == {k: copy_of(config, twin)[k] for k in TRAINED}
             copies += 1
     assert copies == 256
