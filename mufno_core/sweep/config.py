@@ -153,6 +153,11 @@ class TrialConfig:
 
     # --- identity ----------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        """The fields by name: as :func:`dataclasses.asdict` gives them, without its deep copy where
+        every value is plain (a number, string, None or a tuple of those), as in every trial."""
+        values = {name: getattr(self, name) for name in _FIELD_NAMES}
+        if all(_plain(v) for v in values.values()):
+            return values
         return asdict(self)
 
     def canonical_json(self) -> str:
@@ -177,8 +182,13 @@ class TrialConfig:
         return (self.base_modes,) * (self.dim - 1) + (min(self.base_modes, self.time_modes_max),)
 
     def trial_id(self) -> str:
-        """First 16 hex digits of the SHA-256 of :meth:`canonical_json`."""
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()[:16]
+        """First 16 hex digits of the SHA-256 of :meth:`canonical_json` (computed once per config:
+        the fields are frozen)."""
+        cached = self.__dict__.get("_trial_id")
+        if cached is None:
+            cached = hashlib.sha256(self.canonical_json().encode()).hexdigest()[:16]
+            object.__setattr__(self, "_trial_id", cached)
+        return cached
 
     def at_base_modes(self) -> bool:
         """Whether K is μP's base K₀: there μP (relative to K₀) and SP are the same model, so the SP
@@ -214,6 +224,15 @@ class TrialConfig:
         if unknown:
             raise ValueError(f"unknown trial fields: {sorted(unknown)}")
         return cls(**data)
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(TrialConfig))
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, tuple):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, (str, int, float))
 
 
 DEFAULTS = {f.name: f.default for f in fields(TrialConfig) if f.default is not MISSING}
