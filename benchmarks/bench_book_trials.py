@@ -29,7 +29,10 @@ from bench_trials import commit_tree  # noqa: E402
 
 CHILD = r"""
 import json
-from mufno_core.book.build import notebook_source, notebook_sweeps, toc_notebooks
+try:
+    from mufno_core.book.build import notebook_source, notebook_sweeps, toc_notebooks
+except ImportError:  # before the layers were folders (Structure III)
+    from mufno_core.book import notebook_source, notebook_sweeps, toc_notebooks
 from mufno_core.sweep import grid
 try:
     from mufno_core.sweep.twins import twin_configs

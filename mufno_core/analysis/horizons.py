@@ -200,28 +200,37 @@ def weight_decay_sentence(exponents: pd.DataFrame, horizon: int,
 
 
 def weight_decay_optimum_sentence(losses: pd.DataFrame) -> str:
-    """Weight decay's own optimum on its grid: per K, the λ of μP whose located LR optimum has the
-    lowest seed-mean loss (``losses``: ``parametrization``, ``weight_decay``, ``K``, ``loss`` per
-    curve, as the chapter's optimum table gives them; μP without decay is λ = 0). λ cannot go
-    below 0, so a best λ of 0 is located on the grid's natural end; the largest λ tried is its
-    edge."""
-    mup = losses[losses["parametrization"] == "mup"]
+    """Weight decay's own optimum on its grid, per coupling: per K, the λ of μP whose located LR
+    optimum has the lowest seed-mean loss (``losses``: ``parametrization``, ``weight_decay``,
+    ``weight_decay_mode``, ``K``, ``loss`` per curve, as the chapter's optimum table gives them; μP
+    without decay is λ = 0 of every coupling). λ cannot go below 0, so a best λ of 0 is located on
+    the grid's natural end; the largest λ tried is its edge."""
+    mup = losses[losses["parametrization"] == "mup"].reset_index(drop=True)
     if mup.empty:
         return "no μP curve stored"
+    decayed = mup["weight_decay"] > 0
+    modes = mup["weight_decay_mode"] if "weight_decay_mode" in mup else pd.Series("", index=mup.index)
+    couplings = sorted(set(modes[decayed].fillna("")))
+    if not couplings:
+        return "weight decay not swept (λ ∈ {0})"
+    return "; ".join(_optimum_over_lambda(mup[~decayed | (modes == mode)],
+                                          WEIGHT_DECAY_WORDS.get(mode, mode))
+                     for mode in couplings)
+
+
+def _optimum_over_lambda(mup: pd.DataFrame, coupling: str) -> str:
     grid = sorted(mup["weight_decay"].unique())
     best = {int(k): float(part.loc[part["loss"].idxmin(), "weight_decay"])
             for k, part in mup.dropna(subset=["loss"]).groupby("K")}
     tried = ", ".join(f"{lam:g}" for lam in grid)
-    if len(grid) < 2:
-        return f"weight decay not swept (λ ∈ {{{tried}}})"
+    name = f"{coupling} weight decay's optimum".strip()
     if len(set(best.values())) == 1:
         lam = next(iter(best.values()))
         where = ("λ = 0 (no decay) at every K" if lam == 0 else
                  f"λ = {lam:g}, the grid's largest: not located" if lam == grid[-1] else
                  f"λ = {lam:g}, inside the grid")
-        return f"weight decay's optimum over λ ∈ {{{tried}}} (lowest seed-mean loss at the LR " \
-               f"optimum) is {where}"
-    return "weight decay's optimum over λ ∈ {" + tried + "} differs with K: " + ", ".join(
+        return f"{name} over λ ∈ {{{tried}}} (lowest seed-mean loss at the LR optimum) is {where}"
+    return f"{name} over λ ∈ {{{tried}}} differs with K: " + ", ".join(
         f"λ = {lam:g} at K = {k}" for k, lam in sorted(best.items()))
 
 

@@ -269,9 +269,9 @@ class HorizonsChapter:
                             "minimum ± 2 points); loss: its seed-mean training loss")
 
     def optimum_losses(self, experiment: str, horizon: int) -> pd.DataFrame:
-        """Every curve's located optimum at ``horizon``: ``curve``, its ``parametrization`` and
-        ``weight_decay`` (λ, 0 without), ``K``, ``lr`` (NaN on the grid's edge), ``loss`` (the
-        seed-mean loss there), ``edge``."""
+        """Every curve's located optimum at ``horizon``: ``curve``, its ``parametrization``,
+        ``weight_decay`` (λ, 0 without) and ``weight_decay_mode``, ``K``, ``lr`` (NaN on the grid's
+        edge), ``loss`` (the seed-mean loss there), ``edge``."""
         frame = self.frames[experiment]
         located = horizons.locate_horizons(frame[frame["horizon"] == horizon], self.metric,
                                            n_boot=300)
@@ -279,6 +279,8 @@ class HorizonsChapter:
                               "parametrization": r["parametrization"],
                               "weight_decay": (float(r["weight_decay"])
                                                if horizons.has_weight_decay(r) else 0.0),
+                              "weight_decay_mode": (r.get("weight_decay_mode")
+                                                    if horizons.has_weight_decay(r) else None),
                               "K": int(r["modes"]),
                               "lr": math.nan if r["edge"] else 10 ** r["x_opt"],
                               "loss": r["loss_opt"], "edge": bool(r["edge"])}

@@ -59,6 +59,11 @@ Kosson et al. 2025 (arXiv 2510.19093) find weight decay sets the equilibrium of 
 loss at the LR optimum rose from λ = 0 to 3e-3 to 3e-2 on both PDEs, so 1e-3 asks whether a
 small λ lies below λ = 0 (weight decay's own optimum inside the grid) or the rise starts at 0."""
 
+HORIZON_ADAMW_DECAYS = (0.1, 1.0)
+"""λ of μP with the paper's AdamW-coupled weight decay (θ ← (1 − η_g·λ)·θ, η_g the group's LR, so
+μP's c(K) scales the spectral weights' decay too): at the horizon optima's η ≈ 1e-2 they decay by
+1e-3 and 1e-2 per step, the range of the independent λ above."""
+
 BURGERS_STUDY_LRS = lr_grid(-31, -22)
 """3.2e-4 … 1.8e-3: the quick Burgers grid (from 10^(-29/8)) two points lower, because at width 32
 and at 1000 steps 3 of 4 optima sat on its lowest point (not located)."""
@@ -135,14 +140,16 @@ def with_weight_decay(base: Study, weight_decays: tuple[float, ...] = HORIZON_WE
                       mode: str = "independent",
                       wider_lrs: dict[float, tuple[float, ...]] | None = None) -> list[Study]:
     """μP with weight decay λ in coupling ``mode`` on the grid of ``base``, one study per λ
-    (``{base}_wd{λ}``, in the same store); μP at the base K is trained too (there it is SP with the
-    same weight decay). ``wider_lrs``: the LR grid of a λ whose optimum lies beyond the base grid."""
+    (``{base}_wd{λ}`` for independent decay, ``{base}_{mode}{λ}`` for another coupling, in the same
+    store); μP at the base K is trained too (there it is SP with the same weight decay).
+    ``wider_lrs``: the LR grid of a λ whose optimum lies beyond the base grid."""
     def decayed(overrides: dict[str, Any], wd: float) -> dict[str, Any]:
         lrs = (wider_lrs or {}).get(wd)
         return {**overrides, "parametrizations": ("mup",), "weight_decay": wd,
                 "weight_decay_mode": mode, **({"lrs": lrs} if lrs and "lrs" in overrides else {})}
 
-    return [Study(f"{base.name}_wd{wd:g}", base.experiment,
+    tag = "wd" if mode == "independent" else mode
+    return [Study(f"{base.name}_{tag}{wd:g}", base.experiment,
                   f"Does {mode} weight decay λ = {wd:g} keep μP's optimal LR in place over K at every "
                   "training length?", decayed(base.overrides, wd), decayed(base.smoke_overrides, wd),
                   base.store, base.horizons, base.smoke_horizons)
@@ -169,7 +176,9 @@ STUDIES: dict[str, Study] = {s.name: s for s in (
           {"width": 16, "seeds": SEEDS8, "parametrizations": ("sp", "mup")},
           {"width": 6, "parametrizations": ("sp", "mup")}),
     NS_HORIZONS, *with_weight_decay(NS_HORIZONS, wider_lrs={3e-2: NS_WD_HIGH_LRS}),
+    *with_weight_decay(NS_HORIZONS, HORIZON_ADAMW_DECAYS, mode="adamw"),
     DARCY_HORIZONS, *with_weight_decay(DARCY_HORIZONS, HORIZON_WEIGHT_DECAYS[:2]),
+    *with_weight_decay(DARCY_HORIZONS, HORIZON_ADAMW_DECAYS[:1], mode="adamw"),
     *calibrated_studies(),
 )}
 

@@ -175,7 +175,8 @@ def _losses(by_lambda: dict[float, tuple[float, float]]):
 
     rows = []
     for lam, (at_2, at_8) in by_lambda.items():
-        curve = {"parametrization": "mup", "weight_decay": float(lam)}
+        curve = {"parametrization": "mup", "weight_decay": float(lam),
+                 "weight_decay_mode": "independent" if lam else None}
         rows += [{**curve, "K": 2, "loss": at_2}, {**curve, "K": 8, "loss": at_8}]
     sp = {"parametrization": "sp", "weight_decay": 0.0, "K": 8, "loss": 0.001}  # SP is not a λ
     return pd.DataFrame([*rows, sp])
@@ -190,3 +191,17 @@ def _losses(by_lambda: dict[float, tuple[float, float]]):
 ])
 def test_weight_decays_own_optimum_is_the_lambda_of_the_lowest_loss(by_lambda, says):
     assert says in weight_decay_optimum_sentence(_losses(by_lambda))
+
+
+def test_each_coupling_has_its_own_lambda_grid():
+    """Independent λ and AdamW's λ are different quantities: each coupling's optimum is found over
+    its own λ and λ = 0, never over the union."""
+    import pandas as pd
+
+    independent = _losses({0: (1.0, 0.5), 1e-3: (1.2, 0.6)}).assign(weight_decay_mode="independent")
+    adamw = _losses({0.1: (0.9, 0.4), 1.0: (2.0, 1.1)}).assign(weight_decay_mode="adamw")
+    said = weight_decay_optimum_sentence(pd.concat([independent, adamw[adamw["weight_decay"] > 0]]))
+    assert ("independent weight decay's optimum over λ ∈ {0, 0.001} (lowest seed-mean loss at the "
+            "LR optimum) is λ = 0 (no decay) at every K") in said
+    assert "AdamW-coupled weight decay's optimum over λ ∈ {0, 0.1, 1}" in said
+    assert "is λ = 0.1, inside the grid" in said
