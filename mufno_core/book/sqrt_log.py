@@ -29,7 +29,7 @@ from mufno_core.coord_check import COORD_PRESETS, coord_check_sp_mup
 from mufno_core.provenance import provenance_line
 from mufno_core.stats import student_t
 from mufno_core.sweep.experiments import Registered, get_experiment
-from mufno_core.sweep.studies import STUDIES, run_study
+from mufno_core.sweep.studies import run_study
 from mufno_core.theory import operator_norm_vs_modes
 
 THEORY_GROWTH = 0.5
@@ -70,15 +70,20 @@ def lr_exponents(results_dir: str, preset: str) -> tuple[pd.DataFrame, str]:
     return exponents, source
 
 
+BURGERS_STUDIES = ("burgers_width32", "burgers_steps1000", "burgers_spectral_lr")
+"""The chapter's Burgers studies (:data:`~mufno_core.sweep.studies.STUDIES`): wider, longer, and the
+spectral weights' LR alone."""
+
+
 def burgers_studies(results_dir: str, preset: str, study_dir: str = "",
                     **run: Any) -> tuple[dict[str, pd.DataFrame], str]:
-    """The records of every Burgers study (:data:`~mufno_core.sweep.studies.STUDIES`; run where
-    missing, ``run`` going to :func:`~mufno_core.sweep.studies.run_study`) and the preset they
-    are at: quick from ``results/study``, or their toy versions in ``results_dir`` at smoke."""
+    """The records of the chapter's Burgers studies (:data:`BURGERS_STUDIES`; run where missing,
+    ``run`` going to :func:`~mufno_core.sweep.studies.run_study`) and the preset they are at: quick
+    from ``results/study``, or their toy versions in ``results_dir`` at smoke."""
     study_preset = "smoke" if preset == "smoke" else "quick"
     study_dir = study_dir or (results_dir if preset == "smoke" else "results/study")
     return {name: run_study(name, study_dir, preset=study_preset, **run)
-            for name, study in STUDIES.items() if study.experiment == "burgers_lr"}, study_preset
+            for name in BURGERS_STUDIES}, study_preset
 
 
 def burgers_scale(results_dir: str, preset: str, studies: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -121,6 +121,17 @@ def chromium() -> str:
     return path
 
 
+def committed_stores() -> dict[str, tuple[int, int]]:
+    """Every file of the committed results stores (results/, reruns aside): size and mtime."""
+    return {p.relative_to(ROOT).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in (ROOT / "results").rglob("*")
+            if p.is_file() and not p.relative_to(ROOT / "results").parts[0].startswith("rerun-")}
+
+
+STORES_BEFORE_BUILD: dict[str, tuple[int, int]] = {}
+"""The committed stores as the site fixture found them before `make book` (empty: site reused)."""
+
+
 @pytest.fixture(scope="module")
 def site(chromium, module_processes) -> Path:
     """Build the smoke-preset book (data, notebooks, site) exactly as a user would.
@@ -130,12 +141,25 @@ def site(chromium, module_processes) -> Path:
     if os.environ.get("MUFNO_REUSE_SITE") == "1" and (HTML / "index.html").exists():
         return HTML
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    STORES_BEFORE_BUILD.update(committed_stores())
     start = time.perf_counter()
     proc = module_processes.run(["make", "book", "PRESET=smoke", f"BUILD={BUILD}"], cwd=ROOT,
                                 env=env, timeout=900)
     assert proc.returncode == 0, f"make book failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     print(f"smoke book built in {time.perf_counter() - start:.0f} s")
     return HTML
+
+
+def test_building_the_book_trains_and_writes_nothing_in_the_committed_stores(site):
+    """Every trial, study and table the smoke book reads is committed: `make book` in a fresh
+    clone leaves `git status` clean (a study added without its toy records wrote 40 of them)."""
+    if not STORES_BEFORE_BUILD:
+        pytest.skip("the site was reused, not built")
+    now = committed_stores()
+    added = sorted(set(now) - set(STORES_BEFORE_BUILD))
+    changed = sorted(p for p in set(now) & set(STORES_BEFORE_BUILD) if now[p] != STORES_BEFORE_BUILD[p])
+    assert not added and not changed, (f"{len(added)} added, e.g. {added[:3]}; "
+                                       f"{len(changed)} changed, e.g. {changed[:3]}")
 
 
 @pytest.fixture(scope="module")
