@@ -148,11 +148,15 @@ class HorizonsChapter:
                             "trials' own wall times (one thread each)")
 
     def missing_note(self) -> str:
-        """"" when every planned trial is stored, else which studies miss how many and the command."""
+        """Which studies miss how many trials and the command that trains them, or that every
+        planned trial is stored (a sentence either way: an empty Markdown output reaches the page as
+        its Python repr)."""
         gaps = [f"{s.study.name}: {s.missing} of {s.expected} trials missing "
                 f"(`{study_command(s.study)}`)" for s in self.studies.values() if s.missing]
+        if not gaps:
+            return f"Every planned trial of the {len(self.studies)} studies is stored."
         return ("Not every planned trial is stored, so the curves below rest on fewer trials: "
-                + "; ".join(gaps) + ".") if gaps else ""
+                + "; ".join(gaps) + ".")
 
     # --- α against the training length --------------------------------------------------------------
     def _colour(self, label: str, labels: list[str]) -> str:

@@ -545,6 +545,7 @@ RAW_OUTPUT = {
     "a float printed with 6 decimals": re.compile(r"\b\d+\.\d{6}\b"),
     "a dirty code id": re.compile(r"\+dirty"),
     "a printed verdict": re.compile(r"^Verdict:", re.MULTILINE),
+    "an object's repr": re.compile(r"<[\w.]+ object( at 0x[0-9a-f]+)?>"),
 }
 
 
