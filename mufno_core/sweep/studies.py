@@ -109,9 +109,9 @@ DARCY_HORIZONS = Study(
 
 CALIBRATED_STORE = "calibrated_rule"
 """The subfolder of the studies' store with the calibrated rule's sweeps (parametrization "cal"
-only, at the frozen β of :data:`~mufno_core.sweep.experiments.CALIBRATED_EXPONENTS`): 928 trials
-and 235 of the quick store's 463 CPU-min when they lived in it, now a committed study that the quick
-book reads instead of training them again."""
+only, at the frozen β of :data:`~mufno_core.sweep.experiments.CALIBRATED_EXPONENTS`): a committed
+study that the quick book reads instead of training it again (what that saves:
+``benchmarks/bench_book_trials.py``)."""
 
 
 def calibrated_studies() -> list[Study]:
