@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -71,11 +72,48 @@ def _failed(df: pd.DataFrame, metric: str) -> pd.Series:
 def failure_values(df: pd.DataFrame, metric: str, failure_loss: float | None) -> pd.Series:
     """The metric with diverged/failed trials replaced by ``failure_loss`` (default: max(1, worst))."""
     values = df[metric].astype(float)
-    failed = _failed(df, metric)
+    return pd.Series(_with_failures(values.to_numpy(), _failed(df, metric).to_numpy(), failure_loss),
+                     index=values.index, name=values.name)
+
+
+def _with_failures(values: np.ndarray, failed: np.ndarray, failure_loss: float | None) -> np.ndarray:
+    """``values`` with the ``failed`` entries replaced by ``failure_loss`` (default: max(1, worst))."""
     if failure_loss is None:
         finite = values[~failed]
         failure_loss = max(1.0, float(finite.max()) if len(finite) else 1.0)
-    return values.where(~failed, failure_loss)
+    return np.where(failed, failure_loss, values)
+
+
+def _cell_means(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The mean of ``values`` in each (row, col) cell of a ``shape`` table, NaN values left out;
+    NaN where a cell has none. A cell holds one value in a sweep's curve; repeated cells are
+    averaged by pandas' groupby mean (its compensated sum, to the last bit)."""
+    table = np.full(shape, np.nan)
+    count = np.zeros(shape)
+    np.add.at(count, (rows, cols), 1.0)
+    if count.max(initial=0.0) <= 1:
+        table[rows, cols] = values
+        return table
+    means = pd.Series(values).groupby([rows, cols]).mean()
+    table[means.index.get_level_values(0), means.index.get_level_values(1)] = means.to_numpy()
+    return table
+
+
+def _loss_grid(x: np.ndarray, seed: np.ndarray, log_loss: np.ndarray,
+               seeds: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x values ascending, seeds, mean log loss per (x, seed)) of one curve's rows; rows with a
+    missing x or seed, or a seed not in ``seeds`` (default: every seed of the rows), are left out."""
+    known = ~(pd.isna(x) | pd.isna(seed))
+    x, seed, log_loss = x[known], seed[known], log_loss[known]
+    if seeds is None:
+        seeds, col = np.unique(seed, return_inverse=True)
+    else:
+        seeds = np.asarray(seeds)
+        col = np.minimum(np.searchsorted(seeds, seed), max(len(seeds) - 1, 0))
+        listed = (seeds[col] == seed) if len(seeds) else np.zeros(len(seed), bool)
+        x, col, log_loss = x[listed], col[listed], log_loss[listed]
+    grid, row = np.unique(x, return_inverse=True)
+    return grid, seeds, _cell_means(row, col, log_loss, (len(grid), len(seeds)))
 
 
 def loss_table(df: pd.DataFrame, x: str, metric: str = DEFAULT_METRIC,
@@ -84,8 +122,9 @@ def loss_table(df: pd.DataFrame, x: str, metric: str = DEFAULT_METRIC,
 
     A missing (x, seed) cell is NaN and left out of the means.
     """
-    data = df.assign(_loss=np.log10(failure_values(df, metric, failure_loss)))
-    return data.groupby([x, "seed"])["_loss"].mean().unstack("seed").sort_index()
+    log_loss = np.log10(failure_values(df, metric, failure_loss).to_numpy())
+    grid, seeds, table = _loss_grid(df[x].to_numpy(), df["seed"].to_numpy(), log_loss)
+    return pd.DataFrame(table, index=pd.Index(grid, name=x), columns=pd.Index(seeds, name="seed"))
 
 
 def fit_optimum(log_x: np.ndarray, mean_log_loss: np.ndarray, window: int = 2) -> tuple[float, float, bool]:
@@ -159,18 +198,6 @@ def log_k_eff(modes: int, dim: int = 1, time_modes_max: float | None = None) -> 
     return log_modes(tuple(ks))
 
 
-def _axis_curve(part: pd.DataFrame, hparam: str, metric: str, failure_loss: float | None,
-                seeds: Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One curve on its axis: the axis values (ascending), the grid values in that order and the
-    log10 losses (grid × seeds, columns ``seeds`` in that order, so that a seed resample means
-    the same seeds at every K)."""
-    table = loss_table(part, hparam, metric, failure_loss).reindex(columns=seeds)
-    grid = table.index.to_numpy(dtype=float)
-    x = np.asarray(HPARAM_AXES[hparam].forward(grid), dtype=float)
-    order = np.argsort(x)
-    return x[order], grid[order], table.to_numpy(dtype=float)[order]
-
-
 def _evidence(df: pd.DataFrame, metric: str) -> pd.DataFrame:
     """``df``'s measurements, or :class:`NoEvidence` saying why there are none."""
     done = finished_trials(df)
@@ -184,11 +211,43 @@ def _evidence(df: pd.DataFrame, metric: str) -> pd.DataFrame:
     return done
 
 
-def _locate_curve(part: pd.DataFrame, hparam: str, metric: str, failure_loss: float | None,
-                  seeds: Sequence, indices: np.ndarray, window: int) -> dict:
-    """One curve's row of :func:`locate` (every column but the keys, ``modes`` and ``hparam``)."""
-    x, grid, values = _axis_curve(part, hparam, metric, failure_loss, seeds)
-    n_ok = int((~_failed(part, metric)).sum())
+@dataclass(frozen=True)
+class _Columns:
+    """The columns of a results frame that :func:`locate` reads, as arrays (one row per trial)."""
+
+    axis: np.ndarray
+    seed: np.ndarray
+    value: np.ndarray
+    failed: np.ndarray
+    diverged: np.ndarray
+    modes: np.ndarray
+    dim: np.ndarray
+    time_modes_max: np.ndarray
+
+    @classmethod
+    def of(cls, df: pd.DataFrame, hparam: str, metric: str) -> _Columns:
+        def column(name: str, default) -> np.ndarray:
+            return df[name].to_numpy() if name in df.columns else np.full(len(df), default, object)
+
+        return cls(axis=df[hparam].to_numpy(), seed=df["seed"].to_numpy(),
+                   value=df[metric].astype(float).to_numpy(), failed=_failed(df, metric).to_numpy(),
+                   diverged=df["diverged"].to_numpy(), modes=df["modes"].to_numpy(),
+                   dim=column("dim", 1), time_modes_max=column("time_modes_max", None))
+
+
+def _locate_curve(columns: _Columns, rows: np.ndarray, hparam: str, failure_loss: float | None,
+                  seeds: np.ndarray, indices: np.ndarray, window: int) -> dict:
+    """One curve's row of :func:`locate` (every column but the keys, ``modes`` and ``hparam``):
+    the trials ``rows`` of ``columns``, log10 losses tabled over the axis (ascending) × ``seeds``
+    (the group's seeds in order, so that a seed resample means the same seeds at every K)."""
+    failed = columns.failed[rows]
+    log_loss = np.log10(_with_failures(columns.value[rows], failed, failure_loss))
+    grid, _, values = _loss_grid(columns.axis[rows], columns.seed[rows], log_loss, seeds)
+    grid = grid.astype(float)
+    x = np.asarray(HPARAM_AXES[hparam].forward(grid), dtype=float)
+    order = np.argsort(x)
+    x, grid, values = x[order], grid[order], values[order]
+    n_ok = int((~failed).sum())
     with warnings.catch_warnings():  # an all-NaN grid point, or one seed: no mean, no std
         warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(values, axis=1) if n_ok else np.full(len(x), np.nan)
@@ -200,18 +259,18 @@ def _locate_curve(part: pd.DataFrame, hparam: str, metric: str, failure_loss: fl
     picks = np.full(len(indices), np.nan)
     picks[drawn] = grid[np.argmin(np.where(np.isfinite(boot[drawn]), boot[drawn], np.inf), axis=1)]
     best = int(np.nanargmin(mean)) if np.isfinite(mean).any() else None
-    n_seeds = int(part["seed"].nunique())
-    first = part.iloc[0]
+    n_seeds = len(pd.unique(columns.seed[rows][~pd.isna(columns.seed[rows])]))
+    first = rows[0]
     return {
         "x_opt": x_opt, "x_se": bootstrap_se(samples, n_seeds), "loss_opt": 10**loss_opt,
         "grid_opt": math.nan if best is None else float(grid[best]),
         "grid_freq": math.nan if best is None else float(np.mean(picks == grid[best])),
         "grid_loss": math.nan if best is None else float(10 ** mean[best]),
         "loss_range": math.nan if best is None else float(np.nanmax(mean) - np.nanmin(mean)),
-        "edge": bool(edge), "n_seeds": n_seeds, "n_diverged": int(part["diverged"].sum()),
+        "edge": bool(edge), "n_seeds": n_seeds, "n_diverged": int(columns.diverged[rows].sum()),
         "n_ok": n_ok, "group_seeds": len(seeds),
-        "log_k": log_k_eff(int(first["modes"]), int(first.get("dim", 1) or 1),
-                           first.get("time_modes_max")),
+        "log_k": log_k_eff(int(columns.modes[first]), int(columns.dim[first] or 1),
+                           columns.time_modes_max[first]),
         "_samples": samples, "_picks": picks, "_seed_sd": sd, "_x": x,
     }
 
@@ -241,15 +300,18 @@ def locate(
     Raises :class:`NoEvidence` when ``df`` holds no measurement or only diverged ones.
     """
     hparam_axis(hparam)
-    done = _evidence(df, metric)
+    done = _evidence(df, metric).reset_index(drop=True)
+    columns = _Columns.of(done, hparam, metric)
     keys = [c for c in by if c in done.columns]
     rows = []
     for key, group in done.groupby(keys, sort=True, dropna=False) if keys else [((), done)]:
         key = key if isinstance(key, tuple) else (key,)
-        seeds = sorted(group["seed"].unique())
+        members = group.index.to_numpy()
+        seeds = np.array(sorted(group["seed"].unique()))
         indices = bootstrap_indices(len(seeds), n_boot, np.random.default_rng(seed))
-        for k in sorted(int(k) for k in group["modes"].unique()):
-            curve = _locate_curve(group[group["modes"] == k], hparam, metric, failure_loss, seeds,
+        modes = columns.modes[members]
+        for k in sorted(int(k) for k in pd.unique(modes)):
+            curve = _locate_curve(columns, members[modes == k], hparam, failure_loss, seeds,
                                   indices, window)
             rows.append({**dict(zip(keys, key)), "modes": k, "hparam": hparam, **curve})
     return pd.DataFrame(rows)

@@ -26,6 +26,7 @@ from mufno_core.analysis.optima import (
     hparam_shift,
     locate,
     log_k_eff,
+    loss_table,
     lr_drift,
     lr_exponent,
     optimal_hparam_per_k,
@@ -103,6 +104,23 @@ def test_discrete_optimum_with_bootstrap_frequency(hparam, values, best):
              "diverged": False, "status": "ok"} for v in values for s in range(3)]
     row = optimal_hparam_per_k(pd.DataFrame(rows), hparam).iloc[0]
     assert row[f"{hparam}_opt"] == best and row.freq_opt > 0.9
+
+
+@pytest.mark.parametrize("repeats", [False, True])
+def test_the_loss_table_is_pandas_groupby_mean_to_the_last_bit(repeats):
+    """One curve's table equals the seed-by-seed groupby mean it stands for, bit for bit: missing
+    cells, NaN and diverged losses, an unlisted LR, and (``repeats``) a cell measured three times."""
+    rng = np.random.default_rng(3)
+    df = bowl({("mup", 4): 1e-3}, seeds=5, noise=0.2, diverge_above=0.02).sample(frac=0.8, random_state=1)
+    df.loc[df.index[:4], "final_train_loss"] = np.nan
+    if repeats:
+        df = pd.concat([df, df.iloc[:6], df.iloc[:3]]).assign(
+            final_train_loss=lambda d: d["final_train_loss"] * rng.uniform(0.5, 2, len(d)))
+    failed = df["diverged"] | ~np.isfinite(df["final_train_loss"])
+    worst = max(1.0, df.loc[~failed, "final_train_loss"].max())
+    expected = (df.assign(_l=np.log10(df["final_train_loss"].where(~failed, worst)))
+                .groupby(["lr", "seed"])["_l"].mean().unstack("seed").sort_index())
+    pd.testing.assert_frame_equal(loss_table(df, "lr"), expected, check_exact=True, check_names=False)
 
 
 # --- the exponent α of lr* ∝ (log K)^α over all K ------------------------------------------------
