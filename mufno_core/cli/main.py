@@ -13,7 +13,7 @@ import importlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from mufno_core import __version__, phases
 
@@ -23,15 +23,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``mufno`` parser; only ``command``'s module is imported and given its arguments (the
+    sweep command imports torch, seconds that ``mufno data`` and ``mufno --help`` need not wait)."""
     parser = argparse.ArgumentParser(prog="mufno", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"mufno {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(module_name)
-        module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))
-        sub.choices[name].set_defaults(run=module.run)
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if name == command:
+            module = importlib.import_module(module_name)
+            module.add_arguments(command_parser)
+            command_parser.set_defaults(run=module.run)
     return parser
+
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names: its first argument that is not an option (``mufno`` itself
+    takes only ``--help`` and ``--version``), or None."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    return first if first in COMMANDS else None
 
 
 @contextlib.contextmanager
@@ -60,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with interrupt_after():
             phases.reach("import")
-            parser = build_parser()  # imports every command, and torch: seconds
+            argv = sys.argv[1:] if argv is None else list(argv)
+            parser = build_parser(chosen_command(argv))  # its command's imports: seconds
     except KeyboardInterrupt:  # before anything ran: nothing to report
         return 130
     args = parser.parse_args(argv)

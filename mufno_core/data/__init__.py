@@ -9,18 +9,21 @@
   :class:`H5Dataset` the torch Dataset (lazy h5py per worker); :class:`UnitGaussianNormalizer`.
 """
 
-from mufno_core.data.dataset import (
-    H5Dataset,
-    Splits,
-    UnitGaussianNormalizer,
-    check_file,
-    load_split,
-    load_splits,
-)
-from mufno_core.data.generate import ensure_dataset, generate_dataset
-from mufno_core.data.presets import DatasetSpec, dataset_spec, list_presets
+import importlib
 
-__all__ = [
-    "DatasetSpec", "H5Dataset", "Splits", "UnitGaussianNormalizer", "check_file", "dataset_spec",
-    "ensure_dataset", "generate_dataset", "list_presets", "load_split", "load_splits",
-]
+_LAZY = {
+    "H5Dataset": "dataset", "Splits": "dataset", "UnitGaussianNormalizer": "dataset",
+    "load_split": "dataset", "load_splits": "dataset", "check_file": "integrity",
+    "ensure_dataset": "generate", "generate_dataset": "generate",
+    "DatasetSpec": "presets", "dataset_spec": "presets", "list_presets": "presets",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    """Each name imported from its module on first use: generating data (``mufno data``, the
+    generation workers) never imports torch, which only loading a data set needs."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"mufno_core.data.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'mufno_core.data' has no attribute {name!r}")

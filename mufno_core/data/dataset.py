@@ -26,18 +26,8 @@ import h5py
 import numpy as np
 import torch
 
-from mufno_core.data.integrity import generate_command, inspect_file
+from mufno_core.data.integrity import check_file, generate_command
 from mufno_core.data.pdes import pde_spec
-
-
-def check_file(path: str | Path) -> dict[str, Any]:
-    """Check that ``path`` is a complete data file of this package; return its attributes.
-
-    Raises FileNotFoundError (with the command that generates it) or ValueError naming the file
-    and each problem (:func:`~mufno_core.data.integrity.inspect_file`): unreadable or truncated
-    HDF5, missing datasets or attributes, shapes, dtypes or sizes that contradict the attributes.
-    """
-    return inspect_file(path).attrs
 
 
 def _check_subsample(pde: str, n: int, r: int, path: Path) -> None:

@@ -40,7 +40,7 @@ import numpy as np
 from tqdm import tqdm
 
 from mufno_core import __version__
-from mufno_core.data.dataset import check_file
+from mufno_core.data.integrity import check_file
 from mufno_core.data.pdes import PDE_SPECS
 from mufno_core.data.presets import DatasetSpec, dataset_spec
 

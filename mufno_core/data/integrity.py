@@ -186,3 +186,13 @@ def inspect_file(path: str | Path) -> DataFileFacts:
                              f"{err}"]) from err
     return DataFileFacts(path, _text(attrs["pde"]), int(attrs["n_train"]), int(attrs["n_test"]),
                          int(attrs["resolution"]), tuple(x_shape), tuple(y_shape), attrs)
+
+
+def check_file(path: str | Path) -> dict[str, Any]:
+    """Check that ``path`` is a complete data file of this package; return its attributes.
+
+    Raises FileNotFoundError (with the command that generates it) or ValueError naming the file
+    and each problem (:func:`~mufno_core.data.integrity.inspect_file`): unreadable or truncated
+    HDF5, missing datasets or attributes, shapes, dtypes or sizes that contradict the attributes.
+    """
+    return inspect_file(path).attrs

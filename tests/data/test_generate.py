@@ -79,7 +79,7 @@ def test_interrupted_generation_leaves_no_file(tmp_path, monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setitem(gen.CHUNK_FUNCTIONS, "burgers", boom)
-    out = tmp_path / "b.h5"
+    out = tmp_path / "darcy.h5"  # six chunks: the pool runs them
     with pytest.raises(KeyboardInterrupt):
         gen.generate_dataset(tiny("burgers"), out, workers=1, progress=False)
     assert list(tmp_path.iterdir()) == []
@@ -102,7 +102,7 @@ def test_unknown_names(name, preset):
 
 
 def test_cli_generate_list_and_errors(tmp_path, capsys):
-    out = tmp_path / "b.h5"
+    out = tmp_path / "darcy.h5"  # six chunks: the pool runs them
     argv = ["data", "burgers", "--preset", "smoke", "--n", "4", "--n-test", "2", "--seed", "5",
             "--out", str(out), "--no-progress", "--workers", "1"]
     assert main(argv) == 0
@@ -197,3 +197,30 @@ def test_sigterm_while_a_sweep_generates_its_data(tmp_path, processes):
     assert "resume with: mufno sweep navier_stokes_lr" in err
     assert not _alive_after(workers)
     assert list(data.iterdir()) == []
+
+
+TORCH_WATCH = """import importlib.abc, os, sys
+class Watch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch":
+            open(os.path.join(os.environ["TORCH_MARKS"], str(os.getpid())), "w").close()
+        return None
+sys.meta_path.insert(0, Watch())
+"""
+
+
+def test_generating_a_data_set_never_imports_torch(tmp_path, processes):
+    """`mufno data` and its generation workers load no torch (seconds per process): a
+    sitecustomize that every Python started here runs marks each process that imports it."""
+    hook, marks = tmp_path / "hook", tmp_path / "marks"
+    hook.mkdir()
+    marks.mkdir()
+    (hook / "sitecustomize.py").write_text(TORCH_WATCH)
+    path = os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, "TORCH_MARKS": str(marks)}
+    out = tmp_path / "darcy.h5"  # six chunks: the pool runs them
+    done = processes.run([sys.executable, "-m", "mufno_core.cli.main", "data", "darcy", "--preset",
+                          "smoke", "--out", str(out), "--workers", "2", "--no-progress"], env=env)
+    assert done.returncode == 0 and out.exists(), done.stderr
+    control = processes.run([sys.executable, "-c", "import torch"], env=env)
+    assert control.returncode == 0 and len(list(marks.iterdir())) == 1  # the hook works
