@@ -26,10 +26,12 @@ setup: $(BIN)/.installed
 lint: setup
 	$(BIN)/ruff check mufno_core tests benchmarks scripts
 
-# TEST_WORKERS pytest-xdist processes (one per logical CPU); a test file stays on one worker, so
-# its module fixtures (the smoke site, a trained sweep) are built once. `make test TEST_WORKERS=0`
-# runs in this process; `pytest -m "not slow and not browser"` is the fast inner loop.
-TEST_WORKERS ?= logical
+# TEST_WORKERS pytest-xdist processes: one per CPU this process may use, and one more, because a
+# fifth of the suite's time is spent waiting (on signals, processes it stopped, Chromium), which
+# the extra worker fills (benchmarks/README.md). A test file stays on one worker, so its module
+# fixtures (the smoke site, a trained sweep) are built once. `make test TEST_WORKERS=0` runs in
+# this process; `pytest -m "not slow and not browser"` is the fast inner loop.
+TEST_WORKERS ?= $(shell $(BIN)/python -c "import os; print(len(os.sched_getaffinity(0)) + 1 if hasattr(os, 'sched_getaffinity') else os.cpu_count() + 1)")
 test: setup lint browser-deps
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 

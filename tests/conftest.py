@@ -11,8 +11,8 @@ import psutil
 import pytest
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    # `make test` runs two pytest-xdist workers on a 2-core machine: one torch thread each (and in
-    # the processes they start), or the OpenMP threads of one spin on the core the other needs
+    # `make test` runs a pytest-xdist worker per core and one more: one torch thread each (and in
+    # the processes they start), or the OpenMP threads of one spin on the cores the others need
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
