@@ -25,6 +25,7 @@ def test_every_horizon_study_logs_its_verdict_horizons():
     assert {s.experiment for s in horizon_studies()} == {"navier_stokes_lr", "darcy_lr"}
 
 
+@pytest.mark.slow
 def test_the_study_command_at_toy_size_feeds_the_chapter(tmp_path):
     """`python -m mufno_core.sweep.studies navier_stokes_horizons --preset smoke --results DIR
     --workers 1` (the chapter's first exercise), then the chapter reads it without training."""
