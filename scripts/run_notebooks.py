@@ -4,9 +4,10 @@
     python scripts/run_notebooks.py --preset quick --results results/quick --out book/executed/quick
     python scripts/run_notebooks.py --preset smoke --only theory      # one notebook
 
-Each executed notebook appears under its name only when it ran to the end (papermill writes a
-hidden ``.NAME.partial.ipynb`` meanwhile). An unknown preset or notebook, a results folder that
-cannot be written, a notebook that fails and Ctrl-C each end in one line (exit 2, 1, 1, 130).
+Each executed notebook appears under its name only when it ran to the end (a hidden
+``.NAME.partial.ipynb`` stands for it meanwhile; a notebook that fails is kept there). An unknown
+preset or notebook, a results folder that cannot be written, a notebook that fails and Ctrl-C each
+end in one line (exit 2, 1, 1, 130).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def failure_line(err: BaseException) -> str:
 
 
 def interrupted_notebook(out: str | Path) -> str | None:
-    """The notebook that was running: the newest half-executed copy papermill left in ``out``."""
+    """The notebook that was running: the newest ``.NAME.partial.ipynb`` in ``out``."""
     partials = sorted(Path(out).glob(".*.partial.ipynb"), key=lambda p: p.stat().st_mtime)
     return partials[-1].name[1:-len(".partial.ipynb")] if partials else None
 

@@ -175,13 +175,16 @@ def execute_notebook(
     declared = declared_parameters(source)
     parameters = {key: value for key, value in offered.items() if key in declared}
     start = time.perf_counter()
-    partial = partial_path(target)  # papermill writes as it goes: the target appears only whole
+    partial = partial_path(target)  # where a failed run is kept: the target appears only whole
     target.unlink(missing_ok=True)  # a failed run leaves no older copy for the site to publish
+    shutil.copyfile(source, partial)  # names the notebook that runs (scripts/run_notebooks.py)
     if manager is not None:
         shared_kernel.reset(manager)
+    # papermill writes the notebook once at the end, or with its error cell when one fails (not
+    # before and after every cell: 40 writes of a notebook full of figures, seconds of CPU)
     executed = papermill.execute_notebook(
         str(source), str(partial), parameters=parameters, kernel_name=kernel,
-        cwd=str(Path(root).resolve()), progress_bar=False,
+        cwd=str(Path(root).resolve()), progress_bar=False, request_save_on_cell_execute=False,
         **({} if manager is None else {"km": manager}),
     )
     if manager is not None:
@@ -193,7 +196,8 @@ def execute_notebook(
 
 
 def partial_path(target: Path) -> Path:
-    """Where papermill writes ``target`` while it runs (kept after a failure, for reading)."""
+    """Where ``target`` is written while its notebook runs: the source until papermill is done,
+    then the executed notebook, renamed to ``target`` (after a failure: with its error, kept)."""
     return target.with_name(f".{target.stem}.partial.ipynb")
 
 

@@ -89,8 +89,24 @@ def shared_kernel(kernel_name: str, cwd: str | Path) -> Iterator[Any]:
     manager.start_kernel(cwd=str(Path(cwd).resolve()))
     try:
         yield manager
-    finally:
+    except BaseException:
+        kill(manager)
+        raise
+    manager.shutdown_kernel(now=True)
+
+
+def kill(manager: Any) -> None:
+    """End the kernel's process at once, outside the client's event loop: after Ctrl-C that loop
+    may still hold the interrupted cell's wait for a reply that never comes, which a shutdown
+    request (run on the same loop) would wait on for ever."""
+    process = getattr(getattr(manager, "provisioner", None), "process", None)
+    if process is None:
         manager.shutdown_kernel(now=True)
+        return
+    process.kill()
+    process.wait()
+    manager.cleanup_connection_file()  # what cleanup_resources removes, without the loop
+    manager.cleanup_ipc_files()
 
 
 def reset(manager: Any, timeout: float = 60.0) -> None:
