@@ -26,7 +26,7 @@ from mufno_core.analysis.paper import EXPERIMENT_LABELS
 from mufno_core.analysis.verdicts import alpha_side
 from mufno_core.axes import PARAMETRIZATIONS, display_name
 from mufno_core.book.chapter import LRChapter, add_provenance, with_caption
-from mufno_core.book.tables import readable
+from mufno_core.book.tables import interval, minus, readable
 from mufno_core.provenance import provenance_line
 from mufno_core.sweep import run_sweep
 from mufno_core.sweep.experiments import CALIBRATED_EXPONENTS
@@ -152,10 +152,10 @@ class CalibratedChapter:
             column = "exponent α [95% CI]"
             shown[column] = shown[column].where(out["located"].to_numpy(), "not located")
         shown["predicted α = −β [95% CI]"] = [
-            f"{a:+.2f} [{lo:+.2f}, {hi:+.2f}]" for a, lo, hi in
+            interval(a, lo, hi, signed=True) for a, lo, hi in
             zip(out["alpha_pred"], out["alpha_pred_low"], out["alpha_pred_high"])]
         shown["α − predicted [95% CI]"] = [
-            f"{a:+.2f} [{lo:+.2f}, {hi:+.2f}]" for a, lo, hi in
+            interval(a, lo, hi, signed=True) for a, lo, hi in
             zip(out["difference"], out["difference_low"], out["difference_high"])]
         shown["verdict"] = out["verdict"].to_numpy()
         return shown.rename(columns={"exponent α [95% CI]": "measured α [95% CI]"})
@@ -178,12 +178,13 @@ class CalibratedChapter:
         f = self.flatness.assign(experiment=self.flatness["experiment"].map(lambda e: LABELS.get(e, e)))
         shown = pd.DataFrame({
             "experiment": f["experiment"],
-            "β used (c(K) exponent)": [f"{self.exponent_used(e):.2f}" for e in self.flatness["experiment"]],
-            "α calibrated [95% CI]": [f"{a:+.2f} [{lo:+.2f}, {hi:+.2f}]" for a, lo, hi in
+            "β used (c(K) exponent)": [minus(f"{self.exponent_used(e):.2f}")
+                                       for e in self.flatness["experiment"]],
+            "α calibrated [95% CI]": [interval(a, lo, hi, signed=True) for a, lo, hi in
                                       zip(f["alpha_cal"], f["alpha_cal_low"], f["alpha_cal_high"])],
             "against 0": [zero_words(self._cal_row(e)) for e in self.flatness["experiment"]],
-            "α μP": f["alpha_mup"].map(lambda a: f"{a:+.2f}"),
-            "|α cal| − |α μP| [95% CI]": [f"{a:+.2f} [{lo:+.2f}, {hi:+.2f}]" for a, lo, hi in
+            "α μP": f["alpha_mup"].map(lambda a: minus(f"{a:+.2f}")),
+            "|α cal| − |α μP| [95% CI]": [interval(a, lo, hi, signed=True) for a, lo, hi in
                                           zip(f["flatter_by"], f["flatter_low"], f["flatter_high"])],
             "verdict": f["verdict"]})
         return with_caption(shown, "; ".join(ch.source for ch in self.chapters.values()))
@@ -246,18 +247,18 @@ class CalibratedChapter:
         if not self.held_out.empty:
             lines.append("* **Further settings** (the studies of the held-out table): " + "; ".join(
                 f"{LABELS.get(r.experiment, r.experiment)}, {display_name(r.parametrization)}: "
-                f"predicted {r.alpha_pred:+.2f}, measured "
-                + (f"{r.alpha:+.2f} [{r.alpha_low:+.2f}, {r.alpha_high:+.2f}]: {r.verdict}"
+                f"predicted {minus(f'{r.alpha_pred:+.2f}')}, measured "
+                + (f"{interval(r.alpha, r.alpha_low, r.alpha_high, signed=True)}: {r.verdict}"
                    if getattr(r, "located", True) else NOT_LOCATED)
                 for r in self.held_out.itertuples()) + ".")
         for r in self.flatness.itertuples():
             zero = zero_words(self._cal_row(r.experiment))
             lines.append(
                 f"* **{LABELS.get(r.experiment, r.experiment)}, calibrated rule** (β = "
-                f"{self.exponent_used(r.experiment):.2f}): α = {r.alpha_cal:+.2f} "
-                f"[{r.alpha_cal_low:+.2f}, {r.alpha_cal_high:+.2f}] ({zero}); against μP "
-                f"(α = {r.alpha_mup:+.2f}) |α| changes by {r.flatter_by:+.2f} [{r.flatter_low:+.2f}, "
-                f"{r.flatter_high:+.2f}]: {r.verdict}.")
+                f"{minus(f'{self.exponent_used(r.experiment):.2f}')}): α = "
+                f"{interval(r.alpha_cal, r.alpha_cal_low, r.alpha_cal_high, signed=True)} ({zero}); "
+                f"against μP (α = {minus(f'{r.alpha_mup:+.2f}')}) |α| changes by "
+                f"{interval(r.flatter_by, r.flatter_low, r.flatter_high, signed=True)}: {r.verdict}.")
         return "\n".join(lines)
 
 

@@ -26,7 +26,7 @@ from mufno_core.analysis.paper import EXPERIMENT_LABELS
 from mufno_core.axes import PARAMETRIZATIONS
 from mufno_core.book.chapter import add_provenance, with_caption
 from mufno_core.book.plots import plot_lr_curves
-from mufno_core.book.tables import minus
+from mufno_core.book.tables import interval, minus
 from mufno_core.provenance import provenance_line
 from mufno_core.sweep.experiments import grid, grid_ids
 from mufno_core.sweep.studies import STUDIES, Study, run_study
@@ -204,11 +204,10 @@ class HorizonsChapter:
     def _cell(self, row) -> str:
         if not math.isfinite(row.alpha) and not (row.edge or row.no_evidence):
             return "not measured (trials missing)"
-        interval = f"{row.alpha:+.2f} [{row.alpha_low:+.2f}, {row.alpha_high:+.2f}]".replace("-", "−")
         if row.edge or row.no_evidence:
             ks = ", ".join(str(k) for k in (row.edge_ks or row.no_evidence))
             return f"not located (edge at K = {ks})"
-        return interval
+        return interval(row.alpha, row.alpha_low, row.alpha_high, signed=True)
 
     def verdict_table(self, experiment: str):
         """Per verdict horizon: α [95% CI] of every curve and the SP-vs-μP verdict's label."""
@@ -247,7 +246,7 @@ class HorizonsChapter:
             for r in trend.itertuples():
                 rows.append({"experiment": EXPERIMENT_LABELS.get(experiment, experiment),
                              "curve": r.label, f"α change {hs[0]} → {hs[-1]} steps [95% CI]":
-                             minus(f"{r.change:+.2f} [{r.change_low:+.2f}, {r.change_high:+.2f}]")
+                             interval(r.change, r.change_low, r.change_high, signed=True)
                              if r.side not in ("not located", "unknown") else "—",
                              "decision": _TREND_WORDS.get(r.side, r.side)})
         return with_caption(pd.DataFrame(rows), "The same seeds and bootstrap draws at both horizons: "
@@ -325,9 +324,10 @@ class HorizonsChapter:
                 if label in trend.index and math.isfinite(trend.loc[label, "change"]):
                     t = trend.loc[label]
                     lines.append(("trend", f"* {name}, {label}'s α from {hs[0]} to {hs[-1]} steps: "
-                                  f"{t['alpha_first']:+.2f} → {t['alpha_last']:+.2f}, change "
-                                  f"{t['change']:+.2f} [{t['change_low']:+.2f}, "
-                                  f"{t['change_high']:+.2f}] ({_TREND_WORDS.get(t['side'], t['side'])})."))
+                                  + minus(f"{t['alpha_first']:+.2f} → {t['alpha_last']:+.2f}")
+                                  + ", change "
+                                  + interval(t["change"], t["change_low"], t["change_high"], signed=True)
+                                  + f" ({_TREND_WORDS.get(t['side'], t['side'])})."))
             for sentence in horizons.weight_decay_sentence(part, hs[-1]):
                 lines.append(("weight decay", f"* {name} at {hs[-1]} steps: {sentence}."))
             losses = self.optimum_losses(experiment, hs[-1])

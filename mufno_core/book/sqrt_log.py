@@ -24,7 +24,7 @@ import pandas as pd
 from mufno_core.analysis.optima import lr_exponent
 from mufno_core.analysis.paper import EXPERIMENT_LABELS
 from mufno_core.analysis.summary import exponents_of_store, grid_results
-from mufno_core.book.tables import readable
+from mufno_core.book.tables import interval, readable
 from mufno_core.coord_check import COORD_PRESETS, coord_check_sp_mup
 from mufno_core.provenance import provenance_line
 from mufno_core.stats import student_t
@@ -117,7 +117,7 @@ def lr_table(exponents: pd.DataFrame) -> pd.DataFrame:
 def scale_table(scale: pd.DataFrame) -> pd.DataFrame:
     """:func:`scale_effect`'s rows: α of each variant and its change, each with its interval."""
     table = scale.rename(columns={"change": "delta", "change_low": "delta_low", "change_high": "delta_high"})
-    table = table.assign(delta_interval=[f"{a:+.2f} [{b:+.2f}, {c:+.2f}]" for a, b, c in
+    table = table.assign(delta_interval=[interval(a, b, c, signed=True) for a, b, c in
                                          zip(table["delta"], table["delta_low"], table["delta_high"])])
     located = table["located"] if "located" in table else pd.Series(True, index=table.index)
     table = table.assign(delta_interval=table["delta_interval"].where(located, "not located"))
@@ -211,7 +211,7 @@ def conclusion(growth: pd.DataFrame, scale: pd.DataFrame | None,
     for measurement, part in growth.groupby("measurement", sort=False):
         n = len(part)
         consistent, below = int(part["consistent"].sum()), int(part["below"].sum())
-        cases = ", ".join(f"{r.case} {r.growth:+.2f} [{r.low:+.2f}, {r.high:+.2f}]"
+        cases = ", ".join(f"{r.case} {interval(r.growth, r.low, r.high, signed=True)}"
                           for r in part.itertuples())
         above = n - consistent - below
         counts = [f"{consistent} of {n} intervals hold ½"] + [
@@ -220,8 +220,8 @@ def conclusion(growth: pd.DataFrame, scale: pd.DataFrame | None,
         lines.append(f"* **{measurement}**: {', '.join(counts)} ({cases}).")
     if scale is not None and len(scale):
         lines.append("* **Scale (Burgers, SP)**: " + "; ".join(
-            f"{r.variant}: α = {r.alpha:+.2f} [{r.alpha_low:+.2f}, {r.alpha_high:+.2f}], change "
-            f"{r.change:+.2f} [{r.change_low:+.2f}, {r.change_high:+.2f}]: {r.verdict}"
+            f"{r.variant}: α = {interval(r.alpha, r.alpha_low, r.alpha_high, signed=True)}, change "
+            f"{interval(r.change, r.change_low, r.change_high, signed=True)}: {r.verdict}"
             if getattr(r, "located", True) else f"{r.variant}: {r.verdict}"
             for r in scale.itertuples()) + ".")
     if spectral is not None and len(spectral):

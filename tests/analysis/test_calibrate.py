@@ -179,7 +179,7 @@ def test_chapter_predicts_where_the_answer_is_known(chapter):
     assert flat["cal_holds_zero"] and flat["verdict"] == "no resolved difference"
     text = chapter.conclusion()
     assert "SP: the check predicts α** in 1 of 1 (Darcy (FNO-2D))" in text
-    assert re.search(r"Burgers, width 32, SP: predicted -0\.[45]\d, measured \+0\.\d\d .*: does not", text)
+    assert re.search(r"Burgers, width 32, SP: predicted −0\.[45]\d, measured \+0\.\d\d .*: does not", text)
 
 
 def test_chapter_tables_and_figures_render(chapter):

@@ -122,4 +122,4 @@ def test_the_chapter_tables_name_their_columns():
     scale = sqrt_log.scale_effect(sp_fit(-0.1, 0), {"steeper": sp_fit(-0.5, 1)})
     table = sqrt_log.scale_table(scale)
     assert list(table.columns) == ["Burgers SP", "exponent α [95% CI]", "change of α [95% CI]", "verdict"]
-    assert table.iloc[0]["verdict"] == "toward −½" and table.iloc[0]["change of α [95% CI]"].startswith("-0.")
+    assert table.iloc[0]["verdict"] == "toward −½" and table.iloc[0]["change of α [95% CI]"].startswith("−0.")
