@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections import Counter
 from collections.abc import Iterator
 
 import psutil
@@ -18,13 +17,9 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The browser test first (its smoke book builds for minutes beside the rest of the suite),
-    then the files with the most tests that start processes or are marked slow, then the rest as
-    collected: with one file per worker at a time (``--dist loadfile``), the long files start
-    early and the short ones fill the end, so that the workers finish together."""
-    costly = Counter(item.path for item in items if item.get_closest_marker("slow")
-                     or {"processes", "module_processes"} & set(getattr(item, "fixturenames", ())))
-    items.sort(key=lambda item: (item.get_closest_marker("browser") is None, -costly[item.path]))
+    """The browser test first: its smoke book (minutes) then builds beside the rest of the suite
+    on the other worker instead of after it."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is None)
 
 
 def _default_signals() -> None:
