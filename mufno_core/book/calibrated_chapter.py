@@ -26,7 +26,7 @@ from mufno_core.analysis.paper import EXPERIMENT_LABELS
 from mufno_core.analysis.verdicts import alpha_side
 from mufno_core.axes import PARAMETRIZATIONS, display_name
 from mufno_core.book.chapter import LRChapter, add_provenance, with_caption
-from mufno_core.book.tables import interval, minus, readable
+from mufno_core.book.tables import interval, minus, readable, signed_value
 from mufno_core.provenance import provenance_line
 from mufno_core.sweep import run_sweep
 from mufno_core.sweep.experiments import CALIBRATED_EXPONENTS
@@ -183,7 +183,7 @@ class CalibratedChapter:
             "α calibrated [95% CI]": [interval(a, lo, hi, signed=True) for a, lo, hi in
                                       zip(f["alpha_cal"], f["alpha_cal_low"], f["alpha_cal_high"])],
             "against 0": [zero_words(self._cal_row(e)) for e in self.flatness["experiment"]],
-            "α μP": f["alpha_mup"].map(lambda a: minus(f"{a:+.2f}")),
+            "α μP": f["alpha_mup"].map(signed_value),
             "|α cal| − |α μP| [95% CI]": [interval(a, lo, hi, signed=True) for a, lo, hi in
                                           zip(f["flatter_by"], f["flatter_low"], f["flatter_high"])],
             "verdict": f["verdict"]})
@@ -247,7 +247,7 @@ class CalibratedChapter:
         if not self.held_out.empty:
             lines.append("* **Further settings** (the studies of the held-out table): " + "; ".join(
                 f"{LABELS.get(r.experiment, r.experiment)}, {display_name(r.parametrization)}: "
-                f"predicted {minus(f'{r.alpha_pred:+.2f}')}, measured "
+                f"predicted {signed_value(r.alpha_pred)}, measured "
                 + (f"{interval(r.alpha, r.alpha_low, r.alpha_high, signed=True)}: {r.verdict}"
                    if getattr(r, "located", True) else NOT_LOCATED)
                 for r in self.held_out.itertuples()) + ".")
@@ -257,7 +257,7 @@ class CalibratedChapter:
                 f"* **{LABELS.get(r.experiment, r.experiment)}, calibrated rule** (β = "
                 f"{minus(f'{self.exponent_used(r.experiment):.2f}')}): α = "
                 f"{interval(r.alpha_cal, r.alpha_cal_low, r.alpha_cal_high, signed=True)} ({zero}); "
-                f"against μP (α = {minus(f'{r.alpha_mup:+.2f}')}) |α| changes by "
+                f"against μP (α = {signed_value(r.alpha_mup)}) |α| changes by "
                 f"{interval(r.flatter_by, r.flatter_low, r.flatter_high, signed=True)}: {r.verdict}.")
         return "\n".join(lines)
 

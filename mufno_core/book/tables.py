@@ -72,14 +72,20 @@ def sig(x: float, digits: int = 2) -> str:
     return minus(f"{x:.{digits - 1}e}")
 
 
+def signed_value(value: float, digits: int = 2) -> str:
+    """``value`` with ``digits`` decimals and always a sign, the minus typographic (exponents)."""
+    return minus(f"{value:+.{digits}f}")
+
+
 def interval(value: float, low: float, high: float, digits: int = 2, signed: bool = False) -> str:
     """``value [low, high]`` with :func:`sig` (``signed``: always a sign, for exponents); without
     an interval (one seed: its ends are nan) ``value (no interval: one seed)``."""
     if math.isnan(low) or math.isnan(high):
-        head = minus(f"{value:+.{digits}f}") if signed else sig(value, digits)
+        head = signed_value(value, digits) if signed else sig(value, digits)
         return f"{head} (no interval: one seed)"
     if signed:
-        return minus(f"{value:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]")
+        return (f"{signed_value(value, digits)} [{signed_value(low, digits)}, "
+                f"{signed_value(high, digits)}]")
     return f"{sig(value, digits)} [{sig(low, digits)}, {sig(high, digits)}]"
 
 
