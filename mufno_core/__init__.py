@@ -5,7 +5,9 @@ Operators" (ICML 2025, arXiv 2506.19396).
 """
 
 import importlib
+from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 try:
     __version__ = version("mufno")
@@ -14,12 +16,20 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 __all__ = ["FNO", "SpectralConv", "__version__"]
 
-_LAZY = {"FNO": "mufno_core.model", "SpectralConv": "mufno_core.spectral"}
+
+def lazy_exports(package: str, modules: Mapping[str, str]) -> Callable[[str], Any]:
+    """A package's PEP 562 ``__getattr__``: it returns ``name`` from the module ``modules[name]``
+    (relative to ``package`` when it starts with a dot), importing that module on first use. (A
+    package that re-exported eagerly imported torch for any one name: ~2 s of CPU for every process
+    that only generates data or reads records.)"""
+    def __getattr__(name: str) -> Any:
+        if name not in modules:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(modules[name], package), name)
+
+    return __getattr__
 
 
-def __getattr__(name: str):
-    """``FNO`` and ``SpectralConv``, imported on first use: ``import mufno_core`` does not import
-    torch, so the ``mufno`` command (:mod:`mufno_core.cli.main`) handles Ctrl-C from its first line."""
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'mufno_core' has no attribute {name!r}")
+# ``import mufno_core`` does not import torch, so the ``mufno`` command (:mod:`mufno_core.cli.main`)
+# handles Ctrl-C from its first line
+__getattr__ = lazy_exports(__name__, {"FNO": ".model", "SpectralConv": ".spectral"})

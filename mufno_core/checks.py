@@ -8,7 +8,10 @@ sweep's :class:`~mufno_core.sweep.config.TrialConfig` check their fields with th
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -75,3 +78,37 @@ def one_of(name: str, value: Any, choices: Sequence[Any]) -> None:
 def non_empty_string(name: str, value: Any) -> None:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+
+
+def check_folder(option: str, path: str | Path | None) -> Path:
+    """``path`` as a folder a sweep may use: not empty, and neither it nor a parent a file.
+
+    ValueError in one line naming ``option`` (e.g. "--results") otherwise. Nothing is created.
+    """
+    if path is None or str(path).strip() == "":
+        raise ValueError(f"{option} is empty; give a folder (e.g. {option} results/quick)")
+    folder = Path(path)
+    for existing in (folder, *folder.parents):
+        if existing.exists():
+            if not existing.is_dir():
+                what = "is a file" if existing == folder else f"lies under {existing}, a file"
+                raise ValueError(f"{option} {folder}: {what}, not a folder")
+            break
+    return folder
+
+
+def check_writable(option: str, path: str | Path) -> None:
+    """``path`` (or, before it exists, the nearest folder above it) accepts a new file.
+
+    Tried by writing and removing an empty temporary file, so that a read-only file system or
+    a folder without write permission is found before any trial runs (ValueError, one line).
+    """
+    folder = check_folder(option, path)
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".mufno-write-test.", dir=existing)
+    except OSError as err:
+        raise ValueError(f"{option} {folder}: cannot write in {existing} "
+                         f"({err.strerror or err}); give a writable folder") from None
+    os.close(fd)
+    os.unlink(probe)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
 
 import torch
 from torch import nn
@@ -163,24 +162,3 @@ class FNO(nn.Module):
     def spectral_parameter_count(self) -> int:
         """Complex entries in all spectral weights: depth · 2^(d-1) · K^d · m²."""
         return sum(layer.weight.numel() for layer in self.spectral)
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """The settings an :class:`FNO` is built from (the arguments of the same names)."""
-
-    dim: int
-    in_channels: int
-    out_channels: int
-    modes: Modes
-    width: int = 64
-    depth: int = 4
-    parametrization: ParametrizationName | Parametrization = "sp"
-    base_modes: Modes | None = None
-    init_scale: float = 1.0
-
-    def build(self, device: torch.device | str | None = None,
-              dtype: torch.dtype = torch.float32) -> FNO:
-        """A freshly initialised FNO (drawing its weights from torch's global generator)."""
-        return FNO(**{f.name: getattr(self, f.name) for f in fields(self)}, device=device,
-                   dtype=dtype)

@@ -23,33 +23,21 @@ Algorithm 1 (μTransfer-FNO) moves a tuned LR and init variance from a proxy K t
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import torch
-from torch import nn
+from mufno_core.modes import Modes, log_modes
 
-from mufno_core.eager import Adam
-from mufno_core.spectral import SpectralConv
+if TYPE_CHECKING:  # the rules load without torch: the analysis reads them from every record
+    import torch
+    from torch import nn
+
+    from mufno_core.spectral import SpectralConv  # for the annotations
 
 ParametrizationName = Literal["sp", "mup", "cal"]
 PARAMETRIZATIONS: tuple[str, ...] = ("sp", "mup", "cal")
 """Every parametrization a model or a trial accepts."""
-Modes = int | Sequence[int]
-
-
-def log_modes(modes: Modes, dim: int | None = None) -> float:
-    """d·log K for an int K on ``dim`` axes, or log(K_1 ⋯ K_d) for per-axis modes."""
-    if isinstance(modes, int):
-        if dim is None:
-            raise ValueError("log_modes needs dim when modes is a single int")
-        ks: tuple[int, ...] = (modes,) * dim
-    else:
-        ks = tuple(int(k) for k in modes)
-    if any(k < 2 for k in ks):
-        raise ValueError(f"μP needs K >= 2 on every axis (log K = 0 at K = 1), got modes={ks}")
-    return sum(math.log(k) for k in ks)
 
 
 @dataclass(frozen=True)
@@ -139,6 +127,8 @@ def transfer_init_var(var: float, k_proxy: int, k_target: int) -> float:
 
 def spectral_layers(model: nn.Module) -> Iterator[SpectralConv]:
     """Every Fourier layer of ``model``."""
+    from mufno_core.spectral import SpectralConv  # imports torch
+
     return (m for m in model.modules() if isinstance(m, SpectralConv))
 
 
@@ -216,6 +206,8 @@ def make_adam(
     """
     groups = param_groups(model, lr, model_lr_factor(model), weight_decay, weight_decay_mode,
                           other_lr)
+    from mufno_core.eager import Adam  # imports torch
+
     if fused is None:
         fused = fused_adam_applies(model.parameters())
     return Adam(groups, lr=lr, betas=betas, eps=eps, fused=fused)

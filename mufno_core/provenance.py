@@ -12,8 +12,6 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import torch
-
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -78,6 +76,8 @@ def cpu_capability() -> str:
     """The SIMD level PyTorch dispatches its CPU kernels to ("AVX512", "AVX2", "DEFAULT", …). Two
     CPUs sold under one model name can differ here (a virtual "AMD EPYC" with and without
     AVX-512): another level runs other kernels, whose round-off differs by an ulp."""
+    import torch  # only here and below: reading records' provenance does not load torch
+
     return torch.backends.cpu.get_cpu_capability()
 
 
@@ -97,10 +97,14 @@ def recorded_kernels(record: dict) -> str:
 
 def cpu_or_gpu_name() -> str:
     """The CPU model of this machine (or the CUDA device's name when one is in use)."""
+    import torch
+
     return torch.cuda.get_device_name() if torch.cuda.is_available() else cpu_model()
 
 
 def run_provenance(description: str, seconds: float) -> str:
     """The provenance line of a result computed in the notebook itself (not from trial records)."""
+    import torch
+
     return (f"Source: {description}, computed here · {cpu_or_gpu_name()} · torch {torch.__version__}"
             f" · code {code_commit()} · {seconds:.0f} s")

@@ -59,11 +59,8 @@ from tqdm import tqdm
 
 from mufno_core.losses import Decode, LossFn, relative_l2
 from mufno_core.mup import model_lr_factor, param_groups
+from mufno_core.settings import MEMBER_FIELDS
 from mufno_core.train import History, TrainConfig, batches, check_training_data, is_divergence
-
-MEMBER_FIELDS = ("lr", "other_lr", "seed", "beta1", "beta2", "eps", "weight_decay",
-                 "weight_decay_mode")
-"""The TrainConfig fields that may differ between stacked members; all others must agree."""
 
 EVAL_BATCH = 100  # samples per evaluation call, as mufno_core.train.evaluate
 EVAL_MEMBERS = 8  # members per evaluation call: bounds the memory of M × EVAL_BATCH samples

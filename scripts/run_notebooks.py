@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     from mufno_core.book.build import execute_all, partial_path, toc_notebooks
-    from mufno_core.sweep.validate import check_writable
+    from mufno_core.checks import check_writable
 
     results = args.results or f"results/{args.preset}"
     out = args.out or f"book/executed/{args.preset}"

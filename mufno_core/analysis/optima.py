@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from mufno_core.axes import HPARAM_AXES, hparam_axis
-from mufno_core.mup import log_modes
+from mufno_core.modes import log_modes
 from mufno_core.stats import (
     bootstrap_indices,
     bootstrap_se,

@@ -22,13 +22,13 @@ import pandas as pd
 from mufno_core.analysis.optima import NoEvidence, hparam_shift, lr_drift, lr_exponent, optimal_hparam_per_k
 from mufno_core.analysis.summary import summary_table
 from mufno_core.axes import hparam_axis
+from mufno_core.checks import check_folder
 from mufno_core.sweep.budget import sweep_flops
 from mufno_core.sweep.errors import error_report
 from mufno_core.sweep.executors import EXECUTORS, SweepInterrupted, run_sweep_trials
 from mufno_core.sweep.experiments import EXPERIMENTS, PRESETS, get_experiment, grid, in_grid
 from mufno_core.sweep.store import ResultsStore, finished_trials, load_results
 from mufno_core.sweep.trial import resolve_device
-from mufno_core.sweep.validate import check_folder
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,7 +9,7 @@
   :class:`H5Dataset` the torch Dataset (lazy h5py per worker); :class:`UnitGaussianNormalizer`.
 """
 
-import importlib
+from mufno_core import lazy_exports
 
 _LAZY = {
     "H5Dataset": "dataset", "Splits": "dataset", "UnitGaussianNormalizer": "dataset",
@@ -21,9 +21,6 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    """Each name imported from its module on first use: generating data (``mufno data``, the
-    generation workers) never imports torch, which only loading a data set needs."""
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"mufno_core.data.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'mufno_core.data' has no attribute {name!r}")
+# generating data (``mufno data``, the generation workers) never imports torch, which only
+# loading a data set needs
+__getattr__ = lazy_exports(__name__, {name: f".{module}" for name, module in _LAZY.items()})

@@ -5,9 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import MISSING, asdict, dataclass, fields, replace
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from mufno_core.checks import (
     is_number,
@@ -17,12 +15,13 @@ from mufno_core.checks import (
     positive_int,
     positive_number,
 )
-from mufno_core.losses import Decode, LossFn
-from mufno_core.model import ModelConfig
 from mufno_core.mup import PARAMETRIZATIONS, Parametrization
-from mufno_core.pino import Mollified, make_pino_loss
-from mufno_core.stacked import MEMBER_FIELDS
-from mufno_core.train import TrainConfig
+from mufno_core.settings import MEMBER_FIELDS, ModelConfig, TrainConfig
+
+if TYPE_CHECKING:  # a trial is read without torch; building or training one imports it
+    from torch import nn
+
+    from mufno_core.losses import Decode, LossFn  # for the annotations
 
 SCHEMA = "mufno.trial/1"
 """Tag of a trial record; files without it are foreign to the store."""
@@ -132,6 +131,8 @@ class TrialConfig:
 
     def build_model(self, device: str) -> nn.Module:
         """The trial's FNO (wrapped in PINO's mollifier when the trial has a physics loss)."""
+        from mufno_core.pino import Mollified  # imports torch
+
         model: nn.Module = self.model_config().build(device)
         if self.pde_weight > 0:
             model = Mollified(model, self.mollifier_scale)
@@ -148,6 +149,8 @@ class TrialConfig:
         and ``decode_input`` (inputs)."""
         if self.pde_weight <= 0:
             return None
+        from mufno_core.pino import make_pino_loss  # imports torch
+
         return make_pino_loss(data_weight=self.data_weight, pde_weight=self.pde_weight,
                               mollifier_scale=None, decode_input=decode_input, decode_output=decode)
 

@@ -27,12 +27,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-import torch
-
 from mufno_core.provenance import cpu_model
-from mufno_core.sweep.budget import step_flops, trial_grid, trial_steps
 from mufno_core.sweep.config import TrialConfig
-from mufno_core.sweep.trial import run_unit
+
+# Calibrating (training, counting FLOPs) imports torch inside the functions that do it: a forecast
+# of a store that holds every trial, and the book's time lines, load without it.
 
 CALIBRATION_STEPS = (10, 20)
 """Steps of the two calibration runs of a unit (each records ten evaluations, as a full trial)."""
@@ -85,6 +84,8 @@ def format_duration(seconds: float) -> str:
 
 def _unit_flops(unit: Sequence[TrialConfig]) -> float:
     """FLOPs of one step of one member of ``unit``."""
+    from mufno_core.sweep.budget import step_flops, trial_grid  # imports torch
+
     return float(step_flops(unit[0], trial_grid(unit[0])))
 
 
@@ -95,6 +96,8 @@ def _truncated(unit: Sequence[TrialConfig], steps: int) -> list[TrialConfig]:
 def time_unit(unit: Sequence[TrialConfig], data_dir: str, device: str, num_threads: int | None,
               stack: bool) -> UnitTiming:
     """Train ``unit`` (at most :data:`CALIBRATION_MEMBERS` members) for 10 and 20 steps; t₀ and s."""
+    from mufno_core.sweep.trial import run_unit  # imports torch
+
     seconds = []
     for steps in CALIBRATION_STEPS:
         start = time.perf_counter()
@@ -118,6 +121,8 @@ def _power_law(flops: float, low: UnitTiming, high: UnitTiming, attribute: str) 
 
 def unit_seconds(unit: Sequence[TrialConfig], low: UnitTiming, high: UnitTiming) -> float:
     """Expected seconds of a whole ``unit`` from the two calibrated units."""
+    from mufno_core.sweep.budget import trial_steps  # imports torch
+
     flops = _unit_flops(unit)
     members = len(unit)
     fixed = _power_law(flops, low, high, "fixed") * members
@@ -142,6 +147,8 @@ def estimate_sweep(units: Sequence[Sequence[TrialConfig]], data_dir: str = "data
     machine = cpu_model() if device == "cpu" else device
     if not units:
         return SweepEstimate(0, 0, workers, 0.0, 0.0, machine)
+    import torch
+
     start = time.perf_counter()
     threads = torch.get_num_threads()
     try:

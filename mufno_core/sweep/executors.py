@@ -44,9 +44,8 @@ from mufno_core.sweep.budget import sweep_flops
 from mufno_core.sweep.config import TrialConfig
 from mufno_core.sweep.data import prepare_datasets
 from mufno_core.sweep.estimate import default_workers, estimate_sweep
-from mufno_core.sweep.fingerprint import data_fingerprint
 from mufno_core.sweep.malloc import keep_freed_memory
-from mufno_core.sweep.store import ResultsStore
+from mufno_core.sweep.store import ResultsStore, pending_trials
 from mufno_core.sweep.trial import error_record, run_unit
 from mufno_core.sweep.twins import copy_of, without_twins
 from mufno_core.sweep.validate import check_device, validate_trials
@@ -163,24 +162,6 @@ class SweepOutcome:
             self.diverged += 1
         else:
             self.errors += 1
-
-
-def pending_trials(configs: Iterable[TrialConfig], store: ResultsStore,
-                   data_dir: str = "data") -> tuple[list[TrialConfig], int]:
-    """The trials still to run (unique, not finished and current in the store) and how many are
-    done. A stored record made on other data than the file now in ``data_dir`` (or by an older
-    :data:`~mufno_core.sweep.store.RESULTS_VERSION`) is not done; see
-    :func:`~mufno_core.sweep.store.record_is_current`."""
-    unique: dict[str, TrialConfig] = {}
-    fingerprints: dict[tuple[str, str], str | None] = {}
-    for config in configs:
-        unique.setdefault(config.trial_id(), config)
-        key = (config.dataset, config.preset)
-        if key not in fingerprints:
-            fingerprints[key] = data_fingerprint(config, data_dir)
-    done = store.done_ids(fingerprints)
-    todo = [c for tid, c in unique.items() if tid not in done]
-    return todo, len(unique) - len(todo)
 
 
 def copy_twins(todo: list[TrialConfig], store: ResultsStore,

@@ -25,13 +25,14 @@ import math
 import os
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mufno_core.sweep import manifest
 from mufno_core.sweep.config import DEFAULTS, SCHEMA, TrialConfig
 from mufno_core.sweep.experiments import EXPERIMENTS
+from mufno_core.sweep.fingerprint import data_fingerprint
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -398,3 +399,20 @@ def write_table(df: pd.DataFrame, path: str | Path, index: bool = False,
     os.replace(tmp, path)
     return True
 
+
+def pending_trials(configs: Iterable[TrialConfig], store: ResultsStore,
+                   data_dir: str = "data") -> tuple[list[TrialConfig], int]:
+    """The trials still to run (unique, not finished and current in the store) and how many are
+    done. A stored record made on other data than the file now in ``data_dir`` (or by an older
+    :data:`~mufno_core.sweep.store.RESULTS_VERSION`) is not done; see
+    :func:`~mufno_core.sweep.store.record_is_current`."""
+    unique: dict[str, TrialConfig] = {}
+    fingerprints: dict[tuple[str, str], str | None] = {}
+    for config in configs:
+        unique.setdefault(config.trial_id(), config)
+        key = (config.dataset, config.preset)
+        if key not in fingerprints:
+            fingerprints[key] = data_fingerprint(config, data_dir)
+    done = store.done_ids(fingerprints)
+    todo = [c for tid, c in unique.items() if tid not in done]
+    return todo, len(unique) - len(todo)

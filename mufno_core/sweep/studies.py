@@ -23,7 +23,6 @@ from typing import Any
 
 import pandas as pd
 
-from mufno_core.sweep import run_sweep
 from mufno_core.sweep.experiments import CALIBRATED_EXPONENTS, SEEDS8, lr_grid
 
 STUDY_RESULTS = "results/study"
@@ -191,6 +190,8 @@ def run_study(name: str, results_dir: str = STUDY_RESULTS, executor: str = "proc
     study = STUDIES[name]
     overrides = study.smoke_overrides if preset == "smoke" else study.overrides
     store = str(Path(results_dir) / study.store) if study.store else results_dir
+    from mufno_core.sweep.api import run_sweep  # training imports torch; reading a study does not
+
     return run_sweep(study.experiment, preset, store, executor=executor, workers=workers,
                      progress=progress, **{**overrides, **kwargs})
 

@@ -7,7 +7,7 @@ the channels, n_train / n_test and the subsampling against the file; the batch s
 training set; K against the data's grid; and each trial's memory (weights, gradients, Adam's
 moments, activations and data, counted on the meta device) against this machine's. Each setting's
 type and range is checked when a :class:`~mufno_core.sweep.config.TrialConfig` is made; the
-command line's paths by :func:`check_folder`.
+command line's paths by :func:`~mufno_core.checks.check_folder`.
 :func:`~mufno_core.sweep.executors.run_sweep_trials` calls it, so the CLI and notebooks both get it.
 """
 
@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from mufno_core.checks import check_folder, check_writable
 from mufno_core.data.dataset import _check_subsample
 from mufno_core.data.integrity import DataFileError, DataFileFacts, generate_command, inspect_file
 from mufno_core.data.pdes import PDE_SPECS
@@ -92,40 +92,6 @@ def device_memory(device: str | None) -> tuple[int, str]:
 def _bytes(n: float) -> str:
     """``n`` bytes in GiB (or MiB below one GiB), e.g. "12.3 GiB"."""
     return f"{n / 2**30:.3g} GiB" if n >= 2**30 else f"{n / 2**20:.3g} MiB"
-
-
-def check_folder(option: str, path: str | Path | None) -> Path:
-    """``path`` as a folder a sweep may use: not empty, and neither it nor a parent a file.
-
-    ValueError in one line naming ``option`` (e.g. "--results") otherwise. Nothing is created.
-    """
-    if path is None or str(path).strip() == "":
-        raise ValueError(f"{option} is empty; give a folder (e.g. {option} results/quick)")
-    folder = Path(path)
-    for existing in (folder, *folder.parents):
-        if existing.exists():
-            if not existing.is_dir():
-                what = "is a file" if existing == folder else f"lies under {existing}, a file"
-                raise ValueError(f"{option} {folder}: {what}, not a folder")
-            break
-    return folder
-
-
-def check_writable(option: str, path: str | Path) -> None:
-    """``path`` (or, before it exists, the nearest folder above it) accepts a new file.
-
-    Tried by writing and removing an empty temporary file, so that a read-only file system or
-    a folder without write permission is found before any trial runs (ValueError, one line).
-    """
-    folder = check_folder(option, path)
-    existing = next(p for p in (folder, *folder.parents) if p.exists())
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".mufno-write-test.", dir=existing)
-    except OSError as err:
-        raise ValueError(f"{option} {folder}: cannot write in {existing} "
-                         f"({err.strerror or err}); give a writable folder") from None
-    os.close(fd)
-    os.unlink(probe)
 
 
 def _file_facts(dataset: str, preset: str, data_dir: str | Path) -> dict[str, Any]:

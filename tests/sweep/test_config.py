@@ -9,9 +9,8 @@ import math
 
 import pytest
 
-from mufno_core.model import ModelConfig
 from mufno_core.mup import spectral_layers
-from mufno_core.stacked import MEMBER_FIELDS
+from mufno_core.settings import MEMBER_FIELDS, ModelConfig
 from mufno_core.sweep.config import FIRST_FIELDS, TrialConfig
 from mufno_core.sweep.executors import group_trials
 from mufno_core.sweep.experiments import grid

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -156,3 +158,27 @@ def test_the_readme_map_lists_every_module_in_its_layer():
         if path.name != "__init__.py":
             expected.setdefault(layer_of(module), set()).add(path.name)
     assert readme_layer_table() == expected
+
+
+TORCH_FREE = (
+    "mufno_core", "mufno_core.data", "mufno_core.data.generate", "mufno_core.checks",
+    "mufno_core.settings", "mufno_core.mup", "mufno_core.provenance", "mufno_core.sweep",
+    "mufno_core.sweep.config", "mufno_core.sweep.experiments", "mufno_core.sweep.store",
+    "mufno_core.sweep.studies", "mufno_core.sweep.estimate", "mufno_core.sweep.api",
+    "mufno_core.analysis.optima", "mufno_core.analysis.summary", "mufno_core.book.pages",
+    "mufno_core.book.build", "mufno_core.cli.main",
+)
+"""What ``mufno data``, the book's driver scripts (ensure_data, run_notebooks, build_site) and the
+analysis of a store load: none of it imports torch, about 2 s of CPU per process that only
+generates data or reads records (a notebook's kernel imports it when it trains or plots)."""
+
+
+def test_reading_records_and_driving_the_book_never_import_torch():
+    code = ("import importlib, sys\n"
+            f"for name in {TORCH_FREE!r}:\n"
+            "    importlib.import_module(name)\n"
+            "    if 'torch' in sys.modules:\n"
+            "        sys.exit(f'importing {name} imported torch')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
