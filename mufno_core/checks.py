@@ -1,6 +1,6 @@
 """Checks of a setting's type and range, each raising a ValueError that names the setting.
 
-One wording for the whole package: the trainer's :class:`~mufno_core.train.TrainConfig` and a
+One wording for the whole package: the trainer's :class:`~mufno_core.settings.TrainConfig` and a
 sweep's :class:`~mufno_core.sweep.config.TrialConfig` check their fields with these, so that
 ``--set steps=abc`` and ``TrainConfig(steps="abc")`` fail with the same message.
 """

@@ -190,7 +190,7 @@ def fit_optima(log_x: np.ndarray, mean_log_loss: np.ndarray, window: int = 2) ->
 
 
 def log_k_eff(modes: int, dim: int = 1, time_modes_max: float | None = None) -> float:
-    """log(K₁ ⋯ K_d) of :func:`mufno_core.mup.log_modes`, with the last axis capped at
+    """log(K₁ ⋯ K_d) of :func:`mufno_core.modes.log_modes`, with the last axis capped at
     ``time_modes_max`` when given (NaN: no cap)."""
     ks = [int(modes)] * int(dim)
     if time_modes_max is not None and not (isinstance(time_modes_max, float) and math.isnan(time_modes_max)):

@@ -69,8 +69,8 @@ class TrialConfig:
 
     One flat record (its JSON names the trial), composed of the core's own configurations: besides
     the fields declared here (the experiment, the data selection, the physics loss and the trial's
-    own adjustments), every field of :class:`~mufno_core.model.ModelConfig` and of
-    :class:`~mufno_core.train.TrainConfig` is a trial field of the same name and default
+    own adjustments), every field of :class:`~mufno_core.settings.ModelConfig` and of
+    :class:`~mufno_core.settings.TrainConfig` is a trial field of the same name and default
     (:func:`_composes`; ``parametrization``, ``lr`` and ``seed`` without one), so every training
     setting (``weight_decay``, ``weight_decay_mode``, ``eps``, …) is an axis a sweep can set.
     :meth:`model_config` and :meth:`train_config` (which also checks the training fields) hand them
@@ -84,7 +84,7 @@ class TrialConfig:
     ``time_modes_max`` caps K on the last (time) axis of an FNO-3D whose time grid is short.
     The learning rates travel one way, as numbers: ``lr`` (and ``other_lr``, the K-independent
     weights' LR when set) go into :meth:`train_config`, whose optimizer
-    (:meth:`~mufno_core.train.TrainConfig.adam`) multiplies the spectral weights' by the model's c(K).
+    (:meth:`~mufno_core.settings.TrainConfig.adam`) multiplies the spectral weights' by the model's c(K).
     ``cal_exponent`` is β of the calibrated parametrization "cal" (c(K) = (log K₀_eff /
     log K_eff)^β, :mod:`mufno_core.analysis.calibrate`); only "cal" takes one, so other ids do not change.
     The device is not part of a trial: a trial is the same question on any machine.
@@ -139,7 +139,7 @@ class TrialConfig:
         return model
 
     def train_config(self) -> TrainConfig:
-        """The trial's training fields as a :class:`~mufno_core.train.TrainConfig`."""
+        """The trial's training fields as a :class:`~mufno_core.settings.TrainConfig`."""
         return TrainConfig(**{name: getattr(self, name) for name in TRAINING_FIELDS})
 
     def loss_function(self, decode: Decode | None = None,
@@ -211,7 +211,7 @@ class TrialConfig:
 
     def group_key(self) -> tuple:
         """Everything but the fields stacked members may differ in
-        (:data:`~mufno_core.stacked.MEMBER_FIELDS`): trials that a stacked trainer may run side by
+        (:data:`~mufno_core.settings.MEMBER_FIELDS`): trials that a stacked trainer may run side by
         side."""
         return tuple(sorted((k, v) for k, v in self.to_dict().items() if k not in MEMBER_FIELDS))
 
@@ -242,7 +242,7 @@ DEFAULTS = {f.name: f.default for f in fields(TrialConfig) if f.default is not M
 """Each field's default: what a record written before the field existed holds."""
 
 TRAINING_FIELDS = tuple(f.name for f in fields(TrainConfig))
-"""The fields a trial has from :class:`~mufno_core.train.TrainConfig` (its checks apply)."""
+"""The fields a trial has from :class:`~mufno_core.settings.TrainConfig` (its checks apply)."""
 
 
 # --- validation of the fields that are not the trainer's (before any trial starts) --------------
@@ -255,7 +255,7 @@ _STRINGS = ("experiment", "dataset", "preset", "parametrization")
 
 def _check_fields(config: TrialConfig) -> None:
     """ValueError naming the first model, data or experiment setting of ``config`` whose type or
-    range cannot work (the training settings are :class:`~mufno_core.train.TrainConfig`'s to check).
+    range cannot work (the training settings are :class:`~mufno_core.settings.TrainConfig`'s to check).
 
     (A ``--set depth=2.5`` is caught here, when the grid is built, instead of failing inside every
     trial.)

@@ -61,7 +61,7 @@ MAX_STACK = 48
 
 
 def group_trials(configs: Iterable[TrialConfig], max_size: int = MAX_STACK) -> list[list[TrialConfig]]:
-    """Trials that share everything but :data:`~mufno_core.stacked.MEMBER_FIELDS` (their
+    """Trials that share everything but :data:`~mufno_core.settings.MEMBER_FIELDS` (their
     :meth:`~mufno_core.sweep.config.TrialConfig.group_key`), in first-seen order, in chunks of at
     most ``max_size``."""
     groups: dict[tuple, list[TrialConfig]] = {}

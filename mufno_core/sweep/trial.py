@@ -143,7 +143,7 @@ def run_trial(config: TrialConfig, data_dir: str = "data", device: str | None = 
 
 def run_group_stacked(configs: Sequence[TrialConfig], data_dir: str = "data",
                       device: str | None = "cpu") -> list[dict[str, Any]]:
-    """Trials sharing everything but :data:`~mufno_core.stacked.MEMBER_FIELDS` (lr, seed, Adam's
+    """Trials sharing everything but :data:`~mufno_core.settings.MEMBER_FIELDS` (lr, seed, Adam's
     settings and weight decay), trained as one stacked model."""
     device = resolve_device(device)
     first = configs[0]

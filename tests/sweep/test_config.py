@@ -1,5 +1,5 @@
 """A trial composes the core's configurations: every training and model field is a trial field, a
-new field keeps every old id, and the stacked groups follow :data:`~mufno_core.stacked.MEMBER_FIELDS`."""
+new field keeps every old id, and the stacked groups follow :data:`~mufno_core.settings.MEMBER_FIELDS`."""
 
 from __future__ import annotations
 
