@@ -25,7 +25,7 @@ from mufno_core.analysis.optima import lr_exponent
 from mufno_core.analysis.paper import EXPERIMENT_LABELS
 from mufno_core.analysis.verdicts import alpha_side
 from mufno_core.axes import PARAMETRIZATIONS, display_name
-from mufno_core.book.chapter import LRChapter, add_provenance, with_caption
+from mufno_core.book.chapter import LRChapter, add_provenance, sweep_arguments, with_caption
 from mufno_core.book.tables import interval, minus, readable, signed_value
 from mufno_core.provenance import provenance_line
 from mufno_core.sweep import run_sweep
@@ -68,12 +68,14 @@ def three_rules(experiment: str, preset: str, results_dir: str, beta: float,
     """The sweep of ``experiment`` under SP and μP (run or resumed in ``results_dir``) and under
     the calibrated rule with exponent ``beta`` (run or resumed where its trials live,
     :func:`~mufno_core.sweep.studies.calibrated_store`: at the quick preset the committed study),
-    analysed as one chapter."""
+    analysed as one chapter (``sweep`` as :func:`~mufno_core.book.chapter.sweep_arguments` reads
+    it, as :meth:`LRChapter.run` does)."""
+    overrides, rest = sweep_arguments(sweep)
     main = run_sweep(experiment, preset, results_dir, progress=False,
-                     parametrizations=("sp", "mup"), **sweep)
+                     parametrizations=("sp", "mup"), **rest, **overrides)
     cal = run_sweep(experiment, preset, str(calibrated_store(results_dir, experiment, preset)),
-                    progress=False, parametrizations=("cal",), cal_exponent=beta, **sweep)
-    return LRChapter(experiment, preset, pd.concat([main, cal], ignore_index=True))
+                    progress=False, parametrizations=("cal",), cal_exponent=beta, **rest, **overrides)
+    return LRChapter(experiment, preset, pd.concat([main, cal], ignore_index=True), overrides)
 
 
 @dataclass

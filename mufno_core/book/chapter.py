@@ -71,6 +71,16 @@ def grid_overrides(kwargs: Mapping[str, Any]) -> dict[str, list]:
     return out
 
 
+def sweep_arguments(kwargs: Mapping[str, Any]) -> tuple[dict[str, list], dict[str, Any]]:
+    """A chapter's keyword arguments as (:func:`grid_overrides`, the rest for
+    :func:`~mufno_core.sweep.run_sweep`): empty grid axes mean "the preset's", and an empty
+    ``scheduler`` means "start a local cluster"."""
+    rest = {k: v for k, v in kwargs.items() if k not in GRID_OVERRIDES}
+    if "scheduler" in rest:
+        rest["scheduler"] = rest["scheduler"] or None
+    return grid_overrides(kwargs), rest
+
+
 def in_words(provenance: str) -> str:
     """A provenance line as a reader sees it: a code id with uncommitted changes said in words."""
     return provenance.replace("+dirty", " (with uncommitted changes)")
@@ -127,13 +137,9 @@ class SweepChapter:
 
     @classmethod
     def run(cls, experiment: str, preset: str, results_dir: str, **kwargs: Any):
-        """Run (or resume) the sweep with :func:`~mufno_core.sweep.run_sweep` and analyse it.
-        Empty overrides (``modes=[]`` from a notebook parameter) mean "the preset's"; an empty
-        ``scheduler`` means "start a local cluster"."""
-        overrides = grid_overrides(kwargs)
-        rest = {k: v for k, v in kwargs.items() if k not in GRID_OVERRIDES}
-        if "scheduler" in rest:
-            rest["scheduler"] = rest["scheduler"] or None
+        """Run (or resume) the sweep with :func:`~mufno_core.sweep.run_sweep` and analyse it
+        (``kwargs`` as :func:`sweep_arguments` reads them)."""
+        overrides, rest = sweep_arguments(kwargs)
         df = run_sweep(experiment, preset, results_dir, progress=False, **rest, **overrides)
         return cls(experiment, preset, df, overrides)
 
