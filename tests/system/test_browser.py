@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from html import unescape
 from pathlib import Path
@@ -162,6 +163,10 @@ def test_building_the_book_trains_and_writes_nothing_in_the_committed_stores(sit
                                        f"{len(changed)} changed, e.g. {changed[:3]}")
 
 
+CHROMIUM_TMP: dict = {}
+"""The TMPDIR the browser fixture gives Chromium and when it started it."""
+
+
 @pytest.fixture(scope="module")
 def browser(site, chromium, tmp_path_factory, module_processes):
     port = free_port()
@@ -169,9 +174,12 @@ def browser(site, chromium, tmp_path_factory, module_processes):
                                      "127.0.0.1", "--directory", str(site)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     profile = tmp_path_factory.mktemp("chromium-profile")
+    # its own TMPDIR too: Chromium leaves an org.chromium.Chromium.* folder there at every run
+    scratch = tmp_path_factory.mktemp("chromium-tmp")
+    CHROMIUM_TMP.update(folder=scratch, started=time.time())
     proc = module_processes.start([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
                                    "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  text=True)
+                                  text=True, env={**os.environ, "TMPDIR": str(scratch)})
     try:
         ws_url = None
         deadline = time.time() + 60
@@ -583,3 +591,13 @@ def test_every_page_and_the_readme_agree(site):
     assert len(intro) >= 6 and set(intro) <= set(chapters), (sorted(intro), sorted(chapters))
     computed = {a.key: a.label for a in store_answers(str(ROOT / "results" / "smoke"), "smoke")}
     assert computed and all(chapters[k] == {label} for k, label in computed.items()), (computed, chapters)
+
+
+def test_chromium_leaves_nothing_in_the_system_temporary_folder(browser):
+    """Chromium's singleton folder (it outlives a terminated Chromium) goes to the test's own
+    temporary folder: 93 of them had piled up in /tmp."""
+    assert list(CHROMIUM_TMP["folder"].glob("org.chromium.Chromium.*"))
+    stray = [p for p in Path(tempfile.gettempdir()).glob("org.chromium.Chromium.*")
+             if p.stat().st_mtime >= CHROMIUM_TMP["started"] - 1]
+    assert not stray, stray
+
