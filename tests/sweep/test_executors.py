@@ -37,8 +37,11 @@ def test_executor_matches_inline(executor, tmp_path, inline_results):
     kwargs = {"workers": 2}
     if executor == "dask":
         distributed = pytest.importorskip("distributed")
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           host="127.0.0.1", dashboard_address=None)
+        import dask
+
+        with dask.config.set({"temporary-directory": str(tmp_path / "dask")}):  # not /tmp's
+            cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                               host="127.0.0.1", dashboard_address=None)
         kwargs = {"scheduler": cluster.scheduler_address}
     try:
         outcome = run_sweep_trials(CONFIGS, store, executor=executor, progress=False, **kwargs)
