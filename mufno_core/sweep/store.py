@@ -114,16 +114,36 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
         os.close(dir_fd)
 
 
+VALIDATED_MAX = 100_000
+_validated: set[bytes] = set()
+"""The texts of the records :func:`read_record` has checked in this process. A store is read
+again and again (each chapter, the README's table, the site's pages): a text seen before is parsed
+but not checked again, which re-derived its trial id (about three quarters of a read)."""
+
+
 def read_record(path: Path) -> dict[str, Any]:
     """One trial record; ``ValueError`` naming the file if it is corrupt or not a record."""
     if not Path(path).is_file():  # a FIFO would block the read, a folder fail with a bare errno
         raise ValueError(f"{path}: {_kind(Path(path))}, not a record")
+    text = Path(path).read_bytes()
     try:
-        record = json.loads(Path(path).read_text())
+        record = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{path}: corrupt JSON ({err})") from err
     except RecursionError:
         raise ValueError(f"{path}: JSON nested too deeply to be a record") from None
+    if text in _validated:
+        return record
+    _check_record(path, record)
+    if len(_validated) >= VALIDATED_MAX:
+        _validated.clear()
+    _validated.add(text)
+    return record
+
+
+def _check_record(path: Path, record: Any) -> None:
+    """``ValueError`` naming ``path`` unless ``record`` is a mufno trial record: the schema, a
+    config that builds, the trial id of that config, and a status."""
     if not isinstance(record, dict) or record.get("schema") != SCHEMA:
         raise ValueError(f"{path}: not a mufno trial record (no schema {SCHEMA!r})")
     try:
@@ -135,7 +155,6 @@ def read_record(path: Path) -> dict[str, Any]:
     if record.get("status") not in STATUSES:
         raise ValueError(f"{path}: no valid status (got {record.get('status')!r}, expected one of "
                          f"{', '.join(STATUSES)}); not a result")
-    return record
 
 
 def _kind(path: Path) -> str:

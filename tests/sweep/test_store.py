@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mufno_core.sweep import grid, grid_ids, load_results, run_sweep
-from mufno_core.sweep.config import TrialConfig
+from mufno_core.sweep.config import SCHEMA, TrialConfig
 from mufno_core.sweep.executors import run_sweep_trials
 from mufno_core.sweep.store import ResultsStore, StoreWarning, read_record, write_json_atomic
 from mufno_core.sweep.trial import run_trial
@@ -73,6 +73,25 @@ def test_write_never_leaves_a_partial_file(tmp_path):
         write_json_atomic(path, {"a": object()})
     assert json.loads(path.read_text()) == {"a": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]
+
+
+def test_a_record_read_again_is_checked_again_when_its_text_changed(tmp_path, monkeypatch):
+    """A text read before is not checked again (the store is read by every chapter), and a record
+    whose text changed is, even within the same clock tick and at the same size."""
+    from mufno_core.sweep import store as store_module
+
+    config = tiny()
+    record = {"schema": SCHEMA, "trial_id": config.trial_id(), "config": config.to_dict(),
+              "status": "ok", "final_train_loss": 0.5}
+    path = tmp_path / f"{config.trial_id()}.json"
+    path.write_text(json.dumps(record))
+    checked = []
+    real_check = store_module._check_record
+    monkeypatch.setattr(store_module, "_check_record", lambda p, r: checked.append(p) or real_check(p, r))
+    assert read_record(path) == read_record(path) == record and len(checked) <= 1
+    path.write_text(json.dumps({**record, "trial_id": "0" * 16}))
+    with pytest.raises(ValueError, match="trial_id does not match"):
+        read_record(path)
 
 
 @pytest.mark.parametrize("content,reason", [("{not json", "corrupt JSON"), ('{"hello": 1}', "not a mufno"),
