@@ -10,7 +10,7 @@ Their analysis lives above this package: :mod:`mufno_core.analysis.optima` (``op
 :mod:`mufno_core.book.plots` (``plot_lr_curves``, ``plot_hparam_curves``).
 
 Records live in ``<results>/<experiment>/<trial_id>.json`` (see :mod:`~mufno_core.sweep.store`).
-The Dask executor imports dask on use; each name here is imported from its module on first use.
+The Dask executor imports dask on use.
 """
 
 from mufno_core import lazy_exports
@@ -19,7 +19,7 @@ _EXPORTS = {
     "run_sweep": ".api", "check_complete": ".api", "forecast": ".api", "GPU_PRESETS": ".api",
     "sweep_flops": ".budget", "TrialConfig": ".config",
     "SweepEstimate": ".estimate", "default_workers": ".estimate", "estimate_sweep": ".estimate",
-    "SweepOutcome": ".executors", "group_trials": ".executors", "pending_trials": ".executors",
+    "SweepOutcome": ".executors", "group_trials": ".executors", "pending_trials": ".store",
     "run_sweep_trials": ".executors",
     "EXPERIMENTS": ".experiments", "get_experiment": ".experiments", "grid": ".experiments",
     "grid_ids": ".experiments", "in_grid": ".experiments",
