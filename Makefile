@@ -18,7 +18,8 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
-	$(BIN)/python -m ipykernel install --sys-prefix --name mufno --display-name "Python (mufno)"
+	# TMPDIR: ipykernel stages the kernelspec in a temporary folder that it leaves behind
+	TMPDIR=$(abspath $(VENV)) $(BIN)/python -m ipykernel install --sys-prefix --name mufno --display-name "Python (mufno)"
 	touch $@
 
 setup: $(BIN)/.installed
