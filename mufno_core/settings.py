@@ -2,8 +2,8 @@
 
 Plain dataclasses that load without torch (building the model or its optimizer imports it): a
 trial (:class:`~mufno_core.sweep.config.TrialConfig`) is made of their fields, and the analysis,
-the book's drivers and ``mufno data`` read trials without training any. :mod:`mufno_core.model` and
-:mod:`mufno_core.train` re-export them.
+the book's drivers and ``mufno data`` read trials without training any. :mod:`mufno_core.train`
+re-exports :class:`TrainConfig`.
 """
 
 from __future__ import annotations

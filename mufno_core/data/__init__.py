@@ -12,10 +12,10 @@
 from mufno_core import lazy_exports
 
 _LAZY = {
-    "H5Dataset": "dataset", "Splits": "dataset", "UnitGaussianNormalizer": "dataset",
-    "load_split": "dataset", "load_splits": "dataset", "check_file": "integrity",
-    "ensure_dataset": "generate", "generate_dataset": "generate",
-    "DatasetSpec": "presets", "dataset_spec": "presets", "list_presets": "presets",
+    "H5Dataset": ".dataset", "Splits": ".dataset", "UnitGaussianNormalizer": ".dataset",
+    "load_split": ".dataset", "load_splits": ".dataset", "check_file": ".integrity",
+    "ensure_dataset": ".generate", "generate_dataset": ".generate",
+    "DatasetSpec": ".presets", "dataset_spec": ".presets", "list_presets": ".presets",
 }
 
 __all__ = sorted(_LAZY)
@@ -23,4 +23,4 @@ __all__ = sorted(_LAZY)
 
 # generating data (``mufno data``, the generation workers) never imports torch, which only
 # loading a data set needs
-__getattr__ = lazy_exports(__name__, {name: f".{module}" for name, module in _LAZY.items()})
+__getattr__ = lazy_exports(__name__, _LAZY)
