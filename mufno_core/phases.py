@@ -1,5 +1,6 @@
-"""Named points of a command's run (``import``, ``validate``, ``worker-init``, ``unit``, ``write``)
-that a test can see reached and hold, to send a signal at exactly that phase.
+"""Named points of a command's run (``import``, ``validate``, ``worker-init``, ``unit``, ``train``:
+a trial starts training, ``write``) that a test can see reached and hold, to send a signal at
+exactly that phase.
 
 Off unless the environment sets ``MUFNO_PHASE_DIR``: then every process that reaches phase P
 creates the file ``DIR/P.PID``, and if P is listed in ``MUFNO_PHASE_HOLD`` (comma-separated) it

@@ -31,7 +31,13 @@ from mufno_core.analysis.optima import DEFAULT_METRIC, exponent, locate
 from mufno_core.analysis.verdicts import ROUND_OFF_ALPHA, exponent_sentence, exponent_verdict
 from mufno_core.stats import compare, exponent_interval
 from mufno_core.sweep.config import TrialConfig
-from mufno_core.sweep.store import iter_records, mirror_base_trials, records_to_frame
+from mufno_core.sweep.store import (
+    FRAME_ORDER,
+    iter_records,
+    mirror_base_trials,
+    records_to_frame,
+    typed_columns,
+)
 
 BY = ("experiment", "parametrization", "weight_decay_mode", "weight_decay")
 """What tells the curves of a horizon study apart (besides K and the horizon)."""
@@ -93,11 +99,26 @@ def read_records(path: str | Path, experiment: str | None = None,
     return mirror_base_trials(records)
 
 
+OUTCOME_COLUMNS = ("status", "final_train_loss", "final_test_loss", "diverged", "diverged_step")
+"""The columns :func:`record_at_horizon` can change (the rest of a record is the same at every step)."""
+
+
 def horizon_frame(records: Sequence[dict[str, Any]], horizons: Sequence[int]) -> pd.DataFrame:
-    """:func:`at_horizon` of ``records`` at every horizon, one frame (the ``horizon`` column apart)."""
+    """:func:`at_horizon` of ``records`` at every horizon, one frame (the ``horizon`` column apart).
+
+    The frame of the records is built once; each horizon replaces only its :data:`OUTCOME_COLUMNS`
+    (the same frame as concatenating :func:`at_horizon` at each horizon, in a fraction of the time).
+    """
     if not horizons:
         raise ValueError("no horizon to read the records at")
-    frame = pd.concat([at_horizon(records, h) for h in horizons], ignore_index=True)
+    records = list(records)
+    unsorted = records_to_frame(records, sort=False)
+    order = unsorted.sort_values(list(FRAME_ORDER), kind="stable").index.to_numpy()
+    at = [record_at_horizon(records[i], h) for h in horizons for i in order]
+    outcome = typed_columns(pd.DataFrame({c: [r.get(c) for r in at] for c in OUTCOME_COLUMNS}))
+    frame = unsorted.iloc[np.tile(order, len(horizons))].reset_index(drop=True)
+    frame = frame.assign(**{c: outcome[c].to_numpy() for c in OUTCOME_COLUMNS},
+                         horizon=np.repeat(np.asarray(horizons, dtype=int), len(records)))
     defaults = {c: TrialConfig.__dataclass_fields__[c].default for c in BY
                 if c in TrialConfig.__dataclass_fields__ and c in frame.columns}
     return frame.fillna(defaults)  # a record written before a field existed holds its default

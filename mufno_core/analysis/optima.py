@@ -170,16 +170,15 @@ def fit_optima(log_x: np.ndarray, mean_log_loss: np.ndarray, window: int = 2) ->
     cols = np.arange(n)
     mask = ((cols >= lo[:, None]) & (cols < hi[:, None])).astype(float)
     x = log_x - log_x.mean()
-    powers = [np.sum(mask * x**k, axis=1) for k in range(5)]
-    rhs = [np.sum(mask * x**k * yf, axis=1) for k in range(3)]
+    windowed = mask[:, None, :] * np.stack([x**k for k in range(5)])  # (B, 5, L): mask · x^k
+    powers = windowed.sum(axis=2)  # Σ x^k over each window, k = 0 … 4
+    rhs = (windowed[:, :3] * yf[:, None, :]).sum(axis=2)  # Σ x^k y, k = 0 … 2
     # normal equations for y ≈ c + b x + a x²
-    normal = np.stack([np.stack([powers[0], powers[1], powers[2]], -1),
-                       np.stack([powers[1], powers[2], powers[3]], -1),
-                       np.stack([powers[2], powers[3], powers[4]], -1)], -2)
+    normal = powers[:, [[0, 1, 2], [1, 2, 3], [2, 3, 4]]]
     enough = (hi - lo) >= 3
     coef = np.full((len(yf), 3), np.nan)
     if enough.any():
-        coef[enough] = np.linalg.solve(normal[enough], np.stack(rhs, -1)[enough][..., None])[..., 0]
+        coef[enough] = np.linalg.solve(normal[enough], rhs[enough][..., None])[..., 0]
     c_b, c_a = coef[:, 1], coef[:, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         vertex = -c_b / (2 * c_a) + log_x.mean()

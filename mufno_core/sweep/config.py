@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from dataclasses import MISSING, asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +104,9 @@ class TrialConfig:
     cal_exponent: float | None = None
 
     def __post_init__(self) -> None:
+        key = _values_key(self)
+        if key is not None and key in _CHECKED:  # these very values passed the checks before
+            return
         _check_fields(self)
         self.train_config()  # TrainConfig checks the training fields (ValueError naming one)
         if self.parametrization == "mup" and (self.modes < 2 or (self.base_modes or 2) < 2):
@@ -115,6 +119,8 @@ class TrialConfig:
                                               or self.base_modes < 2):
             raise ValueError(f"the calibrated parametrization needs K, K₀ >= 2, got "
                              f"modes={self.modes}, base_modes={self.base_modes}")
+        if key is not None:
+            _remember(key, None)
 
     # --- the objects the trial trains with ---------------------------------------------------------
     def model_config(self) -> ModelConfig:
@@ -189,7 +195,12 @@ class TrialConfig:
         the fields are frozen)."""
         cached = self.__dict__.get("_trial_id")
         if cached is None:
-            cached = hashlib.sha256(self.canonical_json().encode()).hexdigest()[:16]
+            key = _values_key(self)
+            cached = _CHECKED.get(key) if key is not None else None
+            if cached is None:
+                cached = hashlib.sha256(self.canonical_json().encode()).hexdigest()[:16]
+                if key is not None:
+                    _remember(key, cached)
             object.__setattr__(self, "_trial_id", cached)
         return cached
 
@@ -222,14 +233,41 @@ class TrialConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrialConfig:
         """Inverse of :meth:`to_dict`; unknown keys are an error, so a foreign record is caught."""
-        names = {f.name for f in fields(cls)}
-        unknown = set(data) - names
+        unknown = set(data) - _FIELD_SET
         if unknown:
             raise ValueError(f"unknown trial fields: {sorted(unknown)}")
         return cls(**data)
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(TrialConfig))
+_FIELD_SET = frozenset(_FIELD_NAMES)
+_field_values = operator.attrgetter(*_FIELD_NAMES)
+
+_CHECKED: dict[tuple, str | None] = {}
+"""The field values (with their types) of every trial this process has built and checked, with
+its id once computed: a grid built again, a record read again or a ``with_`` copy skips the
+checks and the hash (both depend on the values alone). At most :data:`_CHECKED_MAX` entries."""
+_CHECKED_MAX = 200_000
+
+
+def _values_key(config: TrialConfig) -> tuple | None:
+    """The field values of ``config`` and their types (1, 1.0 and True are equal keys but not the
+    same trial), or None where a value is not a number, string or None (such a trial is checked
+    and hashed every time)."""
+    values = _field_values(config)
+    types = tuple(map(type, values))
+    if not _SCALAR_TYPES.issuperset(types):
+        return None
+    return values, types
+
+
+_SCALAR_TYPES = frozenset({int, float, str, bool, type(None)})
+
+
+def _remember(key: tuple, trial_id: str | None) -> None:
+    if len(_CHECKED) >= _CHECKED_MAX:
+        _CHECKED.clear()
+    _CHECKED[key] = trial_id
 
 
 def _plain(value: Any) -> bool:

@@ -301,8 +301,13 @@ RECORD_COLUMNS = ("mirrored", "status", "final_train_loss", "final_test_loss", "
                   "code_commit", "device_name")
 
 
-def records_to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per trial: ``trial_id``, every config field, then the outcome columns."""
+FRAME_ORDER = ("experiment", "parametrization", "modes", "lr", "seed")
+"""The row order of :func:`records_to_frame` (a stable sort: equal keys keep the records' order)."""
+
+
+def records_to_frame(records: list[dict[str, Any]], sort: bool = True) -> pd.DataFrame:
+    """One row per trial: ``trial_id``, every config field, then the outcome columns; rows in
+    :data:`FRAME_ORDER` (``sort`` False: in the order of ``records``)."""
     import pandas as pd  # not at the top: a pool worker, which never reads a store, starts faster
 
     rows = []
@@ -312,14 +317,26 @@ def records_to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             row[column] = r.get(column)
         rows.append(row)
     config_columns = ["trial_id", *TrialConfig.__dataclass_fields__]
-    frame = pd.DataFrame(rows, columns=[*config_columns, *RECORD_COLUMNS])
+    frame = typed_columns(pd.DataFrame(rows, columns=[*config_columns, *RECORD_COLUMNS]))
+    if not sort:
+        return frame
+    return frame.sort_values(list(FRAME_ORDER), kind="stable").reset_index(drop=True)
+
+
+def typed_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (changed in place) with the types :func:`records_to_frame` gives the columns it
+    has: losses, timings, ``lr`` and ``beta2`` as floats (NaN where missing), ``diverged`` and
+    ``mirrored`` as bools (False where missing)."""
+    import pandas as pd  # see records_to_frame
+
     for column in ("final_train_loss", "final_test_loss", "wall_time", "steps_per_second", "lr",
                    "beta2"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
-    frame["diverged"] = frame["diverged"].fillna(False).astype(bool)
-    frame["mirrored"] = frame["mirrored"].fillna(False).astype(bool)
-    return frame.sort_values(["experiment", "parametrization", "modes", "lr", "seed"],
-                             kind="stable").reset_index(drop=True)
+        if column in frame.columns:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    for column in ("diverged", "mirrored"):
+        if column in frame.columns:
+            frame[column] = frame[column].fillna(False).astype(bool)
+    return frame
 
 
 def mirror_base_trials(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from mufno_core import __version__
+from mufno_core import __version__, phases
 from mufno_core.provenance import code_commit, cpu_capability, cpu_model
 from mufno_core.stacked import build_members, train_stacked
 from mufno_core.sweep.config import SCHEMA, TrialConfig
@@ -129,6 +129,7 @@ def run_trial(config: TrialConfig, data_dir: str = "data", device: str | None = 
         record["data_fingerprint"] = data_fingerprint(config, data_dir)
         torch.manual_seed(config.seed)
         model = config.build_model(device)
+        phases.reach("train")
         history = train(model, (data.x_train, data.y_train), (data.x_test, data.y_test),
                         config.train_config(), decode=data.decode,
                         loss_fn=config.loss_function(data.decode, data.decode_input),
@@ -150,6 +151,7 @@ def run_group_stacked(configs: Sequence[TrialConfig], data_dir: str = "data",
     start = time.perf_counter()
     data = load_trial_data(first, data_dir, device)
     models = build_members(lambda: first.build_model(device), [c.seed for c in configs])
+    phases.reach("train")
     histories = train_stacked(models, (data.x_train, data.y_train),
                               (data.x_test, data.y_test), [c.train_config() for c in configs],
                               decode=data.decode, progress=False,

@@ -142,6 +142,24 @@ def test_changes_are_paired_across_horizons_and_weight_decays():
     assert "μP + independent WD 0.01" in text and "resolvably towards 0" in text
 
 
+def test_the_frame_of_every_horizon_is_each_horizons_frame_one_after_the_other():
+    """horizon_frame builds the records' frame once and swaps the outcome columns per horizon: the
+    same rows, order and values as at_horizon at each horizon, diverged and error records too."""
+    import pandas as pd
+
+    records = bowls(ALPHAS)[:40] + [record(config(lr=1.0, seed=3), [0.3, 0.2, 0.1], diverged_step=20),
+                                    {**record(config(lr=2.0), [0.3, 0.2, 0.1]), "status": "error"}]
+    records = records[::-1]  # not in the frame's order
+    got = horizon_frame(records, STEPS)
+    want = pd.concat([at_horizon(records, h) for h in STEPS], ignore_index=True)
+    for frame in (got, want):  # None or NaN where no step (a column of None alone is object)
+        frame["diverged_step"] = pd.to_numeric(frame["diverged_step"]).astype(float)
+    pd.testing.assert_frame_equal(got, want)
+    diverged = got[got["lr"] == 1.0].set_index("horizon")
+    assert list(diverged["status"]) == ["ok", "diverged", "diverged"]
+    assert diverged.loc[10, "final_train_loss"] == 0.3 and math.isnan(diverged.loc[20, "final_train_loss"])
+
+
 def test_variant_labels():
     assert variant_label({"parametrization": "sp", "weight_decay": 0.0}) == "SP"
     assert variant_label({"parametrization": "mup", "weight_decay": 0.003,

@@ -109,3 +109,26 @@ def test_the_learning_rate_travels_one_way(dim, other_lr):
     assert [layer.lr_factor for layer in spectral_layers(model)] == pytest.approx([c_k] * 2)
     rates = {g["name"]: g["lr"] for g in config.train_config().adam(model).param_groups}
     assert rates == pytest.approx({"spectral": 8e-3 * c_k, "other": other_lr or 8e-3})
+
+
+def test_values_checked_once_per_process_are_still_checked_by_type():
+    """A trial built again with the same values skips the checks and the hash (a grid read again),
+    but 2.0 is not 2 nor True 1: such a trial is checked, and hashed, as itself."""
+    import hashlib
+
+    from mufno_core.sweep import config as config_module
+
+    first = tiny(modes=2, lr=1e-3)
+    again = tiny(modes=2, lr=1e-3)
+    assert again.trial_id() == first.trial_id()
+    with pytest.raises(ValueError, match="modes"):
+        tiny(modes=2.0, lr=1e-3)
+    with pytest.raises(ValueError, match="modes"):
+        tiny(modes=True, lr=1e-3)
+    as_int = tiny(modes=2, lr=1)  # an int learning rate is a number, and another trial
+    assert as_int.trial_id() != first.trial_id()
+    config_module._CHECKED.clear()
+    for config in (first, again, as_int):
+        fresh = dataclasses.replace(config)
+        assert fresh.trial_id() == hashlib.sha256(fresh.canonical_json().encode()).hexdigest()[:16]
+        assert fresh.trial_id() == config.trial_id()

@@ -162,7 +162,7 @@ def test_a_signal_stops_the_pool_and_its_workers(sig, code, n_workers, tmp_path,
     proc = processes.start(sweep_command(results, workers=n_workers), cwd=ROOT, env=hook.env,
                            stderr=subprocess.PIPE, text=True)
     workers = hook.wait("worker-init", count=n_workers, proc=proc)
-    time.sleep(1)  # the workers are training (where exactly does not change what must happen)
+    hook.wait("train", count=n_workers, proc=proc)  # every worker is training
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err

@@ -40,7 +40,9 @@ def test_executor_matches_inline(executor, tmp_path, inline_results):
         import dask
 
         with dask.config.set({"temporary-directory": str(tmp_path / "dask")}):  # not /tmp's
-            cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+            # one worker process: the four trials cross to it and back as with many (each
+            # worker imports torch, 2 s of CPU)
+            cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                                host="127.0.0.1", dashboard_address=None)
         kwargs = {"scheduler": cluster.scheduler_address}
     try:
