@@ -26,7 +26,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import torch
-from scipy.integrate import trapezoid
 from scipy.special import log_ndtr
 
 from mufno_core.spectral import SpectralConv
@@ -72,7 +71,7 @@ def expected_max_gaussian(n: int) -> float:
         raise ValueError(f"n must be >= 1, got {n}")
     x = np.linspace(-12.0, math.sqrt(2 * math.log(n)) + 12.0, 200_001)
     log_density = math.log(n) - 0.5 * x**2 - 0.5 * math.log(2 * math.pi) + (n - 1) * log_ndtr(x)
-    return float(trapezoid(x * np.exp(log_density), x))
+    return float(np.trapezoid(x * np.exp(log_density), x))
 
 
 def max_gaussian_asymptote(n: int) -> float:
@@ -87,7 +86,7 @@ def expected_max_complex_modulus(n: int, std: float = 1.0) -> float:
     x = np.linspace(0.0, math.sqrt(math.log(n)) + 8.0, 200_001)
     with np.errstate(divide="ignore"):  # log(0) at x = 0, where F^n = 0
         cdf_n = np.exp(n * np.log1p(-np.exp(-(x**2))))
-    return float(std * trapezoid(1.0 - cdf_n, x))
+    return float(std * np.trapezoid(1.0 - cdf_n, x))
 
 
 def max_block_norm_bound(n: int, width: int, std: float = 1.0) -> float:
