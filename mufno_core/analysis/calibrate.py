@@ -169,7 +169,9 @@ def _check_group(configs: Sequence[TrialConfig], steps: int, data_dir: str,
                     loader, settings.adam, data.x_test[:held], steps,
                     first.loss_function(data.decode, data.decode_input) or _default_loss(data.decode),
                     settings.clip_value, settings.clip_params, key_names=("p", "k", "seed", "beta"))
-    cell = df.set_index(["p", "k", "seed", "beta", "step", "layer"])
+    cells = [tuple(_no_nan(v) for v in row) for row in
+             zip(*(df[c] for c in ("p", "k", "seed", "beta", "step", "layer")))]
+    delta, rms, loss = (dict(zip(cells, df[column])) for column in ("rms_delta", "rms", "loss"))
     spectral = [f"spectral {i}" for i in range(1, first.depth + 1)]
     out = {}
     for key, config in by_key.items():
@@ -177,13 +179,18 @@ def _check_group(configs: Sequence[TrialConfig], steps: int, data_dir: str,
                 "time_modes_max": config.time_modes_max, "parametrization": config.parametrization,
                 "modes": config.modes, "seed": config.seed, "lr": config.lr,
                 "log_k_eff": log_k_eff(config.modes, config.dim, config.time_modes_max)}
-        out[config] = [{**keys, "step": step, "output": cell.loc[(*key, step, "output"), "rms_delta"],
+        out[config] = [{**keys, "step": step, "output": delta[(*key, step, "output")],
                         "spectral": float(np.exp(np.mean(np.log(
-                            [cell.loc[(*key, step, layer), "rms_delta"] for layer in spectral])))),
-                        "output_0": cell.loc[(*key, 0, "output"), "rms"],
-                        "loss": cell.loc[(*key, step - 1, "output"), "loss"]}
+                            [delta[(*key, step, layer)] for layer in spectral])))),
+                        "output_0": rms[(*key, 0, "output")],
+                        "loss": loss[(*key, step - 1, "output")]}
                        for step in range(1, steps + 1)]
     return out
+
+
+def _no_nan(value):
+    """None for a missing value (a frame column holds the β of SP and μP, None, as NaN)."""
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def check_trials(configs: Sequence[TrialConfig], steps: int = CHECK_STEPS, data_dir: str = "data",
