@@ -5,6 +5,7 @@ import hides an edge of the graph, usually a cycle)."""
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import subprocess
 import sys
@@ -32,9 +33,10 @@ def imported_modules(node: ast.Import | ast.ImportFrom) -> list[str]:
             for a in node.names]
 
 
+@functools.cache  # ten tests read it; parsing the package takes half a second
 def import_graph() -> tuple[dict[str, set[str]], list[tuple[str, int, str]]]:
     """Edges module -> imported module (every import, wherever it is), and the function-local
-    imports of the package's own modules as (module, line, source line)."""
+    imports of the package's own modules as (module, line, source line). Read-only: cached."""
     edges: dict[str, set[str]] = {name: set() for name in MODULES}
     local: list[tuple[str, int, str]] = []
     for name, path in MODULES.items():
