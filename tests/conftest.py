@@ -1,4 +1,5 @@
-"""Fixtures shared by the tests: processes a test starts end with the test, pass or fail."""
+"""Fixtures shared by the tests: processes a test starts end with the test, pass or fail; the
+project's data folder."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import signal
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import psutil
 import pytest
@@ -102,3 +104,13 @@ def module_processes() -> Iterator[ProcessGroups]:
         yield groups
     finally:
         groups.close()
+
+
+@pytest.fixture
+def project_data() -> Path:
+    """The project's data folder (``data/``, ignored by git), where ``make data`` and every sweep
+    run with the default ``data_dir`` keep the generated data sets: a test that only reads smoke
+    data uses it, so each data set is made once for the whole suite (the browser test's ``make
+    book`` makes them all first) instead of once per test. A data set is written under a
+    temporary name and renamed, so two workers making one at once is harmless."""
+    return Path(__file__).resolve().parents[1] / "data"

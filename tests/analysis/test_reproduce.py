@@ -118,9 +118,9 @@ def test_a_rerun_is_held_to_bit_identity_only_on_the_same_model_and_kernel_level
     assert row["same_cpu"] is same and row["agrees"]
 
 
-def test_two_stores_give_their_verdicts_side_by_side(tmp_path):
+def test_two_stores_give_their_verdicts_side_by_side(tmp_path, project_data):
     store = tmp_path / "smoke"
-    run_sweep("burgers_lr", "smoke", str(store), data_dir=str(tmp_path / "data"), stack=True,
+    run_sweep("burgers_lr", "smoke", str(store), data_dir=str(project_data), stack=True,
               progress=False)
     same = compare_stores(store, store, "smoke")
     assert list(same["experiment"]) == ["burgers_lr"] and same["same verdict"].all()
@@ -209,12 +209,12 @@ def test_the_rerun_tolerance_is_calibrated_on_the_committed_store():
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_check_results_passes_on_the_committed_smoke_store_and_fails_on_an_altered_copy(
-        tmp_path, processes, capsys):
+        tmp_path, processes, capsys, project_data):
     """`make check-results` as book/reproduce.md gives it, on the committed smoke store (one rerun
     per experiment, a fixed sample), then its check on a copy with one final loss 20% higher."""
     root = Path(__file__).resolve().parents[2]
     common = ["make", "--no-print-directory", "check-results", "PRESET=smoke", "CHECK_SAMPLE=1",
-              f"DATA={tmp_path / 'data'}"]
+              f"DATA={project_data}"]
     done = processes.run([*common, "CHECK_SEED=4711"], cwd=root, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert re.search(r"manifest: all \d+ records of results/smoke match", done.stdout), done.stdout
@@ -225,6 +225,6 @@ def test_make_check_results_passes_on_the_committed_smoke_store_and_fails_on_an_
     record = json.loads(path.read_text())
     record["final_train_loss"] *= 1.2
     path.write_text(json.dumps(record, indent=1))
-    assert main(["check", str(copy), "--per-experiment", "1", "--data-dir", str(tmp_path / "data"),
+    assert main(["check", str(copy), "--per-experiment", "1", "--data-dir", str(project_data),
                  "--preset", "smoke"]) != 0
     assert f"1 changed since the manifest was written (darcy_lr/{path.name})" in capsys.readouterr().err

@@ -26,11 +26,11 @@ def test_every_horizon_study_logs_its_verdict_horizons():
 
 
 @pytest.mark.slow
-def test_the_study_command_at_toy_size_feeds_the_chapter(tmp_path):
+def test_the_study_command_at_toy_size_feeds_the_chapter(tmp_path, project_data):
     """`python -m mufno_core.sweep.studies navier_stokes_horizons --preset smoke --results DIR
     --workers 1` (the chapter's first exercise), then the chapter reads it without training."""
     assert main(["navier_stokes_horizons", "--preset", "smoke", "--results", str(tmp_path),
-                 "--workers", "1", "--data-dir", str(tmp_path / "data")]) == 0
+                 "--workers", "1", "--data-dir", str(project_data)]) == 0
     ch = HorizonsChapter.run("smoke", str(tmp_path), compute=False)
     stored = ch.studies["navier_stokes_horizons"]
     assert stored.missing == 0 and stored.expected == 30

@@ -56,10 +56,10 @@ def test_a_config_with_no_twin_has_none():
     assert twin_configs(away) == []
 
 
-def test_a_sweep_copies_a_stored_twin_and_trains_the_rest(tmp_path, capsys):
+def test_a_sweep_copies_a_stored_twin_and_trains_the_rest(tmp_path, capsys, project_data):
     """SP first, then the calibrated grid: its K₀ trials are copies (``twin_of``), the rest
     train; rerunning copies nothing more."""
-    common = dict(results_dir=str(tmp_path / "r"), data_dir=str(tmp_path / "data"),
+    common = dict(results_dir=str(tmp_path / "r"), data_dir=str(project_data),
                   progress=False, seeds=(0,), lrs=(1e-2,), steps=3)
     run_sweep("darcy_lr", "smoke", parametrizations=("sp",), **common)
     df = run_sweep("darcy_lr", "smoke", parametrizations=("cal",), cal_exponent=0.3, **common)
