@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import operator
 from dataclasses import MISSING, asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
@@ -252,11 +253,14 @@ _CHECKED_MAX = 200_000
 
 def _values_key(config: TrialConfig) -> tuple | None:
     """The field values of ``config`` and their types (1, 1.0 and True are equal keys but not the
-    same trial), or None where a value is not a number, string or None (such a trial is checked
-    and hashed every time)."""
+    same trial), or None where a value is not a number, string or None, or is −0.0 (equal to 0.0
+    but another canonical JSON): such a trial is checked and hashed every time."""
     values = _field_values(config)
     types = tuple(map(type, values))
     if not _SCALAR_TYPES.issuperset(types):
+        return None
+    if 0.0 in values and any(t is float and v == 0.0 and math.copysign(1.0, v) < 0
+                             for v, t in zip(values, types)):
         return None
     return values, types
 

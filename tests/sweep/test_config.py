@@ -113,7 +113,7 @@ def test_the_learning_rate_travels_one_way(dim, other_lr):
 
 def test_values_checked_once_per_process_are_still_checked_by_type():
     """A trial built again with the same values skips the checks and the hash (a grid read again),
-    but 2.0 is not 2 nor True 1: such a trial is checked, and hashed, as itself."""
+    but 2.0 is not 2, True not 1 and −0.0 not 0.0: such a trial is checked, and hashed, as itself."""
     import hashlib
 
     from mufno_core.sweep import config as config_module
@@ -127,6 +127,7 @@ def test_values_checked_once_per_process_are_still_checked_by_type():
         tiny(modes=True, lr=1e-3)
     as_int = tiny(modes=2, lr=1)  # an int learning rate is a number, and another trial
     assert as_int.trial_id() != first.trial_id()
+    assert tiny(pde_weight=-0.0).trial_id() != tiny(pde_weight=0.0).trial_id()  # "-0.0" in its JSON
     config_module._CHECKED.clear()
     for config in (first, again, as_int):
         fresh = dataclasses.replace(config)
