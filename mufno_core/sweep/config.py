@@ -249,6 +249,7 @@ _CHECKED: dict[tuple, str | None] = {}
 its id once computed: a grid built again, a record read again or a ``with_`` copy skips the
 checks and the hash (both depend on the values alone). At most :data:`_CHECKED_MAX` entries."""
 _CHECKED_MAX = 200_000
+_SCALAR_TYPES = frozenset({int, float, str, bool, type(None)})
 
 
 def _values_key(config: TrialConfig) -> tuple | None:
@@ -263,9 +264,6 @@ def _values_key(config: TrialConfig) -> tuple | None:
                              for v, t in zip(values, types)):
         return None
     return values, types
-
-
-_SCALAR_TYPES = frozenset({int, float, str, bool, type(None)})
 
 
 def _remember(key: tuple, trial_id: str | None) -> None:
