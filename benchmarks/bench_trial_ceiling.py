@@ -71,34 +71,13 @@ def replaced(shape: torch.Size, axis: int, size: int) -> tuple[int, ...]:
     return tuple(size if i == axis else n for i, n in enumerate(shape))
 
 
-def copy_free_spectral(layer: SpectralConv, x: torch.Tensor) -> torch.Tensor:
-    """The GEMMs of ``layer.forward`` on reshaped views instead of permuted copies (wrong numbers:
-    each DFT contracts whatever lies last, the mixing pairs modes with the wrong samples)."""
-    dft = layer.dft_matrices(tuple(x.shape[2:]), x.device, x.dtype)
-    k_last = layer.modes[-1]
-    if dft["rfft_last"]:
-        h = torch.view_as_complex((x @ dft["rfft_last"][0]).unflatten(-1, (k_last, 2)))
-    else:
-        h = torch.fft.rfft(x, dim=-1)[..., :k_last]
-    for axis, matrix in enumerate(dft["forward"]):  # (n, 2K): the reference's (rest × n) @ (n × 2K)
-        h = (h.reshape(-1, matrix.shape[0]) @ matrix).view(replaced(h.shape, 2 + axis, matrix.shape[1]))
-    kept = h.shape[2:]
-    modes, (batch, channels) = math.prod(kept), h.shape[:2]
-    out = torch.bmm(h.reshape(modes, batch, channels), layer.weight.reshape(modes, channels, -1))
-    out = out.reshape(batch, -1, *kept)
-    if layer.multiplier != 1.0:
-        out = out * layer.multiplier
-    for axis, matrix in enumerate(dft["inverse"]):  # (2K, n)
-        out = (out.reshape(-1, matrix.shape[0]) @ matrix).view(
-            replaced(out.shape, 2 + axis, matrix.shape[1]))
-    if dft["irfft_last"]:
-        return torch.view_as_real(out).flatten(-2) @ dft["irfft_last"][0]
-    return torch.fft.irfft(out, n=x.shape[-1], dim=-1)
-
-
-def batched_dft_spectral(layer: SpectralConv, x: torch.Tensor) -> torch.Tensor:
-    """``copy_free_spectral`` with each non-last axis's DFT done right without a copy: one small
-    (2K × n) @ (n × rest) product per leading index, as a batched GEMM (the mixing still on views)."""
+def spectral_stand_in(layer: SpectralConv, x: torch.Tensor,
+                      dft_along: Callable[[torch.Tensor, int, torch.Tensor], torch.Tensor]
+                      ) -> torch.Tensor:
+    """``layer.forward`` with each non-last axis's truncated DFT done by ``dft_along(h, axis,
+    matrix)`` (matrix (n, m): n points in, m out) and the mode mixing as the library's batched GEMM
+    on a reshaped view instead of a permuted copy (wrong numbers: it pairs modes with the wrong
+    samples)."""
     dft = layer.dft_matrices(tuple(x.shape[2:]), x.device, x.dtype)
     k_last = layer.modes[-1]
     if dft["rfft_last"]:
@@ -106,7 +85,7 @@ def batched_dft_spectral(layer: SpectralConv, x: torch.Tensor) -> torch.Tensor:
     else:
         h = torch.fft.rfft(x, dim=-1)[..., :k_last]
     for axis, matrix in enumerate(dft["forward"]):
-        h = along_axis(h, 2 + axis, matrix.T.contiguous())
+        h = dft_along(h, 2 + axis, matrix)
     kept = h.shape[2:]
     modes, (batch, channels) = math.prod(kept), h.shape[:2]
     out = torch.bmm(h.reshape(modes, batch, channels), layer.weight.reshape(modes, channels, -1))
@@ -114,10 +93,27 @@ def batched_dft_spectral(layer: SpectralConv, x: torch.Tensor) -> torch.Tensor:
     if layer.multiplier != 1.0:
         out = out * layer.multiplier
     for axis, matrix in enumerate(dft["inverse"]):
-        out = along_axis(out, 2 + axis, matrix.T.contiguous())
+        out = dft_along(out, 2 + axis, matrix)
     if dft["irfft_last"]:
         return torch.view_as_real(out).flatten(-2) @ dft["irfft_last"][0]
     return torch.fft.irfft(out, n=x.shape[-1], dim=-1)
+
+
+def on_a_view(h: torch.Tensor, axis: int, matrix: torch.Tensor) -> torch.Tensor:
+    """The library's GEMM for this axis, (rest × n) @ (n × m), on a reshaped view: the right shapes,
+    wrong numbers (it contracts whatever lies last)."""
+    return (h.reshape(-1, matrix.shape[0]) @ matrix).view(replaced(h.shape, axis, matrix.shape[1]))
+
+
+def copy_free_spectral(layer: SpectralConv, x: torch.Tensor) -> torch.Tensor:
+    """The GEMMs of ``layer.forward``, every one on a reshaped view instead of a permuted copy."""
+    return spectral_stand_in(layer, x, on_a_view)
+
+
+def batched_dft_spectral(layer: SpectralConv, x: torch.Tensor) -> torch.Tensor:
+    """``copy_free_spectral`` with each non-last axis's DFT done right without a copy: one small
+    (m × n) @ (n × rest) product per leading index, as a batched GEMM (the mixing still on views)."""
+    return spectral_stand_in(layer, x, lambda h, axis, matrix: along_axis(h, axis, matrix.T.contiguous()))
 
 
 def along_axis(h: torch.Tensor, axis: int, matrix: torch.Tensor) -> torch.Tensor:
