@@ -18,6 +18,8 @@ do the same GEMMs (shapes, FLOPs) as the pieces they stand for, or nothing at al
   item 2;
 * ``batched_dfts``: as ``no_layout_copies``, but each non-last axis's DFT computed right without a
   copy, as one small GEMM per leading index (a batched GEMM): what a correct copy-free DFT costs;
+* ``batched_dft_layer``: ``batched_dfts`` with the mixing done right, on the modes-first copy it
+  needs: a correct layer (equal to the library's to round-off), one way item 1 could be built;
 * ``no_head``: the head replaced by the first hidden channel times a parameter: its whole cost,
   the most item 2 could save;
 * ``inference_evaluation``: the library's evaluation under ``torch.inference_mode`` (same numbers);
@@ -72,12 +74,12 @@ def replaced(shape: torch.Size, axis: int, size: int) -> tuple[int, ...]:
 
 
 def spectral_stand_in(layer: SpectralConv, x: torch.Tensor,
-                      dft_along: Callable[[torch.Tensor, int, torch.Tensor], torch.Tensor]
-                      ) -> torch.Tensor:
+                      dft_along: Callable[[torch.Tensor, int, torch.Tensor], torch.Tensor],
+                      mix_right: bool = False) -> torch.Tensor:
     """``layer.forward`` with each non-last axis's truncated DFT done by ``dft_along(h, axis,
-    matrix)`` (matrix (n, m): n points in, m out) and the mode mixing as the library's batched GEMM
+    matrix)`` (matrix (n, m): n points in, m out) and the mode mixing as the library's batched GEMM,
     on a reshaped view instead of a permuted copy (wrong numbers: it pairs modes with the wrong
-    samples)."""
+    samples) or, with ``mix_right``, on the modes-first copy it needs."""
     dft = layer.dft_matrices(tuple(x.shape[2:]), x.device, x.dtype)
     k_last = layer.modes[-1]
     if dft["rfft_last"]:
@@ -88,8 +90,13 @@ def spectral_stand_in(layer: SpectralConv, x: torch.Tensor,
         h = dft_along(h, 2 + axis, matrix)
     kept = h.shape[2:]
     modes, (batch, channels) = math.prod(kept), h.shape[:2]
-    out = torch.bmm(h.reshape(modes, batch, channels), layer.weight.reshape(modes, channels, -1))
-    out = out.reshape(batch, -1, *kept)
+    if mix_right:
+        out = ModesFirstMixing.apply(h.reshape(batch, channels, modes),
+                                     layer.weight.reshape(modes, channels, -1))
+        out = out.view(batch, -1, *kept)
+    else:
+        out = torch.bmm(h.reshape(modes, batch, channels), layer.weight.reshape(modes, channels, -1))
+        out = out.reshape(batch, -1, *kept)
     if layer.multiplier != 1.0:
         out = out * layer.multiplier
     for axis, matrix in enumerate(dft["inverse"]):
@@ -114,6 +121,32 @@ def batched_dft_spectral(layer: SpectralConv, x: torch.Tensor) -> torch.Tensor:
     """``copy_free_spectral`` with each non-last axis's DFT done right without a copy: one small
     (m × n) @ (n × rest) product per leading index, as a batched GEMM (the mixing still on views)."""
     return spectral_stand_in(layer, x, lambda h, axis, matrix: along_axis(h, axis, matrix.T.contiguous()))
+
+
+def batched_dft_layer(layer: SpectralConv, x: torch.Tensor) -> torch.Tensor:
+    """A correct layer: the batched DFTs of ``batched_dft_spectral`` and the mixing on the modes-first
+    copy it needs (the same numbers as ``layer`` up to rounding)."""
+    return spectral_stand_in(layer, x, lambda h, axis, matrix: along_axis(h, axis, matrix.T.contiguous()),
+                             mix_right=True)
+
+
+class ModesFirstMixing(torch.autograd.Function):
+    """(B, C, M) ↦ (B, O, M), one C × O complex matrix per mode: the batched GEMM on the modes-first
+    copy it needs, every operand contiguous forward and backward (autograd would hand ``bmm`` the
+    permuted gradient, which it multiplies matrix by matrix)."""
+
+    @staticmethod
+    def forward(ctx, spectrum: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        modes_first = spectrum.permute(2, 0, 1).contiguous()
+        ctx.save_for_backward(modes_first, weight)
+        return torch.bmm(modes_first, weight).permute(1, 2, 0).contiguous()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        modes_first, weight = ctx.saved_tensors
+        grad = grad.permute(2, 0, 1).contiguous()
+        grad_spectrum = torch.bmm(grad, weight.mH).permute(1, 2, 0).contiguous()
+        return grad_spectrum, torch.bmm(modes_first.mH, grad)
 
 
 def along_axis(h: torch.Tensor, axis: int, matrix: torch.Tensor) -> torch.Tensor:
@@ -263,6 +296,7 @@ VARIANTS: dict[str, tuple[Callable | None, Callable, Callable | None]] = {
     # name: (spectral layer, head, evaluation; None: the library's)
     "no_layout_copies": (copy_free_spectral, reference_head, None),
     "batched_dfts": (batched_dft_spectral, reference_head, None),
+    "batched_dft_layer": (batched_dft_layer, reference_head, None),
     "fused_head": (None, fused_head, None),
     "no_head": (None, no_head, None),
     "inference_evaluation": (None, reference_head, evaluation_in_inference_mode),
@@ -335,8 +369,11 @@ def main() -> None:
             measured[f"{experiment}/{variant}"] = times
             rows.append((experiment, variant, statistics.median(times["reference"]),
                          statistics.median(times[variant]), paired))
+            losses = zip(record["history"]["test_loss"], reference["history"]["test_loss"])
+            difference = max(abs(a - b) / max(abs(b), 1e-30) for a, b in losses)
             print(f"{experiment} K {TRIALS[experiment]} {variant}: reference "
-                  f"{rows[-1][2]:.2f} s, variant {rows[-1][3]:.2f} s, ratio {paired:.2f}; load "
+                  f"{rows[-1][2]:.2f} s, variant {rows[-1][3]:.2f} s, ratio {paired:.2f}; test "
+                  f"losses differ by up to {difference:.1e} (relative); load "
                   f"{os.getloadavg()[0]:.1f}", flush=True)
     print("\n| trial | variant | reference CPU s | variant CPU s | reference / variant |")
     print("|---|---|---|---|---|")

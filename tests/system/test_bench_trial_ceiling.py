@@ -1,6 +1,7 @@
 """benchmarks/bench_trial_ceiling.py measures what it says: its fused head equals the head's
 layers, its copy-free spectral layers do the library's GEMMs without copying activations, its
-batched DFTs are DFTs, and its patches leave the library as they found it."""
+batched DFTs are DFTs and its batched-DFT layer is the layer, and its patches leave the library
+as they found it."""
 
 from __future__ import annotations
 
@@ -85,3 +86,16 @@ def test_the_patches_restore_the_library_even_when_a_run_fails(bench):
             assert FNO.forward is not forward and bench.train_module.evaluate is not evaluate
             raise RuntimeError("a failing trial")
     assert FNO.forward is forward and bench.train_module.evaluate is evaluate
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_the_batched_dft_layer_is_the_layer(bench, dim):
+    torch.manual_seed(0)
+    layer = SpectralConv(dim, 4, 5, 3, multiplier=0.7, dtype=torch.cdouble)
+    x = torch.randn(2, 4, *GRIDS[dim], dtype=torch.float64, requires_grad=True)
+    ours, theirs = layer(x), bench.batched_dft_layer(layer, x)
+    upstream = torch.randn_like(ours)
+    torch.testing.assert_close(theirs, ours)
+    for a, b in zip(torch.autograd.grad(theirs, [x, layer.weight_as_real], upstream),
+                    torch.autograd.grad(ours, [x, layer.weight_as_real], upstream)):
+        torch.testing.assert_close(a, b)
