@@ -56,6 +56,7 @@ from torch.nn import functional as F
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
+from bench_trials import TRIALS, history_difference  # noqa: E402
 from timing import device_name  # noqa: E402
 
 import mufno_core.train as train_module  # noqa: E402
@@ -65,7 +66,6 @@ from mufno_core.sweep.experiments import grid  # noqa: E402
 from mufno_core.sweep.malloc import keep_freed_memory  # noqa: E402
 from mufno_core.sweep.trial import run_trial  # noqa: E402
 
-TRIALS = {"darcy_lr": 14, "navier_stokes_lr": 8, "pino_darcy": 14}
 LIBRARY_EVALUATE = train_module.evaluate
 
 
@@ -289,7 +289,7 @@ def evaluation_in_inference_mode(*args, **kwargs) -> float:
     """The library's ``evaluate`` under ``torch.inference_mode`` instead of ``no_grad`` (the same
     numbers: no autograd bookkeeping, no version counters)."""
     with torch.inference_mode():
-        return LIBRARY_EVALUATE.__wrapped__(*args, **kwargs)
+        return LIBRARY_EVALUATE(*args, **kwargs)
 
 
 VARIANTS: dict[str, tuple[Callable | None, Callable, Callable | None]] = {
@@ -353,9 +353,12 @@ def main() -> None:
                    and c.parametrization == "mup" and c.seed == 0]
         config = configs[len(configs) // 2]
         _, reference = run(config, data_dir, None)  # warm-up: caches, the data file
+        if reference["status"] != "ok":
+            sys.exit(f"{experiment}: the library's own trial ended {reference['status']}: "
+                     f"{reference.get('error', 'diverged')}")
         for variant in args.variants:
             _, record = run(config, data_dir, variant)
-            steps = (record["steps_done"], reference["steps_done"])
+            steps = (record.get("steps_done"), reference["steps_done"])
             if record["status"] != "ok" or steps[0] != steps[1]:
                 print(f"{experiment} {variant}: {record['status']} after {steps[0]} of {steps[1]} "
                       "steps: not comparable", flush=True)
@@ -369,11 +372,10 @@ def main() -> None:
             measured[f"{experiment}/{variant}"] = times
             rows.append((experiment, variant, statistics.median(times["reference"]),
                          statistics.median(times[variant]), paired))
-            losses = zip(record["history"]["test_loss"], reference["history"]["test_loss"])
-            difference = max(abs(a - b) / max(abs(b), 1e-30) for a, b in losses)
+            difference = history_difference(record["history"], reference["history"])
             print(f"{experiment} K {TRIALS[experiment]} {variant}: reference "
-                  f"{rows[-1][2]:.2f} s, variant {rows[-1][3]:.2f} s, ratio {paired:.2f}; test "
-                  f"losses differ by up to {difference:.1e} (relative); load "
+                  f"{rows[-1][2]:.2f} s, variant {rows[-1][3]:.2f} s, ratio {paired:.2f}; loss "
+                  f"histories differ by up to {difference:.1e} (relative); load "
                   f"{os.getloadavg()[0]:.1f}", flush=True)
     print("\n| trial | variant | reference CPU s | variant CPU s | reference / variant |")
     print("|---|---|---|---|---|")

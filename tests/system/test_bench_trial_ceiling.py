@@ -18,6 +18,23 @@ from mufno_core.spectral import SpectralConv
 
 ROOT = Path(__file__).resolve().parents[2]
 GRIDS = {1: (24,), 2: (13, 11), 3: (10, 9, 8)}
+MIXING_CONJUGATES = 2  # bmm's backward conjugates the mixing's operands, in every version
+
+
+def gemms_and_copies(run) -> tuple[list[int], list[list[int]]]:
+    """Multiply-adds of every mm/bmm of a forward and backward, and the copies' shapes."""
+    with profile(record_shapes=True) as prof:
+        y = run()
+        y.backward(torch.ones_like(y))
+    events = prof.events()
+    gemms = sorted(math.prod(a) * b[-1] for e in events if e.name in ("aten::mm", "aten::bmm")
+                   for a, b in [e.input_shapes[:2]])
+    return gemms, [e.input_shapes[0] for e in events if e.name == "aten::copy_"]
+
+
+def activation_copies(copies: list[list[int]], x: torch.Tensor) -> list[list[int]]:
+    """The copies of at least an eighth of the input's size: activations, not DFT matrices."""
+    return [shape for shape in copies if math.prod(shape) >= x.numel() // 8]
 
 
 @pytest.fixture(scope="module")
@@ -56,16 +73,6 @@ def test_the_spectral_stand_ins_copy_no_activation_and_keep_the_layers_gemms(ben
     x = torch.randn(2, 4, *GRIDS[dim], requires_grad=True)
     stand_in = getattr(bench, variant)
 
-    def gemms_and_copies(run) -> tuple[list[int], list[list[int]]]:
-        """Multiply-adds of every mm/bmm of a forward and backward, and the copies' shapes."""
-        with profile(record_shapes=True) as prof:
-            y = run()
-            y.backward(torch.ones_like(y))
-        events = prof.events()
-        gemms = sorted(math.prod(a) * b[-1] for e in events if e.name in ("aten::mm", "aten::bmm")
-                       for a, b in [e.input_shapes[:2]])
-        return gemms, [e.input_shapes[0] for e in events if e.name == "aten::copy_"]
-
     library, _ = gemms_and_copies(lambda: layer(x))
     stand_in_gemms, copies = gemms_and_copies(lambda: stand_in(layer, x))
     assert stand_in(layer, x).shape == layer(x).shape
@@ -73,9 +80,17 @@ def test_the_spectral_stand_ins_copy_no_activation_and_keep_the_layers_gemms(ben
         assert stand_in_gemms == library
     else:  # the same work, in more and smaller products
         assert sum(stand_in_gemms) == sum(library)
-    mixing_conjugates = 2  # bmm's backward conjugates the mixing's operands, in both versions
-    large = [s for s in copies if math.prod(s) >= x.numel() // 8]
-    assert len(large) <= mixing_conjugates, large
+    large = activation_copies(copies, x)
+    assert len(large) <= MIXING_CONJUGATES, large
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_the_copy_check_catches_the_librarys_own_copies(dim):
+    torch.manual_seed(0)
+    layer = SpectralConv(dim, 4, 4, 3)
+    x = torch.randn(2, 4, *GRIDS[dim], requires_grad=True)
+    _, copies = gemms_and_copies(lambda: layer(x))
+    assert len(activation_copies(copies, x)) > MIXING_CONJUGATES
 
 
 def test_the_patches_restore_the_library_even_when_a_run_fails(bench):
